@@ -1,0 +1,1 @@
+"""activities of the function app; trigger functions live in blueprint.py."""

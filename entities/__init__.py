@@ -1,0 +1,1 @@
+"""entities of the function app; trigger functions live in blueprint.py."""

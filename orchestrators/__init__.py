@@ -1,0 +1,1 @@
+"""orchestrators of the function app; trigger functions live in blueprint.py."""

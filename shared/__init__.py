@@ -1,0 +1,1 @@
+"""Plain Python that the function app's triggers call: domain, saga engine, connectors, configuration."""

@@ -1,0 +1,23 @@
+"""Liveness: the app answers, and says which of its dependencies it can reach."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from shared.api.responses import ApiResponse, json_response
+
+Check = Callable[[], None]
+
+
+def health(checks: Mapping[str, Check]) -> ApiResponse:
+    """200 when every check passes, 503 naming the ones that failed (without secrets or stack traces)."""
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            check()
+        except Exception as exc:
+            results[name] = f"unreachable: {type(exc).__name__}"
+        else:
+            results[name] = "ok"
+    healthy = all(v == "ok" for v in results.values())
+    return json_response(200 if healthy else 503, {"status": "ok" if healthy else "degraded", "checks": results})

@@ -1,0 +1,79 @@
+"""The composition root: builds the app's clients lazily, once per process, and lets tests swap them.
+
+Nothing is built at import: the Functions host imports the app before settings are guaranteed,
+and building clients there would also make every cold start pay for clients it may not use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from azure.data.tables import TableServiceClient
+
+from shared.config import Settings, get_settings
+
+_lock = threading.Lock()
+_instances: dict[str, Any] = {}
+
+
+def _once(key: str, build: Callable[[], Any]) -> Any:
+    # Activities run concurrently in the worker's thread pool: build each client exactly once.
+    with _lock:
+        if key not in _instances:
+            _instances[key] = build()
+        return _instances[key]
+
+
+def override(key: str, value: Any) -> None:
+    """Tests put their own client in place of the real one."""
+    with _lock:
+        _instances[key] = value
+
+
+def reset() -> None:
+    """Forget every built client (tests, and settings changes)."""
+    with _lock:
+        for value in _instances.values():
+            close = getattr(value, "close", None)
+            if callable(close):
+                close()
+        _instances.clear()
+
+
+def build_table_service(settings: Settings) -> TableServiceClient:
+    """Connection string locally (Azurite); identity-based access in Azure (no shared keys)."""
+    if settings.storage_connection_string is not None:
+        conn = settings.storage_connection_string.get_secret_value()
+        if conn.strip().lower() == "usedevelopmentstorage=true":
+            # The well-known Azurite account; its key is public and documented by Microsoft.
+            conn = (
+                "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+                "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+                "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+            )
+        return TableServiceClient.from_connection_string(conn)
+    from azure.identity import DefaultAzureCredential  # only needed in Azure; keeps local imports light
+
+    endpoint = settings.storage_table_endpoint or f"https://{settings.storage_account_name}.table.core.windows.net"
+    return TableServiceClient(endpoint=endpoint, credential=DefaultAzureCredential())
+
+
+def table_service() -> TableServiceClient:
+    service: TableServiceClient = _once("table_service", lambda: build_table_service(get_settings()))
+    return service
+
+
+def _storage_check() -> None:
+    # One cheap round trip that needs both network reachability and valid credentials.
+    next(iter(table_service().list_tables(results_per_page=1)), None)
+
+
+def _settings_check() -> None:
+    get_settings()
+
+
+def health_checks() -> dict[str, Callable[[], None]]:
+    """What ``/api/health`` verifies: settings are valid, and storage answers."""
+    return {"settings": _settings_check, "storage": _storage_check}

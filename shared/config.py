@@ -1,0 +1,145 @@
+"""The app's settings: read from the environment once, on first use, and validated with clear messages.
+
+Nothing here runs at import time: ``function_app`` must import without any setting present (the
+Functions host indexes the app before app settings are guaranteed, and tests import it bare).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+class Settings(BaseSettings):
+    """Every setting the app reads. Names are the app-setting names, exactly as in Azure."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", populate_by_name=False)
+
+    # --- storage (Durable Functions' task hub and the ledger share the app's storage account) ---
+    storage_connection_string: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("AzureWebJobsStorage")
+    )
+    storage_account_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("AzureWebJobsStorage__accountName")
+    )
+    storage_table_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("AzureWebJobsStorage__tableServiceUri")
+    )
+    ledger_table_name: str = Field(
+        default="SyncLedger", validation_alias="LEDGER_TABLE_NAME", pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$"
+    )
+    task_hub_name: str = Field(default="DealSyncHub", validation_alias="TASK_HUB_NAME")
+
+    # --- HubSpot (CRM) ---
+    hubspot_base_url: str = Field(validation_alias="HUBSPOT_BASE_URL")
+    hubspot_access_token: SecretStr = Field(validation_alias="HUBSPOT_ACCESS_TOKEN")
+    hubspot_app_secret: SecretStr = Field(validation_alias="HUBSPOT_APP_SECRET")
+    hubspot_trigger_stage: str = Field(default="closedwon", validation_alias="HUBSPOT_TRIGGER_STAGE")
+    hubspot_portal_id: str = Field(default="", validation_alias="HUBSPOT_PORTAL_ID")
+    hubspot_app_url: str = Field(default="https://app.hubspot.com", validation_alias="HUBSPOT_APP_URL")
+    hubspot_requests_per_10s: int = Field(default=100, ge=1, validation_alias="HUBSPOT_REQUESTS_PER_10S")
+
+    # --- Xero (accounting) ---
+    xero_base_url: str = Field(validation_alias="XERO_BASE_URL")
+    xero_token_url: str = Field(validation_alias="XERO_TOKEN_URL")
+    xero_client_id: SecretStr = Field(validation_alias="XERO_CLIENT_ID")
+    xero_client_secret: SecretStr = Field(validation_alias="XERO_CLIENT_SECRET")
+    xero_tenant_id: str = Field(validation_alias="XERO_TENANT_ID")
+    xero_webhook_key: SecretStr = Field(validation_alias="XERO_WEBHOOK_KEY")
+    xero_app_url: str = Field(default="https://go.xero.com", validation_alias="XERO_APP_URL")
+    xero_calls_per_minute: int = Field(default=60, ge=1, validation_alias="XERO_CALLS_PER_MINUTE")
+    xero_max_concurrent: int = Field(default=5, ge=1, validation_alias="XERO_MAX_CONCURRENT")
+
+    # --- connectors in general ---
+    http_timeout_seconds: float = Field(default=20.0, gt=0, validation_alias="HTTP_TIMEOUT_SECONDS")
+    # Time-scale for client-side rate limiters: 1 in production; benchmarks speed up the simulated
+    # minute and must slow the limiter's clock by the same factor.
+    rate_limit_time_scale: float = Field(default=1.0, gt=0, validation_alias="RATE_LIMIT_TIME_SCALE")
+
+    # --- invoice mapping ---
+    invoice_account_code: str = Field(default="200", validation_alias="INVOICE_ACCOUNT_CODE")
+    invoice_tax_type: str = Field(default="OUTPUT", validation_alias="INVOICE_TAX_TYPE")
+    invoice_line_amount_types: str = Field(
+        default="Exclusive", pattern="^(Exclusive|Inclusive|NoTax)$", validation_alias="INVOICE_LINE_AMOUNT_TYPES"
+    )
+    invoice_status: str = Field(
+        default="AUTHORISED", pattern="^(DRAFT|SUBMITTED|AUTHORISED)$", validation_alias="INVOICE_STATUS"
+    )
+    default_currency: str = Field(default="USD", pattern="^[A-Z]{3}$", validation_alias="DEFAULT_CURRENCY")
+    default_payment_terms_days: int = Field(
+        default=30, ge=0, le=365, validation_alias="DEFAULT_PAYMENT_TERMS_DAYS"
+    )
+    max_invoice_total: Decimal = Field(
+        default=Decimal("10000000"), gt=0, validation_alias="MAX_INVOICE_TOTAL"
+    )
+
+    # --- saga policy ---
+    sync_schedule: str = Field(default="0 */15 * * * *", validation_alias="SYNC_SCHEDULE")
+    batch_concurrency: int = Field(default=5, ge=1, le=50, validation_alias="SYNC_BATCH_CONCURRENCY")
+    batch_page_size: int = Field(default=100, ge=1, le=200, validation_alias="SYNC_BATCH_PAGE_SIZE")
+    saga_deadline_minutes: int = Field(default=120, ge=1, validation_alias="SAGA_DEADLINE_MINUTES")
+    step_max_attempts: int = Field(default=6, ge=1, le=50, validation_alias="STEP_MAX_ATTEMPTS")
+    step_retry_first_seconds: float = Field(default=2.0, gt=0, validation_alias="STEP_RETRY_FIRST_SECONDS")
+    step_retry_max_seconds: float = Field(default=300.0, gt=0, validation_alias="STEP_RETRY_MAX_SECONDS")
+    compensation_max_attempts: int = Field(
+        default=10, ge=1, le=100, validation_alias="COMPENSATION_MAX_ATTEMPTS"
+    )
+
+    # --- HTTP surface ---
+    public_base_url: str = Field(default="", validation_alias="PUBLIC_BASE_URL")
+    webhook_max_body_bytes: int = Field(default=1_000_000, ge=1024, validation_alias="WEBHOOK_MAX_BODY_BYTES")
+
+    @model_validator(mode="after")
+    def _storage_is_configured(self) -> Settings:
+        if not (self.storage_connection_string or self.storage_account_name or self.storage_table_endpoint):
+            raise ValueError(
+                "no storage configured: set AzureWebJobsStorage (a connection string) or "
+                "AzureWebJobsStorage__accountName (identity-based access)"
+            )
+        return self
+
+
+def _describe(error: ValidationError) -> str:
+    parts: list[str] = []
+    for item in error.errors():
+        name = ".".join(str(x) for x in item.get("loc", ())) or "settings"
+        if item.get("type") == "missing":
+            parts.append(f"missing setting {name}")
+        else:
+            # Never echo the offending value: it may be a secret.
+            parts.append(f"setting {name} is invalid: {item.get('msg')}")
+    return "; ".join(parts)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings, read from the environment on first use and cached for the process."""
+    try:
+        return Settings()  # values come from the environment
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()
+
+
+def setting_names() -> list[str]:
+    """Every app-setting name ``Settings`` reads (for the settings-coverage tests)."""
+    names: list[str] = []
+    for field in Settings.model_fields.values():
+        alias: Any = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.extend(str(c) for c in alias.choices)
+        elif alias is not None:
+            names.append(str(alias))
+    return names

@@ -1,0 +1,156 @@
+"""Domain models of the sync, in its own terms (deal, customer, invoice), independent of any vendor API.
+
+Money is ``Decimal`` everywhere: floats cannot represent cents exactly, and an invoice that is off
+by a cent is a wrong invoice. Models are pydantic so that they cross durable boundaries as plain JSON
+(``model_dump(mode="json")`` / ``model_validate``) and never as the SDK's class envelopes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DomainModel(BaseModel):
+    """Base: immutable, strict about unknown fields, JSON-friendly."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Company(DomainModel):
+    """The customer organisation in the CRM."""
+
+    id: str
+    name: str
+    email: str | None = None
+    domain: str | None = None
+    address_line: str | None = None
+    city: str | None = None
+    country: str | None = None
+
+
+class Person(DomainModel):
+    """A contact person of the customer."""
+
+    id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+
+
+class LineItem(DomainModel):
+    """One priced line of a deal."""
+
+    id: str
+    name: str
+    quantity: Decimal = Field(gt=0)
+    unit_price: Decimal = Field(ge=0)
+    sku: str | None = None
+    description: str | None = None
+    discount: Decimal = Decimal("0")
+
+
+SyncStatus = Literal["", "in_progress", "synced", "failed", "compensated", "needs_attention"]
+
+
+class SyncMarkers(DomainModel):
+    """The CRM fields this app writes on a deal (its semantic lock and its write-back)."""
+
+    sync_status: str = ""
+    transaction_id: str = ""
+    invoice_id: str = ""
+    invoice_number: str = ""
+    invoice_url: str = ""
+    last_error: str = ""
+    paid_status: str = ""  # "paid" once the accounting system reports the invoice fully paid
+    paid_date: str = ""  # ISO date of that payment
+
+
+class Deal(DomainModel):
+    """A CRM deal as the sync needs it."""
+
+    id: str
+    name: str
+    stage: str
+    amount: Decimal | None = None
+    currency: str | None = None
+    close_date: date | None = None
+    payment_terms_days: int | None = None
+    last_modified: datetime | None = None
+    company_ids: tuple[str, ...] = ()
+    contact_ids: tuple[str, ...] = ()
+    line_item_ids: tuple[str, ...] = ()
+    markers: SyncMarkers = SyncMarkers()
+
+
+class DealSnapshot(DomainModel):
+    """Everything read from the CRM for one deal, before anything is written."""
+
+    deal: Deal
+    company: Company | None = None
+    contacts: tuple[Person, ...] = ()
+    line_items: tuple[LineItem, ...] = ()
+
+
+class Customer(DomainModel):
+    """The customer as the accounting system should know it."""
+
+    external_id: str  # the CRM company id, kept in the accounting system's own field for external ids
+    name: str
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+class CustomerRef(DomainModel):
+    """A customer record in the accounting system."""
+
+    id: str
+    external_id: str
+    name: str
+    status: str = "ACTIVE"
+
+
+class InvoiceLine(DomainModel):
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    account_code: str
+    tax_type: str | None = None
+    item_code: str | None = None
+    discount_rate: Decimal | None = None
+
+
+class InvoiceDraft(DomainModel):
+    """A sales invoice ready to be created in the accounting system."""
+
+    customer_id: str
+    reference: str
+    currency: str
+    issue_date: date
+    due_date: date
+    lines: tuple[InvoiceLine, ...]
+    line_amount_types: str = "Exclusive"
+    status: str = "AUTHORISED"
+
+
+class InvoiceRef(DomainModel):
+    """An invoice in the accounting system."""
+
+    id: str
+    number: str
+    status: str
+    reference: str = ""
+    total: Decimal | None = None
+    currency: str | None = None
+    url: str = ""
+    customer_id: str | None = None
+    amount_paid: Decimal | None = None
+    amount_due: Decimal | None = None
+    paid_on: date | None = None  # set once the invoice is fully paid
+
+
+UndoOutcome = Literal["voided", "deleted", "already_gone", "absent"]

@@ -1,0 +1,36 @@
+"""Session-wide fixtures: real services on free loopback ports, started on demand and stopped afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.azurite import Azurite, start_azurite
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    """A real Azurite for the whole session (only started if a test asks for it)."""
+    instance = start_azurite()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture
+def app_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The sample settings in the environment, with the settings and client caches reset around the test."""
+    from shared import composition
+    from shared.config import reset_settings
+    from tests.support.settings import sample_settings
+
+    values = sample_settings()
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    reset_settings()
+    composition.reset()
+    yield values
+    reset_settings()
+    composition.reset()

@@ -1,0 +1,1 @@
+"""Test helpers shared by the suites (fixtures, fakes at the durable boundary, service launchers)."""

@@ -1,0 +1,72 @@
+"""A fake orchestration context that behaves like Durable Functions at the boundary, for pure unit tests.
+
+What it reproduces (host protocol §1 and §2.6.2): every payload goes through a JSON round trip,
+and a failed activity reaches the orchestrator as a bare ``Exception`` whose text is
+``"<Reason> \\n <Details>"``, the original exception type lost. Timers advance a virtual clock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass
+class ActivityTask:
+    name: str
+    input_json: str
+
+
+@dataclass
+class TimerTask:
+    fire_at: datetime
+
+
+@dataclass
+class FakeDurableContext:
+    activities: dict[str, Callable[[Any], Any]]
+    current_utc_datetime: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    timers: list[float] = field(default_factory=list)
+
+    def call_activity(self, name: str, input_: Any = None) -> ActivityTask:
+        return ActivityTask(name, json.dumps(input_))
+
+    def create_timer(self, fire_at: datetime) -> TimerTask:
+        return TimerTask(fire_at)
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def run(self, gen: Generator[Any, Any, Any]) -> Any:
+        """Drive an orchestrator generator to its end, as the replaying executor would."""
+        to_send: Any = None
+        to_throw: Exception | None = None
+        while True:
+            try:
+                task = gen.throw(to_throw) if to_throw is not None else gen.send(to_send)
+            except StopIteration as stop:
+                return stop.value
+            to_send, to_throw = None, None
+            if isinstance(task, TimerTask):
+                delay = (task.fire_at - self.current_utc_datetime).total_seconds()
+                self.timers.append(delay)
+                self.current_utc_datetime = max(self.current_utc_datetime, task.fire_at)
+            elif isinstance(task, ActivityTask):
+                payload = json.loads(task.input_json)
+                self.calls.append((task.name, payload))
+                try:
+                    result = self.activities[task.name](payload)
+                except Exception as exc:  # what the host turns into TaskFailed
+                    friendly = f" {type(exc).__name__}: {exc}"
+                    reason = f"Activity function '{task.name}' failed: {friendly}"
+                    details = json.dumps({"$type": "System.Exception", "ClassName": "System.Exception",
+                                          "Message": friendly})
+                    to_throw = Exception(f"{reason} \n {details}")
+                else:
+                    to_send = json.loads(json.dumps(result))
+            else:
+                raise TypeError(f"unexpected task {task!r}")

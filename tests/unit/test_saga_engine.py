@@ -1,0 +1,279 @@
+"""The saga engine's rules: undo in reverse, retry what is transient, stop at once on rejections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared.domain.errors import BusinessRejection, PermanentError, TransientError
+from shared.saga import (
+    RetryPolicy,
+    Saga,
+    SagaEvent,
+    SagaState,
+    Step,
+    run_activity,
+    run_compensations,
+    run_saga,
+)
+from shared.saga.envelope import Halt
+from tests.support.fake_durable import FakeDurableContext
+
+STEPS = ("claim", "contact", "invoice", "writeback")
+
+
+class World:
+    """Plain step functions with scripted failures, wrapped as activities the way blueprints wrap them."""
+
+    def __init__(self) -> None:
+        self.effects: list[str] = []
+        self.scripts: dict[str, list[Exception | None]] = {}
+
+    def fail(self, activity: str, *errors: Exception | None) -> None:
+        self.scripts[activity] = list(errors)
+
+    def activity(self, name: str) -> Callable[[Any], Any]:
+        def plain(payload: dict[str, Any]) -> dict[str, Any]:
+            script = self.scripts.get(name)
+            if script:
+                error = script.pop(0)
+                if error is not None:
+                    raise error
+            self.effects.append(name)
+            return {"done": name, "seen": payload}
+
+        return lambda payload: run_activity(plain, payload)
+
+    def context(self) -> FakeDurableContext:
+        names = [*STEPS, *(f"undo_{s}" for s in STEPS)]
+        return FakeDurableContext(activities={n: self.activity(n) for n in names})
+
+
+def make_saga(**kw: Any) -> Saga:
+    steps = tuple(
+        Step(
+            name=s,
+            activity=s,
+            build_input=lambda st, s=s: {"step": s, "prior": sorted(st.results)},
+            compensation=f"undo_{s}",
+            build_compensation_input=lambda st, s=s: {"undo": s, "had_result": s in st.results},
+        )
+        for s in STEPS
+    )
+    return Saga(steps=steps, retry=RetryPolicy(max_attempts=3, first_interval=1),
+                compensation_retry=RetryPolicy(max_attempts=3, first_interval=1), **kw)
+
+
+def run(world: World, saga: Saga | None = None, **kw: Any) -> tuple[Any, FakeDurableContext]:
+    ctx = world.context()
+    outcome = ctx.run(run_saga(ctx, saga or make_saga(), SagaState(input={"deal": "42"}), **kw))
+    return outcome, ctx
+
+
+def test_all_steps_succeed_in_order_and_nothing_is_undone() -> None:
+    world = World()
+    outcome, ctx = run(world)
+    assert outcome.status == "completed"
+    assert ctx.names() == list(STEPS)
+    assert outcome.state.results["invoice"] == {"done": "invoice", "seen": {"step": "invoice",
+                                                                          "prior": ["claim", "contact"]}}
+    assert all(c.status == "pending" for c in outcome.state.compensations)
+
+
+@pytest.mark.parametrize("k", range(len(STEPS)))
+def test_permanent_failure_at_a_step_undoes_every_registered_step_in_reverse(k: int) -> None:
+    world = World()
+    failing = STEPS[k]
+    world.fail(failing, PermanentError("no such thing", service="xero", code="not_found", status=404))
+    outcome, ctx = run(world)
+
+    assert outcome.status == "compensated"
+    assert outcome.failed_step == failing
+    assert outcome.reason.kind == "permanent" and outcome.reason.message == "no such thing"
+    assert outcome.reason.service == "xero" and outcome.reason.status == 404
+    # The failed step's own undo runs too ("if present"), then the earlier ones, newest first.
+    expected_undos = [f"undo_{s}" for s in reversed(STEPS[: k + 1])]
+    assert ctx.names() == [*STEPS[: k + 1], *expected_undos]
+    assert [c.status for c in outcome.state.compensations] == ["done"] * (k + 1)
+    assert ctx.timers == []  # permanent errors are never retried
+
+
+def test_failed_step_undo_knows_the_step_never_produced_a_result() -> None:
+    world = World()
+    world.fail("invoice", PermanentError("boom"))
+    outcome, ctx = run(world)
+    undo_inputs = {name: payload for name, payload in ctx.calls if name.startswith("undo_")}
+    assert undo_inputs["undo_invoice"] == {"undo": "invoice", "had_result": False}
+    assert undo_inputs["undo_contact"] == {"undo": "contact", "had_result": True}
+    assert outcome.status == "compensated"
+
+
+def test_transient_failure_is_retried_after_retry_after_and_then_succeeds() -> None:
+    world = World()
+    world.fail("invoice", TransientError("rate limited", retry_after=7, status=429), TransientError("503"))
+    outcome, ctx = run(world)
+    assert outcome.status == "completed"
+    assert ctx.names() == ["claim", "contact", "invoice", "invoice", "invoice", "writeback"]
+    # First wait honours Retry-After exactly; the second falls back to exponential backoff (1s * 2).
+    assert ctx.timers == [7.0, 2.0]
+    assert outcome.state.attempts["invoice"] == 3
+    assert world.effects.count("invoice") == 1
+
+
+def test_transient_failure_that_never_clears_compensates_after_the_last_attempt() -> None:
+    world = World()
+    world.fail("contact", *[TransientError("down")] * 3)
+    outcome, ctx = run(world)
+    assert outcome.status == "compensated"
+    assert outcome.reason.kind == "transient" and outcome.reason.attempts == 3
+    assert ctx.names() == ["claim", "contact", "contact", "contact", "undo_contact", "undo_claim"]
+
+
+def test_unexpected_exception_counts_as_transient_and_keeps_the_host_reason() -> None:
+    world = World()
+    world.fail("claim", KeyError("dealstage"), None)
+    outcome, ctx = run(world)
+    assert outcome.status == "completed"
+    assert ctx.names()[:2] == ["claim", "claim"]
+
+    world = World()
+    world.fail("claim", *[ValueError("bad thing")] * 3)
+    outcome, _ = run(world)
+    assert outcome.reason.code == "unexpected"
+    assert outcome.reason.message == "Activity function 'claim' failed:  ValueError: bad thing"
+
+
+def test_business_rejection_is_not_retried_and_compensates_at_once() -> None:
+    world = World()
+    world.fail("invoice", BusinessRejection("Account code '999' is not a valid code", service="xero",
+                                            code="validation", status=400))
+    outcome, ctx = run(world)
+    assert outcome.status == "compensated"
+    assert outcome.reason.kind == "rejected"
+    assert outcome.reason.message == "Account code '999' is not a valid code"
+    assert ctx.names() == ["claim", "contact", "invoice", "undo_invoice", "undo_contact", "undo_claim"]
+    assert ctx.timers == []
+
+
+def test_compensation_failing_transiently_is_retried_until_it_succeeds() -> None:
+    world = World()
+    world.fail("writeback", PermanentError("deal deleted"))
+    world.fail("undo_invoice", TransientError("503"), TransientError("429", retry_after=30))
+    outcome, ctx = run(world)
+    assert outcome.status == "compensated"
+    assert [n for n in ctx.names() if n == "undo_invoice"] == ["undo_invoice"] * 3
+    assert ctx.timers == [1.0, 30.0]
+    record = next(c for c in outcome.state.compensations if c.step == "invoice")
+    assert record.status == "done" and record.attempts == 3
+
+
+def test_compensation_failing_for_good_needs_attention_and_earlier_undos_still_run() -> None:
+    world = World()
+    world.fail("writeback", PermanentError("deal deleted"))
+    world.fail("undo_invoice", BusinessRejection("Invoice is PAID: a credit note is needed", service="xero"))
+    outcome, ctx = run(world)
+    assert outcome.status == "needs_attention"
+    assert ctx.names()[-4:] == ["undo_writeback", "undo_invoice", "undo_contact", "undo_claim"]
+    failed = outcome.failed_compensations
+    assert [c.step for c in failed] == ["invoice"]
+    assert failed[0].error is not None and "credit note" in failed[0].error.message
+    assert {c.step: c.status for c in outcome.state.compensations} == {
+        "claim": "done", "contact": "done", "invoice": "failed", "writeback": "done"}
+
+
+def test_compensation_exhausting_its_retries_needs_attention() -> None:
+    world = World()
+    world.fail("contact", PermanentError("nope"))
+    world.fail("undo_claim", *[TransientError("down")] * 3)
+    outcome, _ = run(world)
+    assert outcome.status == "needs_attention"
+    assert outcome.failed_compensations[0].attempts == 3
+
+
+def test_needs_attention_can_finish_the_rollback_later() -> None:
+    world = World()
+    world.fail("writeback", PermanentError("deal deleted"))
+    world.fail("undo_invoice", PermanentError("xero down for maintenance"))
+    outcome, _ = run(world)
+    assert outcome.status == "needs_attention"
+
+    ctx = world.context()
+    ctx.run(run_compensations(ctx, make_saga(), outcome.state))
+    assert ctx.names() == ["undo_invoice"]  # only what is still owed
+    assert all(c.status == "done" for c in outcome.state.compensations)
+
+
+def test_manual_retry_resumes_forward_from_the_failed_step() -> None:
+    world = World()
+    world.fail("writeback", PermanentError("deal locked"))
+    world.fail("undo_writeback", PermanentError("still locked"))
+    saga = make_saga()
+    outcome, _ = run(world, saga)
+    assert outcome.status == "needs_attention"
+
+    ctx = world.context()
+    again = ctx.run(run_saga(ctx, saga, outcome.state, start_at=saga.index_of("writeback")))
+    assert again.status == "completed"
+    assert ctx.names() == ["writeback"]
+    assert next(c for c in again.state.compensations if c.step == "writeback").status == "pending"
+
+
+def test_deadline_passing_during_retries_compensates() -> None:
+    world = World()
+    world.fail("invoice", *[TransientError("429", retry_after=600)] * 2)
+    ctx = world.context()
+    deadline = ctx.current_utc_datetime + timedelta(minutes=5)
+    outcome = ctx.run(run_saga(ctx, make_saga(), SagaState(), deadline=deadline))
+    assert outcome.status == "compensated"
+    assert outcome.reason.kind == "transient"
+    assert ctx.timers == []  # a wait that would end past the deadline is not started
+
+
+def test_deadline_already_passed_fails_the_next_step_without_calling_it() -> None:
+    world = World()
+    ctx = world.context()
+    outcome = ctx.run(run_saga(ctx, make_saga(), SagaState(), deadline=ctx.current_utc_datetime))
+    assert outcome.status == "compensated"
+    assert outcome.reason.code == "deadline_exceeded"
+    assert ctx.names() == ["undo_claim"]
+
+
+def test_a_step_can_halt_the_saga_when_there_is_nothing_to_do() -> None:
+    world = World()
+    ctx = world.context()
+    ctx.activities["claim"] = lambda p: run_activity(lambda _: Halt("already_synced", {"invoice": "INV-1"}), p)
+    outcome = ctx.run(run_saga(ctx, make_saga(), SagaState()))
+    assert outcome.status == "halted" and outcome.halt == "already_synced"
+    assert ctx.names() == ["claim"]
+    assert outcome.state.results["claim"] == {"invoice": "INV-1"}
+
+
+def test_observer_sees_every_transition_and_may_schedule_durable_work() -> None:
+    world = World()
+    world.fail("contact", TransientError("503"))
+    world.fail("invoice", PermanentError("bad"))
+    seen: list[tuple[str, str]] = []
+
+    def observer(event: SagaEvent) -> Any:
+        seen.append((event.type, event.step))
+        if event.type == "step_failed":
+            yield world.context().call_activity("claim", {"ledger": event.step})
+
+    ctx = world.context()
+    ctx.run(run_saga(ctx, make_saga(), SagaState(), observer=observer))
+    assert seen[:6] == [("step_started", "claim"), ("step_succeeded", "claim"),
+                        ("step_started", "contact"), ("step_retrying", "contact"),
+                        ("step_started", "contact"), ("step_succeeded", "contact")]
+    assert ("step_failed", "invoice") in seen and seen[-1] == ("compensation_succeeded", "claim")
+    assert ("claim", {"ledger": "invoice"}) in ctx.calls
+
+
+def test_state_and_outcome_survive_a_json_round_trip() -> None:
+    world = World()
+    world.fail("invoice", PermanentError("bad"))
+    outcome, _ = run(world)
+    again = type(outcome).model_validate_json(outcome.model_dump_json())
+    assert again == outcome

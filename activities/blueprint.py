@@ -1,5 +1,61 @@
-"""Thin activities functions: parse input, call plain code in shared/, return plain JSON."""
+"""Thin activity functions: hand the payload to the plain activity of the same name, with this process's clients."""
+
+from typing import Any
 
 import azure.durable_functions as df
 
+from shared import composition, names
+from shared.domain.transaction import TransactionState
+from shared.saga.envelope import run_activity
+from shared.sync import activities, discovery, paid
+
 bp = df.Blueprint()
+
+
+@bp.activity_trigger(input_name="payload", activity=names.LOAD_DEAL)
+def load_deal(payload: dict[str, Any]) -> dict[str, Any]:
+    return activities.run(names.LOAD_DEAL, payload, composition.ports())
+
+
+@bp.activity_trigger(input_name="payload", activity=names.WRITE_MARKERS)
+def write_deal_markers(payload: dict[str, Any]) -> dict[str, Any]:
+    return activities.run(names.WRITE_MARKERS, payload, composition.ports())
+
+
+@bp.activity_trigger(input_name="payload", activity=names.ENSURE_CUSTOMER)
+def ensure_customer(payload: dict[str, Any]) -> dict[str, Any]:
+    return activities.run(names.ENSURE_CUSTOMER, payload, composition.ports())
+
+
+@bp.activity_trigger(input_name="payload", activity=names.ARCHIVE_CUSTOMER)
+def archive_customer_if_created(payload: dict[str, Any]) -> dict[str, Any]:
+    return activities.run(names.ARCHIVE_CUSTOMER, payload, composition.ports())
+
+
+@bp.activity_trigger(input_name="payload", activity=names.CREATE_INVOICE)
+def create_invoice(payload: dict[str, Any]) -> dict[str, Any]:
+    return activities.run(names.CREATE_INVOICE, payload, composition.ports())
+
+
+@bp.activity_trigger(input_name="payload", activity=names.UNDO_INVOICE)
+def undo_invoice_if_present(payload: dict[str, Any]) -> dict[str, Any]:
+    return activities.run(names.UNDO_INVOICE, payload, composition.ports())
+
+
+@bp.activity_trigger(input_name="payload", activity=names.RECORD_TRANSACTION)
+def record_transaction(payload: dict[str, Any]) -> None:
+    composition.ledger().upsert(TransactionState.model_validate(payload))
+
+
+@bp.activity_trigger(input_name="payload", activity=names.FIND_DEALS)
+def find_deals_to_sync(payload: dict[str, Any]) -> dict[str, Any]:
+    ledger = composition.ledger()
+    found = discovery.find_deals(discovery.FindDealsInput.model_validate(payload), composition.crm(),
+                                 has_transaction=lambda deal_id: bool(ledger.for_deal(deal_id)))
+    return found.model_dump(mode="json")
+
+
+@bp.activity_trigger(input_name="payload", activity=names.MARK_DEAL_PAID)
+def mark_deal_paid(payload: dict[str, Any]) -> dict[str, Any]:
+    return run_activity(lambda p: paid.mark_deal_paid(paid.MarkPaidInput.model_validate(p), composition.crm(),
+                                                      composition.accounting()), payload)

@@ -1,14 +1,24 @@
 """Thin HTTP trigger functions: parse the request, call a plain handler in shared/api, return its response."""
 
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import names
+from shared import composition, names
+from shared.api import transactions, webhooks
 from shared.api.health import health as health_handler
-from shared.api.responses import ApiResponse
-from shared.composition import health_checks
+from shared.api.responses import ApiResponse, error_response, json_response
+from shared.api.starter import InstanceInfo, start_batch, start_deal_syncs
+from shared.api.status_page import status_page
+from shared.config import get_settings
 
 bp = df.Blueprint()
+log = logging.getLogger(__name__)
 
 
 def _to_http(response: ApiResponse) -> func.HttpResponse:
@@ -17,7 +27,114 @@ def _to_http(response: ApiResponse) -> func.HttpResponse:
     )
 
 
+@dataclass
+class _Info:
+    runtime_status: str | None
+    output: Any
+
+
+class ClientAdapter:
+    """``DurableOrchestrationClient`` behind the plain ``DurableClient`` port."""
+
+    def __init__(self, client: df.DurableOrchestrationClient) -> None:
+        self._client = client
+
+    async def status(self, instance_id: str) -> InstanceInfo | None:
+        found = await self._client.get_status(instance_id, show_input=False)
+        if not found or found.runtime_status is None:
+            return None
+        return _Info(found.runtime_status.value, found.output)
+
+    async def start(self, orchestrator: str, instance_id: str, input_: Any) -> str:
+        return str(await self._client.start_new(orchestrator, instance_id, input_))
+
+    async def raise_event(self, instance_id: str, event: str, data: Any) -> None:
+        await self._client.raise_event(instance_id, event, data)
+
+    async def entity_state(self, entity: str, key: str) -> Any:
+        found = await self._client.read_entity_state(df.EntityId(entity, key))
+        return found.entity_state if found.entity_exists else None
+
+
 @bp.function_name(names.HEALTH)
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    return _to_http(health_handler(health_checks()))
+    return _to_http(health_handler(composition.health_checks()))
+
+
+@bp.function_name(names.HUBSPOT_WEBHOOK)
+@bp.route(route="webhooks/hubspot", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.durable_client_input(client_name="client")
+async def hubspot_webhook(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    settings = get_settings()
+    decision = webhooks.hubspot(req.method, req.url, dict(req.headers), req.get_body(), settings)
+    if decision.response is not None:
+        return _to_http(decision.response)
+    report = await start_deal_syncs(ClientAdapter(client), decision.deal_ids, "webhook", settings)
+    return _to_http(webhooks.hubspot_accepted(decision, report.started, report.duplicates))
+
+
+@bp.function_name(names.XERO_WEBHOOK)
+@bp.route(route="webhooks/xero", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.durable_client_input(client_name="client")
+async def xero_webhook(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    decision = webhooks.xero(dict(req.headers), req.get_body(), get_settings())
+    wrapped = ClientAdapter(client)
+    for invoice_id in decision.paid_invoice_ids:
+        instance = f"paid-{invoice_id}"
+        info = await wrapped.status(instance)
+        if info is None or info.runtime_status not in ("Running", "Pending"):
+            await wrapped.start(names.INVOICE_PAID, instance, {"invoice_id": invoice_id})
+    return _to_http(decision.response)
+
+
+@bp.function_name(names.START_SYNC)
+@bp.route(route="sync", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def start_sync(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    body = req.get_body()
+    try:
+        payload = json.loads(body) if body.strip() else {}
+    except (ValueError, UnicodeDecodeError):
+        return _to_http(error_response(400, "malformed_body", 'the body must be JSON, e.g. {"since": "2026-11-01"}'))
+    since = payload.get("since") if isinstance(payload, dict) else None
+    if not isinstance(payload, dict) or (since is not None and not isinstance(since, str)):
+        return _to_http(error_response(400, "invalid_parameter", "since: must be an ISO 8601 date"))
+    if since is not None:
+        try:
+            parsed = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            return _to_http(error_response(400, "invalid_parameter", "since: must be an ISO 8601 date"))
+        since = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
+    started = await start_batch(ClientAdapter(client), get_settings(), since=since, trigger="manual")
+    if started is None:
+        return _to_http(error_response(409, "conflict", "a batch is already running"))
+    return _to_http(json_response(202, {"id": started, "since": since}))
+
+
+@bp.function_name(names.LIST_TRANSACTIONS)
+@bp.route(route="transactions", methods=["GET"])
+def list_transactions(req: func.HttpRequest) -> func.HttpResponse:
+    return _to_http(transactions.list_transactions(dict(req.params), composition.ledger(), datetime.now(UTC)))
+
+
+@bp.function_name(names.GET_TRANSACTION)
+@bp.route(route="transactions/{id}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+async def get_transaction(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    return _to_http(await transactions.get_transaction(req.route_params.get("id", ""), ClientAdapter(client),
+                                                       get_settings()))
+
+
+@bp.function_name(names.TRANSACTION_ACTION)
+@bp.route(route="transactions/{id}/{action}", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def transaction_action(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    return _to_http(await transactions.act(req.route_params.get("id", ""), req.route_params.get("action", ""),
+                                           ClientAdapter(client), get_settings()))
+
+
+@bp.function_name(names.STATUS_PAGE)
+@bp.route(route="status", methods=["GET"])
+def status(req: func.HttpRequest) -> func.HttpResponse:
+    return _to_http(status_page())

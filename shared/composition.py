@@ -13,8 +13,14 @@ from typing import Any
 from azure.data.tables import TableServiceClient
 
 from shared.config import Settings, get_settings
+from shared.connectors.hubspot import HubSpotClient
+from shared.connectors.ports import AccountingPort, CrmPort
+from shared.connectors.xero import XeroClient
+from shared.domain.invoice_mapping import MappingRules
+from shared.ledger.table_ledger import TableLedger
+from shared.sync.activities import Ports
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: ports() builds the clients it bundles
 _instances: dict[str, Any] = {}
 
 
@@ -58,6 +64,43 @@ def build_table_service(settings: Settings) -> TableServiceClient:
 
     endpoint = settings.storage_table_endpoint or f"https://{settings.storage_account_name}.table.core.windows.net"
     return TableServiceClient(endpoint=endpoint, credential=DefaultAzureCredential())
+
+
+def crm() -> CrmPort:
+    """The CRM adapter (HubSpot), one per process: its HTTP connection pool and rate limiter are shared."""
+    client: CrmPort = _once("crm", lambda: HubSpotClient.from_settings(get_settings()))
+    return client
+
+
+def accounting() -> AccountingPort:
+    """The accounting adapter (Xero), one per process: token cache and per-tenant limiter are shared."""
+    client: AccountingPort = _once("accounting", lambda: XeroClient.from_settings(get_settings()))
+    return client
+
+
+def ledger() -> TableLedger:
+    built: TableLedger = _once("ledger", lambda: TableLedger(table_service(), get_settings().ledger_table_name))
+    return built
+
+
+def mapping_rules() -> MappingRules:
+    s = get_settings()
+    return MappingRules(
+        account_code=s.invoice_account_code,
+        tax_type=s.invoice_tax_type or None,
+        line_amount_types=s.invoice_line_amount_types,
+        status=s.invoice_status,
+        default_currency=s.default_currency,
+        default_payment_terms_days=s.default_payment_terms_days,
+        max_total=s.max_invoice_total,
+    )
+
+
+def ports() -> Ports:
+    """Everything the saga's activities need, built once per process."""
+    built: Ports = _once("ports", lambda: Ports(crm=crm(), accounting=accounting(), rules=mapping_rules(),
+                                                trigger_stage=get_settings().hubspot_trigger_stage))
+    return built
 
 
 def table_service() -> TableServiceClient:

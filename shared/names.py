@@ -6,10 +6,67 @@ so they change only with a migration plan.
 
 from __future__ import annotations
 
+# --- orchestrators ---
+DEAL_SYNC = "deal_sync"
+BATCH_SYNC = "batch_sync"
+INVOICE_PAID = "invoice_paid"
+BATCH_INSTANCE_ID = "batch-sync"  # a singleton: overlapping schedules never double-run
+
+# --- activities ---
+LOAD_DEAL = "load_deal"
+WRITE_MARKERS = "write_deal_markers"
+ENSURE_CUSTOMER = "ensure_customer"
+ARCHIVE_CUSTOMER = "archive_customer_if_created"
+CREATE_INVOICE = "create_invoice"
+UNDO_INVOICE = "undo_invoice_if_present"
+RECORD_TRANSACTION = "record_transaction"
+FIND_DEALS = "find_deals_to_sync"
+MARK_DEAL_PAID = "mark_deal_paid"
+
+# --- entities ---
+SYNC_TRANSACTION = "sync_transaction"
+SYNC_CURSOR = "sync_cursor"
+
 # --- HTTP triggers ---
 HEALTH = "health"
+HUBSPOT_WEBHOOK = "hubspot_webhook"
+XERO_WEBHOOK = "xero_webhook"
+START_SYNC = "start_sync"
+LIST_TRANSACTIONS = "list_transactions"
+GET_TRANSACTION = "get_transaction"
+TRANSACTION_ACTION = "transaction_action"
+STATUS_PAGE = "status_page"
+
+# --- timer triggers ---
+SCHEDULED_SYNC = "scheduled_sync"
+
+# --- external events a person sends to a transaction that needs attention ---
+EVENT_RETRY = "retry"
+EVENT_COMPENSATE = "compensate"
 
 # Every registered function and its trigger type, for the wiring test.
 REGISTERED: dict[str, str] = {
+    DEAL_SYNC: "orchestrationTrigger",
+    BATCH_SYNC: "orchestrationTrigger",
+    INVOICE_PAID: "orchestrationTrigger",
+    MARK_DEAL_PAID: "activityTrigger",
+    FIND_DEALS: "activityTrigger",
+    SYNC_CURSOR: "entityTrigger",
+    LOAD_DEAL: "activityTrigger",
+    WRITE_MARKERS: "activityTrigger",
+    ENSURE_CUSTOMER: "activityTrigger",
+    ARCHIVE_CUSTOMER: "activityTrigger",
+    CREATE_INVOICE: "activityTrigger",
+    UNDO_INVOICE: "activityTrigger",
+    RECORD_TRANSACTION: "activityTrigger",
+    SYNC_TRANSACTION: "entityTrigger",
     HEALTH: "httpTrigger",
+    HUBSPOT_WEBHOOK: "httpTrigger",
+    XERO_WEBHOOK: "httpTrigger",
+    START_SYNC: "httpTrigger",
+    LIST_TRANSACTIONS: "httpTrigger",
+    GET_TRANSACTION: "httpTrigger",
+    TRANSACTION_ACTION: "httpTrigger",
+    STATUS_PAGE: "httpTrigger",
+    SCHEDULED_SYNC: "timerTrigger",
 }

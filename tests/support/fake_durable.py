@@ -26,11 +26,42 @@ class TimerTask:
 
 
 @dataclass
+class EventTask:
+    name: str
+
+
+@dataclass
+class AnyTask:
+    tasks: list[Any]
+
+
+@dataclass
 class FakeDurableContext:
     activities: dict[str, Callable[[Any], Any]]
     current_utc_datetime: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
     calls: list[tuple[str, Any]] = field(default_factory=list)
     timers: list[float] = field(default_factory=list)
+    instance_id: str = "instance-1"
+    input: Any = None
+    # External events a person sends, in order: a name, or (name, what the person did first).
+    events: list[str | tuple[str, Callable[[], None]]] = field(default_factory=list)
+    signals: list[tuple[str, str, str, Any]] = field(default_factory=list)
+    custom_status: Any = None
+
+    def get_input(self) -> Any:
+        return json.loads(json.dumps(self.input))
+
+    def wait_for_external_event(self, name: str) -> EventTask:
+        return EventTask(name)
+
+    def task_any(self, tasks: list[Any]) -> AnyTask:
+        return AnyTask(tasks)
+
+    def signal_entity(self, entity: str, key: str, operation: str, input_: Any = None) -> None:
+        self.signals.append((entity, key, operation, json.loads(json.dumps(input_))))
+
+    def set_custom_status(self, status: Any) -> None:
+        self.custom_status = status
 
     def call_activity(self, name: str, input_: Any = None) -> ActivityTask:
         return ActivityTask(name, json.dumps(input_))
@@ -68,5 +99,13 @@ class FakeDurableContext:
                     to_throw = Exception(f"{reason} \n {details}")
                 else:
                     to_send = json.loads(json.dumps(result))
+            elif isinstance(task, AnyTask):
+                if not self.events:
+                    return None  # the orchestration waits for a person; nothing more happens in this run
+                wanted = self.events.pop(0)
+                if isinstance(wanted, tuple):
+                    wanted, before = wanted
+                    before()
+                to_send = next(t for t in task.tasks if isinstance(t, EventTask) and t.name == wanted)
             else:
                 raise TypeError(f"unexpected task {task!r}")

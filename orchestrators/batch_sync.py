@@ -1,0 +1,77 @@
+"""The ``batch_sync`` orchestrator: won deals modified since the cursor, each through ``deal_sync``.
+
+One page per execution: it pages through the CRM search, fans out ``deal_sync`` sub-orchestrations
+with bounded concurrency, advances the cursor only past deals whose transactions have started,
+then continues as new, so its history stays small however large the backlog. It runs as the
+singleton instance ``batch-sync``, so overlapping schedules never double-run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrators.context import Orchestration
+from shared import names
+from shared.sync.cursor import CURSOR_KEY
+from shared.sync.discovery import FindDealsInput, FindDealsResult
+from shared.sync.identity import transaction_id
+from shared.sync.policy import DealSyncInput, SagaPolicy
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC).isoformat()
+
+
+class BatchInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    since: str | None = None  # a backfill sets it; otherwise the cursor decides
+    after: str | None = None
+    stage: str = "closedwon"
+    page_size: int = Field(default=100, ge=1, le=200)
+    concurrency: int = Field(default=5, ge=1, le=50)
+    policy: SagaPolicy = Field(default_factory=SagaPolicy)
+    trigger: str = "schedule"
+    started: int = 0
+    skipped: int = 0
+    failed_starts: int = 0
+    pages: int = 0
+
+
+def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]:
+    batch = BatchInput.model_validate(ctx.get_input() or {})
+    since = batch.since
+    if since is None:
+        cursor = yield ctx.call_entity(names.SYNC_CURSOR, CURSOR_KEY, "get")
+        since = (cursor or {}).get("since") or EPOCH
+    found = FindDealsResult.model_validate((yield ctx.call_activity(names.FIND_DEALS, FindDealsInput(
+        since=datetime.fromisoformat(since), stage=batch.stage, after=batch.after, limit=batch.page_size,
+    ).model_dump(mode="json"))))
+    ids = [d.id for d in found.deals]
+    for start in range(0, len(ids), batch.concurrency):
+        chunk = ids[start:start + batch.concurrency]
+        tasks = [ctx.call_sub_orchestrator(names.DEAL_SYNC, DealSyncInput(
+            deal_id=deal_id, trigger=batch.trigger, policy=batch.policy).model_dump(mode="json"),
+            transaction_id(deal_id)) for deal_id in chunk]
+        try:
+            yield ctx.task_all(tasks)
+        except Exception:
+            # deal_sync never fails on business errors (they end as outcomes); a failure here means
+            # the instance was already running (started by a webhook): that deal is being synced.
+            batch.failed_starts += 1
+        batch.started += len(chunk)
+    batch.skipped += found.skipped
+    batch.pages += 1
+    if found.max_modified:
+        # Every deal of this page has a transaction now: the cursor may move past them.
+        ctx.signal_entity(names.SYNC_CURSOR, CURSOR_KEY, "set",
+                          {"since": found.max_modified, "at": ctx.current_utc_datetime.isoformat()})
+    if found.next_after is None and found.next_since is None:
+        return {"started": batch.started, "skipped": batch.skipped, "pages": batch.pages,
+                "failed_starts": batch.failed_starts, "since": since}
+    ctx.continue_as_new(batch.model_copy(update={
+        "since": found.next_since or since, "after": found.next_after}).model_dump(mode="json"))
+    return None

@@ -1,0 +1,123 @@
+"""The transactions API: the ledger for a time window, one transaction in full, and a person's actions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+from shared import names
+from shared.api.responses import ApiResponse, error_response, json_response
+from shared.api.starter import DurableClient
+from shared.config import Settings
+from shared.domain.transaction import TransactionState, check_manual
+from shared.ledger.table_ledger import InvalidContinuation, TableLedger
+from shared.sync.identity import transaction_id
+from shared.sync.policy import DealSyncInput, SagaPolicy
+
+STATUSES = ("pending", "running", "completed", "compensating", "compensated", "needs_attention", "already_synced",
+            "skipped")
+MAX_WINDOW = timedelta(days=31)
+TX_ID = re.compile(r"^deal-[A-Za-z0-9_-]{1,64}$")
+
+
+class BadRequest(ValueError):
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+def _time(params: Mapping[str, str], name: str, default: datetime) -> datetime:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise BadRequest(name, f"{name} must be an ISO 8601 date or time, such as 2026-11-23T08:00:00Z") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def parse_window(params: Mapping[str, str], now: datetime) -> tuple[datetime, datetime]:
+    end = _time(params, "to", now)
+    start = _time(params, "from", end - timedelta(hours=24))
+    if start > end:
+        raise BadRequest("from", "from must not be later than to")
+    if end - start > MAX_WINDOW:
+        raise BadRequest("from", "the window may span at most 31 days")
+    return start, end
+
+
+def list_transactions(params: Mapping[str, str], ledger: TableLedger, now: datetime) -> ApiResponse:
+    try:
+        start, end = parse_window(params, now)
+        status = params.get("status") or None
+        if status is not None and status not in STATUSES:
+            raise BadRequest("status", f"status must be one of {', '.join(STATUSES)}")
+        deal = params.get("deal") or None
+        if deal is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", deal):
+            raise BadRequest("deal", "deal must be a CRM deal id")
+        raw_limit = params.get("limit") or "50"
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 500:
+            raise BadRequest("limit", "limit must be a whole number from 1 to 500")
+        page = ledger.query(start, end, status=status, deal=deal, limit=int(raw_limit),
+                            continuation=params.get("continuation") or None)
+    except BadRequest as exc:
+        return error_response(400, "invalid_parameter", f"{exc.parameter}: {exc}")
+    except InvalidContinuation as exc:
+        return error_response(400, "invalid_parameter", f"continuation: {exc}")
+    return json_response(200, {
+        "from": start.isoformat(), "to": end.isoformat(), "counts": page.counts,
+        "total": sum(page.counts.values()), "items": page.items, "continuation": page.continuation,
+    })
+
+
+def _links(state: TransactionState, settings: Settings) -> dict[str, str]:
+    links = {"deal": f"{settings.hubspot_app_url.rstrip('/')}/contacts/{settings.hubspot_portal_id}"
+                     f"/record/0-3/{state.deal_id}"}
+    invoice = state.external_ids.get("invoice")
+    if invoice:
+        links["invoice"] = f"{settings.xero_app_url.rstrip('/')}/app/invoicing/view/{invoice}"
+    return links
+
+
+async def get_transaction(tx_id: str, client: DurableClient, settings: Settings) -> ApiResponse:
+    if not TX_ID.match(tx_id):
+        return error_response(400, "invalid_parameter", "id: not a transaction id (deal-<deal id>[-g<n>])")
+    raw = await client.entity_state(names.SYNC_TRANSACTION, tx_id)
+    if not raw:
+        return error_response(404, "not_found", f"no transaction {tx_id}")
+    state = TransactionState.model_validate(raw)
+    body = state.model_dump(mode="json")
+    body["links"] = _links(state, settings)
+    body["actions"] = [a for a in ("retry", "compensate") if check_manual(state, a) is None]
+    if state.status == "compensated":
+        body["actions"].append("retry")  # a deliberate new attempt: a new generation of the transaction
+    return json_response(200, body)
+
+
+async def act(tx_id: str, action: str, client: DurableClient, settings: Settings) -> ApiResponse:
+    if action not in ("retry", "compensate"):
+        return error_response(404, "not_found", f"unknown action {action!r}")
+    if not TX_ID.match(tx_id):
+        return error_response(400, "invalid_parameter", "id: not a transaction id")
+    raw = await client.entity_state(names.SYNC_TRANSACTION, tx_id)
+    state = TransactionState.model_validate(raw) if raw else None
+    if state is None:
+        return error_response(404, "not_found", f"no transaction {tx_id}")
+    if action == "retry" and state.status == "compensated":
+        # Deliberately syncing a rolled-back deal again: a new generation, so a new transaction id.
+        new_id = transaction_id(state.deal_id, state.generation + 1)
+        info = await client.status(new_id)
+        if info is not None and info.runtime_status is not None:
+            return error_response(409, "conflict", f"{new_id} already exists")
+        await client.start(names.DEAL_SYNC, new_id, DealSyncInput(
+            deal_id=state.deal_id, generation=state.generation + 1, trigger="manual",
+            policy=SagaPolicy.from_settings(settings)).model_dump(mode="json"))
+        return json_response(202, {"id": new_id, "action": "retry", "previous": tx_id})
+    reason = check_manual(state, action)
+    if reason is not None:
+        return error_response(409, "conflict", reason)
+    await client.raise_event(tx_id, action, {"requested": action})
+    return json_response(202, {"id": tx_id, "action": action})
+

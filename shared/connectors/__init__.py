@@ -1,0 +1,1 @@
+"""Connectors: the CRM and accounting ports and their HubSpot and Xero adapters."""

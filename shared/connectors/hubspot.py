@@ -1,0 +1,415 @@
+"""The CrmPort adapter for HubSpot CRM v3 (httpx), plus ``python -m shared.connectors.hubspot setup``.
+
+Exceptions (``shared.domain.errors``), with the HubSpot API's own message:
+
+    SyncError
+    ├── TransientError     429 (``retry_after`` from Retry-After), 5xx, timeouts, connection errors
+    ├── PermanentError     401/403 (token), 404 for a record the caller named (code ``not_found``),
+    │                      other 4xx a retry cannot fix (code ``http_<status>``)
+    └── BusinessRejection  bad data in HubSpot: a property that cannot be parsed (code ``invalid_property``,
+                           naming the property), or a 400 VALIDATION_ERROR on an update
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+from pydantic import SecretStr, ValidationError
+
+from shared.config import Settings
+from shared.connectors.http_client import ServiceHttp
+from shared.connectors.hubspot_mapping import (
+    COMPANY_PROPERTIES,
+    CONTACT_PROPERTIES,
+    DEAL_PROPERTIES,
+    LINE_ITEM_PROPERTIES,
+    MARKER_PROPERTIES,
+    to_company,
+    to_deal,
+    to_line_item,
+    to_person,
+)
+from shared.connectors.hubspot_models import (
+    BatchReadInput,
+    BatchReadRequest,
+    BatchReadResponse,
+    HubSpotErrorBody,
+    HubSpotObject,
+    PropertyDefinition,
+    PropertyGroup,
+    PropertyUpdate,
+    SearchFilter,
+    SearchFilterGroup,
+    SearchRequest,
+    SearchResponse,
+    SearchSort,
+)
+from shared.connectors.limiter import RateLimiter
+from shared.connectors.ports import DealPage
+from shared.domain.errors import BusinessRejection, PermanentError
+from shared.domain.models import Company, Deal, LineItem, Person
+
+__all__ = ["APP_PROPERTIES", "PROPERTY_GROUP", "SEARCH_CAP", "HubSpotClient", "main"]
+
+SERVICE = "hubspot"
+SEARCH_CAP = 10_000  # HubSpot's search never returns more results than this, whatever the paging
+PROPERTY_GROUP = PropertyGroup(name="invoice_sync", label="Invoice sync", displayOrder=-1)
+
+# The custom deal properties this app writes (and payment_terms_days, which it reads).
+APP_PROPERTIES: tuple[PropertyDefinition, ...] = tuple(
+    PropertyDefinition(
+        name=name,
+        label=label,
+        type=kind,
+        fieldType=field,
+        groupName=PROPERTY_GROUP.name,
+        description=description,
+    )
+    for name, label, kind, field, description in (
+        (
+            "invoice_sync_status",
+            "Invoice sync status",
+            "string",
+            "text",
+            "in_progress, synced, failed, compensated or needs_attention",
+        ),
+        (
+            "invoice_sync_transaction_id",
+            "Invoice sync transaction",
+            "string",
+            "text",
+            "The sync run that holds the deal",
+        ),
+        ("xero_invoice_id", "Xero invoice ID", "string", "text", "InvoiceID in Xero"),
+        ("xero_invoice_number", "Xero invoice number", "string", "text", "InvoiceNumber in Xero"),
+        ("xero_invoice_url", "Xero invoice link", "string", "text", "Link to the invoice"),
+        ("invoice_sync_error", "Invoice sync error", "string", "textarea", "Why the last sync failed"),
+        ("invoice_paid_status", "Invoice paid status", "string", "text", "paid once Xero reports payment"),
+        ("invoice_paid_date", "Invoice paid date", "date", "date", "When the invoice was fully paid"),
+        ("payment_terms_days", "Payment terms (days)", "number", "number", "Days until the invoice is due"),
+    )
+)
+
+
+def _epoch_ms(moment: datetime) -> str:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return str(int(aware.timestamp() * 1000))
+
+
+class HubSpotClient:
+    """CrmPort over HubSpot's REST API. One instance per process; thread-safe (httpx.Client is)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        access_token: SecretStr | str,
+        *,
+        portal_id: str = "",
+        app_url: str = "https://app.hubspot.com",
+        timeout: float = 20.0,
+        requests_per_10s: int | None = 100,
+        time_scale: float = 1.0,
+        transport: httpx.BaseTransport | None = None,
+        search_cap: int = SEARCH_CAP,
+    ) -> None:
+        token = access_token if isinstance(access_token, SecretStr) else SecretStr(access_token)
+        limiter = RateLimiter(requests_per_10s, 10.0, time_scale=time_scale) if requests_per_10s else None
+        self._http = ServiceHttp(
+            SERVICE,
+            base_url,
+            timeout=timeout,
+            limiter=limiter,
+            transport=transport,
+            headers={"Authorization": f"Bearer {token.get_secret_value()}"},
+        )
+        self.portal_id = portal_id
+        self.app_url = app_url.rstrip("/")
+        self.search_cap = search_cap
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, transport: httpx.BaseTransport | None = None
+    ) -> HubSpotClient:
+        return cls(
+            settings.hubspot_base_url,
+            settings.hubspot_access_token,
+            portal_id=settings.hubspot_portal_id,
+            app_url=settings.hubspot_app_url,
+            timeout=settings.http_timeout_seconds,
+            requests_per_10s=settings.hubspot_requests_per_10s,
+            time_scale=settings.rate_limit_time_scale,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"HubSpotClient(base_url={self._http.base_url!r}, access_token=SecretStr('**********'))"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> HubSpotClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- plumbing ---
+
+    def _fail(self, response: httpx.Response, what: str) -> PermanentError | BusinessRejection:
+        try:
+            body = HubSpotErrorBody.model_validate(response.json())
+            message, category = body.message or response.reason_phrase, body.category
+        except (ValueError, ValidationError):
+            message, category = ServiceHttp.error_text(response), None
+        status = response.status_code
+        details: dict[str, Any] = {"category": category} if category else {}
+        if status == 404:
+            return PermanentError(
+                f"{what}: not found ({message})",
+                service=SERVICE,
+                code="not_found",
+                status=status,
+                details=details,
+            )
+        if status in (401, 403):
+            return PermanentError(
+                f"{what}: not authorised ({message})",
+                service=SERVICE,
+                code="unauthorized",
+                status=status,
+                details=details,
+            )
+        if status in (400, 422) and category == "VALIDATION_ERROR":
+            return BusinessRejection(
+                f"{what}: {message}", service=SERVICE, code="validation", status=status, details=details
+            )
+        return PermanentError(
+            f"{what}: {message}", service=SERVICE, code=f"http_{status}", status=status, details=details
+        )
+
+    def _json(self, response: httpx.Response, what: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise PermanentError(
+                f"{what}: answer is not JSON",
+                service=SERVICE,
+                code="bad_response",
+                status=response.status_code,
+            ) from None
+
+    def _object(self, response: httpx.Response, what: str) -> HubSpotObject:
+        if response.status_code != 200:
+            raise self._fail(response, what)
+        try:
+            return HubSpotObject.model_validate(self._json(response, what))
+        except ValidationError as exc:
+            raise PermanentError(
+                f"{what}: unexpected answer: {exc.error_count()} errors", service=SERVICE, code="bad_response"
+            ) from None
+
+    # --- CrmPort ---
+
+    def get_deal(self, deal_id: str) -> Deal:
+        response = self._http.request(
+            "GET",
+            f"/crm/v3/objects/deals/{deal_id}",
+            params={"properties": ",".join(DEAL_PROPERTIES), "associations": "companies,contacts,line_items"},
+        )
+        return to_deal(self._object(response, f"deal {deal_id}"))
+
+    def get_line_items(self, ids: Sequence[str]) -> list[LineItem]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        items: dict[str, LineItem] = {}
+        # The batch endpoint takes at most 100 inputs per call.
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start : start + 100]
+            body = BatchReadRequest(
+                inputs=[BatchReadInput(id=i) for i in chunk], properties=list(LINE_ITEM_PROPERTIES)
+            )
+            response = self._http.request(
+                "POST", "/crm/v3/objects/line_items/batch/read", json=body.model_dump(exclude_none=True)
+            )
+            if response.status_code not in (200, 207):
+                raise self._fail(response, "line items")
+            result = BatchReadResponse.model_validate(self._json(response, "line items"))
+            items.update((obj.id, to_line_item(obj)) for obj in result.results)
+        missing = [i for i in wanted if i not in items]
+        if missing:
+            raise PermanentError(
+                f"line items not found: {', '.join(missing)}",
+                service=SERVICE,
+                code="not_found",
+                details={"ids": missing},
+            )
+        return [items[i] for i in ids]
+
+    def get_company(self, company_id: str) -> Company:
+        response = self._http.request(
+            "GET",
+            f"/crm/v3/objects/companies/{company_id}",
+            params={"properties": ",".join(COMPANY_PROPERTIES)},
+        )
+        return to_company(self._object(response, f"company {company_id}"))
+
+    def get_person(self, contact_id: str) -> Person:
+        response = self._http.request(
+            "GET",
+            f"/crm/v3/objects/contacts/{contact_id}",
+            params={"properties": ",".join(CONTACT_PROPERTIES)},
+        )
+        return to_person(self._object(response, f"contact {contact_id}"))
+
+    def search_deals(
+        self, since: datetime, stage: str, after: str | None = None, limit: int = 100
+    ) -> DealPage:
+        return self._search(since, stage, after, limit)[0]
+
+    def _search(self, since: datetime, stage: str, after: str | None, limit: int) -> tuple[DealPage, int]:
+        """One search page and HubSpot's total for the filter (which may exceed the cap)."""
+        request = SearchRequest(
+            filterGroups=[
+                SearchFilterGroup(
+                    filters=[
+                        SearchFilter(
+                            propertyName="hs_lastmodifieddate", operator="GTE", value=_epoch_ms(since)
+                        ),
+                        SearchFilter(propertyName="dealstage", operator="EQ", value=stage),
+                    ]
+                )
+            ],
+            # Oldest first, ties broken by id: the order re-anchoring past the cap relies on.
+            sorts=[SearchSort(propertyName="hs_lastmodifieddate", direction="ASCENDING")],
+            properties=list(DEAL_PROPERTIES),
+            limit=max(1, min(limit, 200)),
+            after=after,
+        )
+        response = self._http.request(
+            "POST", "/crm/v3/objects/deals/search", json=request.model_dump(exclude_none=True)
+        )
+        if response.status_code != 200:
+            raise self._fail(response, "deal search")
+        page = SearchResponse.model_validate(self._json(response, "deal search"))
+        next_after = page.paging.next.after if page.paging and page.paging.next else None
+        return DealPage(deals=[to_deal(obj) for obj in page.results], next_after=next_after), page.total
+
+    def iter_deals_modified_since(self, since: datetime, stage: str, page_size: int = 100) -> Iterator[Deal]:
+        """Every matching deal once, oldest first; a new search starts at the last timestamp seen
+        whenever the next page would pass HubSpot's 10,000-result cap."""
+        anchor = since
+        seen_at_anchor: set[str] = set()  # deals already yielded whose timestamp equals ``anchor``
+        while True:
+            after: str | None = None
+            yielded_in_window = 0
+            last: Deal | None = None
+            reanchor = False
+            while True:
+                page, total = self._search(anchor, stage, after, page_size)
+                for deal in page.deals:
+                    if deal.id in seen_at_anchor:
+                        continue
+                    if deal.last_modified is not None:
+                        if last is None or last.last_modified != deal.last_modified:
+                            seen_at_anchor = set()
+                        seen_at_anchor.add(deal.id)
+                    last = deal
+                    yielded_in_window += 1
+                    yield deal
+                if page.next_after is None:
+                    # A last page that stopped at the cap although the total is higher: re-anchor.
+                    reanchor = total > int(after or 0) + len(page.deals) and bool(page.deals)
+                    break
+                if int(page.next_after) + page_size > self.search_cap:
+                    reanchor = True
+                    break
+                after = page.next_after
+            if not reanchor:
+                return
+            if (
+                last is None
+                or last.last_modified is None
+                or (last.last_modified == anchor and yielded_in_window == 0)
+            ):
+                raise PermanentError(
+                    f"more than {self.search_cap} deals share one hs_lastmodifieddate: "
+                    "cannot page past the search cap",
+                    service=SERVICE,
+                    code="search_cap",
+                )
+            anchor = last.last_modified
+
+    def update_markers(self, deal_id: str, values: Mapping[str, str]) -> None:
+        unknown = sorted(set(values) - set(MARKER_PROPERTIES))
+        if unknown:
+            raise PermanentError(
+                f"unknown sync marker(s): {', '.join(unknown)}", service=SERVICE, code="unknown_marker"
+            )
+        if not values:
+            return
+        body = PropertyUpdate(properties={MARKER_PROPERTIES[k]: v for k, v in values.items()})
+        response = self._http.request("PATCH", f"/crm/v3/objects/deals/{deal_id}", json=body.model_dump())
+        if response.status_code != 200:
+            raise self._fail(response, f"update deal {deal_id}")
+
+    def mark_paid(self, deal_id: str, paid_on: date, invoice_id: str) -> None:
+        self.update_markers(
+            deal_id, {"paid_status": "paid", "paid_date": paid_on.isoformat(), "invoice_id": invoice_id}
+        )
+
+    def deal_url(self, deal_id: str) -> str:
+        portal = f"/{self.portal_id}" if self.portal_id else ""
+        return f"{self.app_url}/contacts{portal}/record/0-3/{deal_id}"
+
+    # --- setup ---
+
+    def ensure_app_properties(self) -> list[str]:
+        """Create the property group and the app's deal properties where missing; return what was created."""
+        created: list[str] = []
+        response = self._http.request(
+            "POST", "/crm/v3/properties/deals/groups", json=PROPERTY_GROUP.model_dump()
+        )
+        if response.status_code in (200, 201):
+            created.append(f"group {PROPERTY_GROUP.name}")
+        elif response.status_code != 409:  # 409: the group already exists, which is what we want
+            raise self._fail(response, f"create property group {PROPERTY_GROUP.name}")
+        for prop in APP_PROPERTIES:
+            response = self._http.request("POST", "/crm/v3/properties/deals", json=prop.model_dump())
+            if response.status_code in (200, 201):
+                created.append(prop.name)
+            elif response.status_code != 409:
+                raise self._fail(response, f"create property {prop.name}")
+        return created
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m shared.connectors.hubspot setup``: create the app's custom deal properties (idempotent)."""
+    parser = argparse.ArgumentParser(prog="python -m shared.connectors.hubspot")
+    parser.add_argument("command", choices=["setup"])
+    parser.add_argument("--base-url", default=os.environ.get("HUBSPOT_BASE_URL", "https://api.hubapi.com"))
+    parser.add_argument("--timeout", type=float, default=float(os.environ.get("HTTP_TIMEOUT_SECONDS", "20")))
+    args = parser.parse_args(argv)
+    # The token comes only from the environment: a command-line argument would land in shell history.
+    token = os.environ.get("HUBSPOT_ACCESS_TOKEN")
+    if not token:
+        print("missing setting HUBSPOT_ACCESS_TOKEN", file=sys.stderr)
+        return 2
+    with HubSpotClient(args.base_url, token, timeout=args.timeout) as client:
+        try:
+            created = client.ensure_app_properties()
+        except Exception as exc:
+            print(f"setup failed: {exc}", file=sys.stderr)
+            return 1
+    print("created: " + (", ".join(created) if created else "nothing (all properties exist)"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

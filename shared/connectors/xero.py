@@ -1,0 +1,458 @@
+"""The AccountingPort adapter for the Xero Accounting API 2.0 (httpx, client-credentials auth).
+
+Exceptions (``shared.domain.errors``), with Xero's own messages:
+
+    SyncError
+    ├── TransientError     429 (``retry_after`` from Retry-After; the limiter also pauses), 5xx,
+    │                      timeouts, connection errors
+    ├── PermanentError     401 after one token refresh, 403 (tenant not connected), token refused,
+    │                      other 4xx a retry cannot fix (code ``http_<status>``)
+    └── BusinessRejection  validation errors (400, or per-item ValidationErrors with summarizeErrors=false;
+                           code ``validation``), a paid invoice that cannot be undone (code
+                           ``credit_note_required``), an archived contact cannot be reactivated
+
+Decisions:
+- ``find_customer`` sees only ACTIVE contacts (Xero's default without ``includeArchived``): an
+  archived contact was retired by a person or by this sync's compensation, and must not get new
+  invoices. ``create_customer`` first looks for an ARCHIVED contact with the same ContactNumber and
+  reactivates it instead of creating a twin, so that compensate-then-retry reuses one record and
+  the compensation (archive) restores exactly the state before.
+- ``archive_customer`` and ``undo_invoice`` treat an unknown id as nothing left to undo.
+- ``InvoiceRef.url`` is the link into the Xero app (``invoice_link``); the customer-facing link
+  needs ``online_invoice_url`` (one more call).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from pydantic import SecretStr, ValidationError
+
+from shared.config import Settings
+from shared.connectors import jsonwire
+from shared.connectors.http_client import ServiceHttp
+from shared.connectors.limiter import RateLimiter
+from shared.connectors.xero_auth import XeroTokenProvider
+from shared.connectors.xero_models import (
+    ContactsEnvelope,
+    InvoicesEnvelope,
+    OnlineInvoicesEnvelope,
+    XeroContact,
+    XeroContactRef,
+    XeroErrorBody,
+    XeroInvoice,
+    XeroLineItem,
+    parse_xero_date,
+)
+from shared.domain.errors import BusinessRejection, PermanentError, SyncError
+from shared.domain.models import Customer, CustomerRef, InvoiceDraft, InvoiceRef, UndoOutcome
+
+__all__ = ["XeroClient", "where_equals"]
+
+SERVICE = "xero"
+MAX_IDEMPOTENCY_KEY = 128
+PAGE_SIZE = 100
+
+
+def where_equals(field: str, value: str) -> str:
+    """A Xero ``where`` clause ``Field=="value"`` with the value's quotes and backslashes escaped."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{field}=="{escaped}"'
+
+
+class XeroClient:
+    """AccountingPort over Xero. One instance per process; thread-safe."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token_url: str,
+        client_id: SecretStr | str,
+        client_secret: SecretStr | str,
+        tenant_id: str,
+        *,
+        app_url: str = "https://go.xero.com",
+        timeout: float = 20.0,
+        calls_per_minute: int | None = 60,
+        max_concurrent: int | None = 5,
+        time_scale: float = 1.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        limiter = (
+            RateLimiter(calls_per_minute, 60.0, max_concurrent=max_concurrent, time_scale=time_scale)
+            if calls_per_minute
+            else None
+        )
+        self._http = ServiceHttp(
+            SERVICE,
+            base_url,
+            timeout=timeout,
+            limiter=limiter,
+            transport=transport,
+            headers={"xero-tenant-id": tenant_id},
+        )
+        self.tokens = XeroTokenProvider(
+            self._http,
+            token_url,
+            client_id if isinstance(client_id, SecretStr) else SecretStr(client_id),
+            client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret),
+        )
+        self.tenant_id = tenant_id
+        self.app_url = app_url.rstrip("/")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> XeroClient:
+        return cls(
+            settings.xero_base_url,
+            settings.xero_token_url,
+            settings.xero_client_id,
+            settings.xero_client_secret,
+            settings.xero_tenant_id,
+            app_url=settings.xero_app_url,
+            timeout=settings.http_timeout_seconds,
+            calls_per_minute=settings.xero_calls_per_minute,
+            max_concurrent=settings.xero_max_concurrent,
+            time_scale=settings.rate_limit_time_scale,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"XeroClient(base_url={self._http.base_url!r}, tenant_id={self.tenant_id!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> XeroClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- plumbing ---
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        """One API call with a bearer token; a 401 refreshes the token once and retries."""
+        headers: dict[str, str] = {}
+        if idempotency_key is not None:
+            if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+                raise PermanentError(
+                    f"Idempotency-Key must be 1..{MAX_IDEMPOTENCY_KEY} characters",
+                    service=SERVICE,
+                    code="bad_request",
+                )
+            headers["Idempotency-Key"] = idempotency_key
+        for attempt in (1, 2):
+            token = self.tokens.token()
+            headers["Authorization"] = f"Bearer {token}"
+            response = self._http.request(method, path, params=params, json=json, headers=headers)
+            if response.status_code != 401:
+                return response
+            self.tokens.invalidate(token)
+            if attempt == 2:
+                break
+        raise PermanentError(
+            f"{method} {path}: unauthorised after a token refresh ({ServiceHttp.error_text(response)})",
+            service=SERVICE,
+            code="unauthorized",
+            status=401,
+        )
+
+    def _fail(self, response: httpx.Response, what: str) -> SyncError:
+        status = response.status_code
+        if status == 400:
+            try:
+                body = XeroErrorBody.model_validate(response.json())
+            except (ValueError, ValidationError):
+                body = XeroErrorBody(Message=ServiceHttp.error_text(response))
+            messages = body.messages()
+            return BusinessRejection(
+                f"{what}: {'; '.join(messages) or 'rejected'}",
+                service=SERVICE,
+                code="validation",
+                status=status,
+                details={"messages": messages, "type": body.Type or ""},
+            )
+        return PermanentError(
+            f"{what}: {status} {ServiceHttp.error_text(response)}",
+            service=SERVICE,
+            code="forbidden" if status == 403 else f"http_{status}",
+            status=status,
+        )
+
+    def _json(self, response: httpx.Response, what: str) -> Any:
+        try:
+            return jsonwire.loads(response.content)
+        except ValueError:
+            raise PermanentError(
+                f"{what}: answer is not JSON", service=SERVICE, code="bad_response"
+            ) from None
+
+    def _invoices(self, response: httpx.Response, what: str) -> list[XeroInvoice]:
+        if response.status_code != 200:
+            raise self._fail(response, what)
+        try:
+            return InvoicesEnvelope.model_validate(self._json(response, what)).Invoices
+        except ValidationError as exc:
+            raise PermanentError(
+                f"{what}: unexpected answer ({exc.error_count()} errors)",
+                service=SERVICE,
+                code="bad_response",
+            ) from None
+
+    def _contacts(self, response: httpx.Response, what: str) -> list[XeroContact]:
+        if response.status_code != 200:
+            raise self._fail(response, what)
+        try:
+            return ContactsEnvelope.model_validate(self._json(response, what)).Contacts
+        except ValidationError as exc:
+            raise PermanentError(
+                f"{what}: unexpected answer ({exc.error_count()} errors)",
+                service=SERVICE,
+                code="bad_response",
+            ) from None
+
+    @staticmethod
+    def _item_errors(errors: list[Any] | None) -> list[str]:
+        return [e.Message for e in errors or [] if e.Message]
+
+    def _customer_ref(self, contact: XeroContact, external_id: str = "") -> CustomerRef:
+        if not contact.ContactID:
+            raise PermanentError("contact without ContactID", service=SERVICE, code="bad_response")
+        return CustomerRef(
+            id=contact.ContactID,
+            external_id=contact.ContactNumber or external_id,
+            name=contact.Name or "",
+            status=contact.ContactStatus or "ACTIVE",
+        )
+
+    def _invoice_ref(self, invoice: XeroInvoice) -> InvoiceRef:
+        if not invoice.InvoiceID:
+            raise PermanentError("invoice without InvoiceID", service=SERVICE, code="bad_response")
+        contact_id = invoice.Contact.ContactID if invoice.Contact else None
+        return InvoiceRef(
+            id=invoice.InvoiceID,
+            number=invoice.InvoiceNumber or "",
+            status=invoice.Status or "",
+            reference=invoice.Reference or "",
+            total=invoice.Total,
+            currency=invoice.CurrencyCode,
+            url=self.invoice_link(invoice.InvoiceID),
+            customer_id=contact_id,
+            amount_paid=invoice.AmountPaid,
+            amount_due=invoice.AmountDue,
+            paid_on=parse_xero_date(invoice.FullyPaidOnDate),
+        )
+
+    # --- customers ---
+
+    def _contacts_where(self, clause: str, *, include_archived: bool = False) -> list[XeroContact]:
+        params = {"where": clause}
+        if include_archived:
+            params["includeArchived"] = "true"
+        return self._contacts(self._call("GET", "/Contacts", params=params), "find contact")
+
+    def find_customer(
+        self, external_id: str, email: str | None = None, name: str | None = None
+    ) -> CustomerRef | None:
+        searches = [("ContactNumber", external_id)]
+        if email:
+            searches.append(("EmailAddress", email))
+        if name:
+            searches.append(("Name", name))
+        for field, value in searches:
+            for contact in self._contacts_where(where_equals(field, value)):
+                # Xero's where on strings ignores case; an exact match is what "same customer" means
+                # for names, while e-mail addresses compare case-insensitively.
+                found = getattr(contact, field) or ""
+                same = found.lower() == value.lower() if field == "EmailAddress" else found == value
+                if same and contact.ContactStatus in (None, "ACTIVE"):
+                    return self._customer_ref(contact, external_id)
+        return None
+
+    def create_customer(self, customer: Customer, idempotency_key: str) -> CustomerRef:
+        archived = [
+            c
+            for c in self._contacts_where(
+                where_equals("ContactNumber", customer.external_id), include_archived=True
+            )
+            if c.ContactStatus == "ARCHIVED" and c.ContactNumber == customer.external_id
+        ]
+        if archived and archived[0].ContactID:
+            return self._set_contact_status(archived[0].ContactID, "ACTIVE", customer.external_id)
+        contact = XeroContact(
+            Name=customer.name,
+            ContactNumber=customer.external_id,
+            EmailAddress=customer.email,
+            FirstName=customer.first_name,
+            LastName=customer.last_name,
+        )
+        response = self._call(
+            "PUT",
+            "/Contacts",
+            params={"summarizeErrors": "false"},
+            json={"Contacts": [contact.wire()]},
+            idempotency_key=idempotency_key,
+        )
+        created = self._contacts(response, f"create contact {customer.name!r}")
+        if not created:
+            raise PermanentError("create contact: empty answer", service=SERVICE, code="bad_response")
+        errors = self._item_errors(created[0].ValidationErrors)
+        if created[0].HasValidationErrors or errors:
+            raise BusinessRejection(
+                f"create contact {customer.name!r}: {'; '.join(errors)}",
+                service=SERVICE,
+                code="validation",
+                details={"messages": errors},
+            )
+        return self._customer_ref(created[0], customer.external_id)
+
+    def _set_contact_status(self, contact_id: str, status: str, external_id: str = "") -> CustomerRef:
+        body = {"Contacts": [{"ContactID": contact_id, "ContactStatus": status}]}
+        contacts = self._contacts(
+            self._call("POST", f"/Contacts/{contact_id}", json=body), f"set contact {contact_id} {status}"
+        )
+        if not contacts:
+            raise PermanentError("update contact: empty answer", service=SERVICE, code="bad_response")
+        return self._customer_ref(contacts[0], external_id)
+
+    def archive_customer(self, customer_id: str) -> None:
+        response = self._call("GET", f"/Contacts/{customer_id}")
+        if response.status_code == 404:
+            return  # never created, or removed: nothing to undo
+        contacts = self._contacts(response, f"contact {customer_id}")
+        if contacts and contacts[0].ContactStatus == "ARCHIVED":
+            return
+        self._set_contact_status(customer_id, "ARCHIVED")
+
+    # --- invoices ---
+
+    def create_invoice(self, draft: InvoiceDraft, idempotency_key: str) -> InvoiceRef:
+        invoice = XeroInvoice(
+            Type="ACCREC",
+            Contact=XeroContactRef(ContactID=draft.customer_id),
+            Date=draft.issue_date.isoformat(),
+            DueDate=draft.due_date.isoformat(),
+            LineAmountTypes=draft.line_amount_types,
+            CurrencyCode=draft.currency,
+            Reference=draft.reference,
+            Status=draft.status,
+            LineItems=[
+                XeroLineItem(
+                    Description=line.description,
+                    Quantity=line.quantity,
+                    UnitAmount=line.unit_amount,
+                    AccountCode=line.account_code,
+                    TaxType=line.tax_type,
+                    ItemCode=line.item_code,
+                    DiscountRate=line.discount_rate,
+                )
+                for line in draft.lines
+            ],
+        )
+        response = self._call(
+            "PUT",
+            "/Invoices",
+            params={"summarizeErrors": "false"},
+            json={"Invoices": [invoice.wire()]},
+            idempotency_key=idempotency_key,
+        )
+        what = f"create invoice {draft.reference!r}"
+        created = self._invoices(response, what)
+        if not created:
+            raise PermanentError(f"{what}: empty answer", service=SERVICE, code="bad_response")
+        errors = self._item_errors(created[0].ValidationErrors)
+        if created[0].HasErrors or errors:
+            raise BusinessRejection(
+                f"{what}: {'; '.join(errors) or 'rejected'}",
+                service=SERVICE,
+                code="validation",
+                details={"messages": errors},
+            )
+        return self._invoice_ref(created[0])
+
+    def _get_invoice(self, invoice_id: str) -> XeroInvoice | None:
+        response = self._call("GET", f"/Invoices/{invoice_id}")
+        if response.status_code == 404:
+            return None
+        found = self._invoices(response, f"invoice {invoice_id}")
+        return found[0] if found else None
+
+    def get_invoice(self, invoice_id: str) -> InvoiceRef | None:
+        found = self._get_invoice(invoice_id)
+        return self._invoice_ref(found) if found else None
+
+    def find_invoices_by_reference(self, reference: str) -> list[InvoiceRef]:
+        refs: list[InvoiceRef] = []
+        page = 1
+        while True:
+            params = {
+                "where": where_equals("Reference", reference),
+                "page": str(page),
+                "pageSize": str(PAGE_SIZE),
+            }
+            found = self._invoices(self._call("GET", "/Invoices", params=params), f"invoices {reference!r}")
+            refs.extend(self._invoice_ref(i) for i in found if (i.Reference or "") == reference)
+            if len(found) < PAGE_SIZE:
+                return refs
+            page += 1
+
+    def undo_invoice(self, invoice_id: str) -> UndoOutcome:
+        invoice = self._get_invoice(invoice_id)
+        if invoice is None:
+            return "absent"
+        status = invoice.Status
+        if status in ("VOIDED", "DELETED"):
+            return "already_gone"
+        paid = invoice.AmountPaid or 0
+        if status == "PAID" or paid > 0 or invoice.Payments:
+            raise BusinessRejection(
+                f"invoice {invoice.InvoiceNumber or invoice_id} is {status} with {paid} paid: "
+                "it can be neither "
+                "voided nor deleted; a person must issue a credit note",
+                service=SERVICE,
+                code="credit_note_required",
+                details={"invoice_id": invoice_id, "status": status or "", "amount_paid": str(paid)},
+            )
+        target, outcome = ("DELETED", "deleted") if status in ("DRAFT", "SUBMITTED") else ("VOIDED", "voided")
+        body = {"Invoices": [{"InvoiceID": invoice_id, "Status": target}]}
+        updated = self._invoices(
+            self._call("POST", f"/Invoices/{invoice_id}", json=body),
+            f"{target.lower()[:-1]} invoice {invoice_id}",
+        )
+        errors = self._item_errors(updated[0].ValidationErrors) if updated else []
+        if errors:
+            raise BusinessRejection(
+                f"undo invoice {invoice_id}: {'; '.join(errors)}",
+                service=SERVICE,
+                code="validation",
+                details={"messages": errors},
+            )
+        return "deleted" if outcome == "deleted" else "voided"
+
+    def online_invoice_url(self, invoice_id: str) -> str:
+        response = self._call("GET", f"/Invoices/{invoice_id}/OnlineInvoice")
+        if response.status_code != 200:
+            raise self._fail(response, f"online invoice {invoice_id}")
+        try:
+            body = OnlineInvoicesEnvelope.model_validate(self._json(response, "online invoice"))
+        except ValidationError:
+            raise PermanentError(
+                "online invoice: unexpected answer", service=SERVICE, code="bad_response"
+            ) from None
+        url = body.OnlineInvoices[0].OnlineInvoiceUrl if body.OnlineInvoices else None
+        if not url:
+            raise PermanentError(f"online invoice {invoice_id}: no URL", service=SERVICE, code="bad_response")
+        return url
+
+    def invoice_link(self, invoice_id: str) -> str:
+        return f"{self.app_url}/AccountsReceivable/View.aspx?InvoiceID={invoice_id}"

@@ -1,0 +1,119 @@
+"""Mapping rules from a won deal to a sales invoice: currency, dates, lines, account and tax codes.
+
+Plain functions driven by ``MappingRules`` (built from settings), so that every rule is unit-tested
+and bad deal data is refused with a message naming the field *before* anything is written anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from shared.domain.errors import BusinessRejection
+from shared.domain.models import Deal, InvoiceDraft, InvoiceLine, LineItem
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class MappingRules:
+    account_code: str = "200"
+    tax_type: str | None = "OUTPUT"
+    line_amount_types: str = "Exclusive"
+    status: str = "AUTHORISED"
+    default_currency: str = "USD"
+    default_payment_terms_days: int = 30
+    max_total: Decimal = Decimal("10000000")
+
+
+def reference_for(deal_id: str) -> str:
+    """The invoice reference carrying the CRM deal id: how an invoice is found again from its deal."""
+    return f"Deal {deal_id}"
+
+
+def invoice_currency(deal: Deal, rules: MappingRules) -> str:
+    currency = (deal.currency or rules.default_currency).strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise _reject(deal, f"deal currency {currency!r} is not an ISO 4217 code")
+    return currency
+
+
+def issue_date(deal: Deal, today: date) -> date:
+    """The close date when the CRM has one (the day the sale happened), else today."""
+    return deal.close_date or today
+
+
+def due_date(deal: Deal, issued: date, rules: MappingRules) -> date:
+    terms = deal.payment_terms_days if deal.payment_terms_days is not None else rules.default_payment_terms_days
+    if terms < 0 or terms > 365:
+        raise _reject(deal, f"payment terms of {terms} days are outside 0..365")
+    return issued + timedelta(days=terms)
+
+
+def line_description(item: LineItem) -> str:
+    text = item.name.strip() or "Item"
+    if item.description and item.description.strip() and item.description.strip() != text:
+        text = f"{text}: {item.description.strip()}"
+    if item.sku:
+        text = f"{text} ({item.sku})"
+    return text[:4000]
+
+
+def invoice_lines(deal: Deal, items: tuple[LineItem, ...], rules: MappingRules) -> tuple[InvoiceLine, ...]:
+    if items:
+        return tuple(
+            InvoiceLine(
+                description=line_description(item),
+                quantity=item.quantity,
+                unit_amount=item.unit_price,
+                account_code=rules.account_code,
+                tax_type=rules.tax_type,
+                item_code=None,
+                discount_rate=(item.discount if item.discount else None),
+            )
+            for item in items
+        )
+    if deal.amount is None or deal.amount <= 0:
+        raise _reject(deal, "the deal has no line items and no positive amount: nothing to invoice")
+    return (
+        InvoiceLine(description=deal.name.strip() or f"Deal {deal.id}", quantity=Decimal(1),
+                    unit_amount=deal.amount, account_code=rules.account_code, tax_type=rules.tax_type),
+    )
+
+
+def lines_total(lines: tuple[InvoiceLine, ...]) -> Decimal:
+    total = Decimal(0)
+    for line in lines:
+        amount = line.quantity * line.unit_amount
+        if line.discount_rate:
+            amount = amount * (Decimal(100) - line.discount_rate) / Decimal(100)
+        total += amount.quantize(CENT)
+    return total
+
+
+def build_invoice(
+    deal: Deal, items: tuple[LineItem, ...], customer_id: str, today: date, rules: MappingRules
+) -> InvoiceDraft:
+    """The invoice for a won deal, or a ``BusinessRejection`` naming what is wrong with the deal."""
+    lines = invoice_lines(deal, items, rules)
+    total = lines_total(lines)
+    if total <= 0:
+        raise _reject(deal, f"the invoice total would be {total}: nothing to invoice")
+    if total > rules.max_total:
+        raise _reject(deal, f"the invoice total {total} exceeds the configured maximum {rules.max_total}")
+    issued = issue_date(deal, today)
+    return InvoiceDraft(
+        customer_id=customer_id,
+        reference=reference_for(deal.id),
+        currency=invoice_currency(deal, rules),
+        issue_date=issued,
+        due_date=due_date(deal, issued, rules),
+        lines=lines,
+        line_amount_types=rules.line_amount_types,
+        status=rules.status,
+    )
+
+
+def _reject(deal: Deal, message: str) -> BusinessRejection:
+    return BusinessRejection(f"deal {deal.id}: {message}", service="sync", code="invalid_deal")

@@ -1,0 +1,211 @@
+"""The state machine of one sync transaction: its status, step timeline, compensation log and external ids.
+
+``apply`` is the reducer the ``sync_transaction`` entity runs for every operation, and that the
+orchestrator runs on its own copy to know when the status changed (so the ledger is written only
+then). It is a pure function: the same commands in the same order always give the same state.
+
+    pending ─▶ running ─▶ completed
+                  │  └──▶ already_synced | skipped          (nothing to do)
+                  ▼
+             compensating ─▶ compensated
+                  │    ▲
+                  ▼    │ compensate (a person)
+             needs_attention ─▶ running                     retry (a person)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+TxStatus = Literal[
+    "pending", "running", "completed", "compensating", "compensated", "needs_attention", "already_synced", "skipped"
+]
+TERMINAL: frozenset[str] = frozenset({"completed", "compensated", "already_synced", "skipped"})
+ALLOWED: dict[str, frozenset[str]] = {
+    "pending": frozenset({"running"}),
+    "running": frozenset({"completed", "compensating", "already_synced", "skipped"}),
+    "compensating": frozenset({"compensated", "needs_attention"}),
+    "needs_attention": frozenset({"running", "compensating"}),
+    "completed": frozenset(),
+    "compensated": frozenset(),
+    "already_synced": frozenset(),
+    "skipped": frozenset(),
+}
+MANUAL_ACTIONS: dict[str, TxStatus] = {"retry": "running", "compensate": "compensating"}
+MAX_LOG = 200  # entity state must stay small; a runaway retry loop must not grow it without bound
+
+
+class InvalidTransition(ValueError):
+    """A command that the transaction's current state does not allow; the message says why."""
+
+
+class StepRecord(BaseModel):
+    name: str
+    status: Literal["running", "retrying", "succeeded", "failed"] = "running"
+    started_at: str = ""
+    ended_at: str = ""
+    attempts: int = 0
+    last_error: dict[str, Any] | None = None
+
+
+class CompensationEntry(BaseModel):
+    step: str
+    status: Literal["running", "retrying", "done", "failed"]
+    at: str
+    attempt: int = 1
+    error: dict[str, Any] | None = None
+
+
+class Transition(BaseModel):
+    from_status: str
+    to_status: str
+    at: str
+    by: str = "saga"
+
+
+class TransactionState(BaseModel):
+    version: Literal[1] = 1
+    id: str
+    deal_id: str
+    generation: int = 1
+    round: int = 0
+    trigger: str = ""
+    status: TxStatus = "pending"
+    created_at: str = ""
+    updated_at: str = ""
+    ended_at: str = ""
+    deal_name: str = ""
+    amount: str = ""
+    currency: str = ""
+    steps: list[StepRecord] = Field(default_factory=list)
+    compensation_log: list[CompensationEntry] = Field(default_factory=list)
+    external_ids: dict[str, str] = Field(default_factory=dict)
+    reason: dict[str, Any] | None = None
+    failed_step: str = ""
+    pending_compensations: list[dict[str, Any]] = Field(default_factory=list)
+    transitions: list[Transition] = Field(default_factory=list)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+def _move(state: TransactionState, to: TxStatus, at: str, by: str = "saga") -> None:
+    if to == state.status:
+        return
+    if to not in ALLOWED[state.status]:
+        raise InvalidTransition(f"transaction {state.id} is {state.status}; it cannot become {to}")
+    state.transitions.append(Transition(from_status=state.status, to_status=to, at=at, by=by))
+    state.transitions = state.transitions[-MAX_LOG:]
+    state.status = to
+    if to in TERMINAL:
+        state.ended_at = at
+
+
+def _step(state: TransactionState, name: str) -> StepRecord:
+    for record in state.steps:
+        if record.name == name:
+            return record
+    record = StepRecord(name=name)
+    state.steps.append(record)
+    return record
+
+
+def _apply_event(state: TransactionState, event: dict[str, Any]) -> None:
+    kind, name, at = str(event["type"]), str(event["step"]), str(event.get("at", ""))
+    error = event.get("error")
+    if kind.startswith("step_"):
+        record = _step(state, name)
+        if kind == "step_started":
+            if record.status in ("succeeded", "failed") or not record.started_at:
+                record.started_at, record.ended_at, record.last_error = at, "", None
+            record.status, record.attempts = "running", record.attempts + 1
+        elif kind == "step_retrying":
+            record.status, record.last_error = "retrying", error
+        elif kind == "step_succeeded":
+            record.status, record.ended_at = "succeeded", at
+            result = event.get("result")
+            if isinstance(result, dict):
+                ids = result.get("external_ids")
+                if isinstance(ids, dict):
+                    state.external_ids.update({str(k): str(v) for k, v in ids.items() if v})
+                for key in ("deal_name", "amount", "currency"):
+                    if isinstance(result.get(key), str) and result[key]:
+                        setattr(state, key, result[key])
+        elif kind == "step_failed":
+            record.status, record.ended_at, record.last_error = "failed", at, error
+            state.failed_step, state.reason = name, error
+            if state.status == "running":
+                _move(state, "compensating", at)
+        return
+    status = {"compensation_started": "running", "compensation_retrying": "retrying",
+              "compensation_succeeded": "done", "compensation_failed": "failed"}[kind]
+    if state.status == "running":
+        _move(state, "compensating", at)
+    state.compensation_log.append(
+        CompensationEntry(step=name, status=status, at=at, attempt=int(event.get("attempt", 1)), error=error)
+    )
+    state.compensation_log = state.compensation_log[-MAX_LOG:]
+
+
+def apply(state: TransactionState | None, command: dict[str, Any]) -> TransactionState:
+    """Return the state after ``command``; raise ``InvalidTransition`` if the state does not allow it."""
+    op = command.get("op")
+    at = str(command.get("at", ""))
+    if op == "start":
+        if state is None:
+            state = TransactionState(id=str(command["id"]), deal_id=str(command["deal_id"]),
+                                     generation=int(command.get("generation", 1)),
+                                     trigger=str(command.get("trigger", "")), created_at=at)
+        elif state.status != "pending":
+            if state.status == "running" and state.round == int(command.get("round", 0)):
+                return state  # a replayed or duplicated start is harmless
+            raise InvalidTransition(f"transaction {state.id} is {state.status}; it cannot start again")
+        state = state.model_copy(deep=True)
+        _move(state, "running", at)
+    elif state is None:
+        raise InvalidTransition(f"no transaction to apply {op!r} to")
+    else:
+        state = state.model_copy(deep=True)
+        if op == "events":
+            for event in command.get("events", []):
+                _apply_event(state, event)
+        elif op == "finish":
+            to = command["status"]
+            if to in ("compensated", "needs_attention") and state.status == "running":
+                _move(state, "compensating", at)
+            _move(state, to, at)
+            if command.get("reason") is not None:
+                state.reason = command["reason"]
+            if command.get("failed_step"):
+                state.failed_step = str(command["failed_step"])
+            state.pending_compensations = list(command.get("pending_compensations", []))
+        elif op == "manual":
+            action = str(command.get("action"))
+            if action not in MANUAL_ACTIONS:
+                raise InvalidTransition(f"unknown action {action!r}; use retry or compensate")
+            if state.status != "needs_attention":
+                raise InvalidTransition(
+                    f"transaction {state.id} is {state.status}; {action} is only possible when it needs attention"
+                )
+            _move(state, MANUAL_ACTIONS[action], at, by=str(command.get("by", "person")))
+            if action == "retry":
+                state.round += 1
+                state.reason, state.failed_step = None, ""
+        else:
+            raise InvalidTransition(f"unknown operation {op!r}")
+    state.updated_at = at or state.updated_at
+    return state
+
+
+def check_manual(state: TransactionState | None, action: str) -> str | None:
+    """Why a person's ``action`` is not possible now (for a 409), or None if it is."""
+    if state is None:
+        return "no such transaction"
+    try:
+        apply(state, {"op": "manual", "action": action})
+    except InvalidTransition as exc:
+        return str(exc)
+    return None

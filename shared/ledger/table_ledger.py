@@ -1,0 +1,149 @@
+"""The ledger on Azure Table storage (Azurite locally): upsert a transaction, query a time window, find by deal."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+
+from shared.domain.transaction import TransactionState
+from shared.ledger.layout import deal_keys, from_row, inverted, time_keys, to_row
+
+LIST_COLUMNS = ["PartitionKey", "RowKey", "TransactionId", "DealId", "DealName", "Status", "Generation", "Round",
+                "Trigger", "StartedAt", "UpdatedAt", "EndedAt", "Amount", "Currency", "InvoiceId",
+                "InvoiceNumber", "CustomerId", "FailedStep", "ErrorMessage", "ErrorService"]
+
+
+@dataclass
+class LedgerPage:
+    items: list[dict[str, Any]]
+    counts: dict[str, int]
+    continuation: str | None
+    window: tuple[datetime, datetime]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class InvalidContinuation(ValueError):
+    """The continuation token is not one this API gave out."""
+
+
+def _encode(token: dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(token, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode(token: str) -> dict[str, str]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidContinuation("continuation is not a token this API gave out") from exc
+    if not isinstance(value, dict) or not all(isinstance(value.get(k), str) for k in ("p", "r")):
+        raise InvalidContinuation("continuation is not a token this API gave out")
+    return value
+
+
+def _quote(value: str) -> str:
+    return value.replace("'", "''")
+
+
+class TableLedger:
+    """The ledger in one Azure Table; safe to share between threads."""
+
+    def __init__(self, service: TableServiceClient, table_name: str) -> None:
+        self._service = service
+        self._table_name = table_name
+        self._table: TableClient | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def table(self) -> TableClient:
+        with self._lock:
+            if self._table is None:
+                with contextlib.suppress(ResourceExistsError):
+                    self._service.create_table(self._table_name)
+                self._table = self._service.get_table_client(self._table_name)
+            return self._table
+
+    def upsert(self, state: TransactionState) -> None:
+        """Write the transaction's time row and its deal row (idempotent: both are full replacements)."""
+        row = to_row(state)
+        self.table.upsert_entity(row, mode=UpdateMode.REPLACE)
+        dp, dr = deal_keys(state.deal_id, state.id)
+        self.table.upsert_entity(
+            {"PartitionKey": dp, "RowKey": dr, "TimePartition": row["PartitionKey"], "TimeRow": row["RowKey"],
+             "Status": state.status, "StartedAt": state.created_at},
+            mode=UpdateMode.REPLACE,
+        )
+
+    def get(self, tx_id: str, started_at: str) -> dict[str, Any] | None:
+        partition, row = time_keys(tx_id, started_at)
+        try:
+            return from_row(dict(self.table.get_entity(partition, row)))
+        except ResourceNotFoundError:
+            return None
+
+    def for_deal(self, deal_id: str) -> list[dict[str, Any]]:
+        """Every transaction of a deal, newest first (one partition read)."""
+        dp, _ = deal_keys(deal_id, "")
+        rows = list(self.table.query_entities(f"PartitionKey eq '{_quote(dp)}'"))
+        rows.sort(key=lambda r: str(r.get("StartedAt", "")), reverse=True)
+        return [{"id": r["RowKey"], "status": r.get("Status", ""), "started_at": r.get("StartedAt", ""),
+                 "time_partition": r.get("TimePartition", ""), "time_row": r.get("TimeRow", "")} for r in rows]
+
+    def _window_rows(self, start: datetime, end: datetime, status: str | None, deal: str | None,
+                     resume: dict[str, str] | None, columns: list[str]) -> Iterator[dict[str, Any]]:
+        day = end.astimezone(UTC).date()
+        first = start.astimezone(UTC).date()
+        low, high = inverted(end), inverted(start)  # newest first: inverted(end) sorts before inverted(start)
+        while day >= first:
+            partition = day.isoformat()
+            lower = low
+            if resume is not None:
+                if partition > resume["p"]:
+                    day -= timedelta(days=1)
+                    continue
+                if partition == resume["p"]:
+                    lower = max(lower, resume["r"] + "\x00")  # strictly after the last row served
+            query = (f"PartitionKey eq '{partition}' and RowKey ge '{_quote(lower)}' "
+                     f"and RowKey lt '{high}~'")
+            if status:
+                query += f" and Status eq '{_quote(status)}'"
+            if deal:
+                query += f" and DealId eq '{_quote(deal)}'"
+            yield from self.table.query_entities(query, select=columns)
+            day -= timedelta(days=1)
+
+    def query(self, start: datetime, end: datetime, *, status: str | None = None, deal: str | None = None,
+              limit: int = 50, continuation: str | None = None) -> LedgerPage:
+        """Transactions that started in [start, end], newest first, ``limit`` a page, with counts per status."""
+        resume = _decode(continuation) if continuation else None
+        items: list[dict[str, Any]] = []
+        next_token: str | None = None
+        for row in self._window_rows(start, end, status, deal, resume, LIST_COLUMNS):
+            if len(items) == limit:
+                last = items[-1]
+                next_token = _encode({"p": last["_p"], "r": last["_r"]})
+                break
+            item = from_row(dict(row))
+            item["_p"], item["_r"] = row["PartitionKey"], row["RowKey"]
+            items.append(item)
+        for item in items:
+            item.pop("_p"), item.pop("_r")
+        counts: Counter[str] = Counter(
+            str(r.get("Status", "")) for r in self._window_rows(start, end, None, deal, None, ["Status"])
+        )
+        return LedgerPage(items=items, counts=dict(counts), continuation=next_token, window=(start, end))
+
+    def scan_all(self) -> int:
+        """Every row of the table (the baseline the time-window layout is measured against)."""
+        return sum(1 for _ in self.table.list_entities(select=["Status"]))
+

@@ -1,0 +1,108 @@
+"""The deal-to-invoice saga: five steps, each undo registered before its step, built from earlier results.
+
+    load        read the deal, its line items and the accounting customer (nothing to undo)
+    claim       deal markers → in_progress by this transaction   undo: restore the previous markers
+    customer    find or create the accounting customer           undo: archive it, only if we created it
+    invoice     create the invoice (Idempotency-Key)             undo: void or delete it, if present
+    write_back  deal markers → synced with the invoice           undo: back to the claimed markers
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import names
+from shared.domain.invoice_mapping import reference_for
+from shared.domain.models import SyncMarkers
+from shared.saga.engine import Saga, Step
+from shared.saga.outcome import SagaState
+from shared.sync.messages import (
+    ArchiveCustomerInput,
+    CreateInvoiceInput,
+    CreateInvoiceResult,
+    EnsureCustomerInput,
+    EnsureCustomerResult,
+    LoadDealInput,
+    LoadDealResult,
+    MarkersInput,
+    UndoInvoiceInput,
+    dump,
+)
+from shared.sync.policy import SagaPolicy
+
+JsonDict = dict[str, Any]
+
+
+def _load(st: SagaState) -> LoadDealResult:
+    return LoadDealResult.model_validate(st.results["load"])
+
+
+def _claimed(st: SagaState) -> SyncMarkers:
+    return _load(st).previous.model_copy(update={"sync_status": "in_progress", "transaction_id": st.input["tx_id"]})
+
+
+def load_input(st: SagaState) -> JsonDict:
+    return dump(LoadDealInput(tx_id=st.input["tx_id"], deal_id=st.input["deal_id"], today=st.input["today"]))
+
+
+def claim_input(st: SagaState) -> JsonDict:
+    return dump(MarkersInput(deal_id=st.input["deal_id"], values=_claimed(st)))
+
+
+def claim_undo_input(st: SagaState) -> JsonDict:
+    return dump(MarkersInput(deal_id=st.input["deal_id"], values=_load(st).previous))
+
+
+def customer_input(st: SagaState) -> JsonDict:
+    load = _load(st)
+    return dump(EnsureCustomerInput(tx_id=st.input["tx_id"], round=st.input["round"], company_id=load.company_id,
+                                    contact_ids=load.deal.contact_ids, existing=load.existing_customer))
+
+
+def customer_undo_input(st: SagaState) -> JsonDict:
+    load = _load(st)
+    raw = st.results.get("customer")
+    done = EnsureCustomerResult.model_validate(raw) if raw else None
+    return dump(ArchiveCustomerInput(company_id=load.company_id, existed_before=load.existing_customer is not None,
+                                     customer_id=done.customer.id if done else None,
+                                     created=done.created if done else None))
+
+
+def invoice_input(st: SagaState) -> JsonDict:
+    load = _load(st)
+    customer = EnsureCustomerResult.model_validate(st.results["customer"])
+    return dump(CreateInvoiceInput(tx_id=st.input["tx_id"], round=st.input["round"], deal=load.deal,
+                                   line_items=load.line_items, customer_id=customer.customer.id,
+                                   today=st.input["today"]))
+
+
+def invoice_undo_input(st: SagaState) -> JsonDict:
+    raw = st.results.get("invoice")
+    done = CreateInvoiceResult.model_validate(raw) if raw else None
+    return dump(UndoInvoiceInput(reference=reference_for(st.input["deal_id"]),
+                                 invoice_id=done.invoice.id if done else None))
+
+
+def write_back_input(st: SagaState) -> JsonDict:
+    invoice = CreateInvoiceResult.model_validate(st.results["invoice"]).invoice
+    values = SyncMarkers(sync_status="synced", transaction_id=st.input["tx_id"], invoice_id=invoice.id,
+                         invoice_number=invoice.number, invoice_url=invoice.url, last_error="")
+    return dump(MarkersInput(deal_id=st.input["deal_id"], values=values))
+
+
+def write_back_undo_input(st: SagaState) -> JsonDict:
+    return dump(MarkersInput(deal_id=st.input["deal_id"], values=_claimed(st)))
+
+
+def build_deal_saga(policy: SagaPolicy) -> Saga:
+    return Saga(
+        steps=(
+            Step("load", names.LOAD_DEAL, load_input),
+            Step("claim", names.WRITE_MARKERS, claim_input, names.WRITE_MARKERS, claim_undo_input),
+            Step("customer", names.ENSURE_CUSTOMER, customer_input, names.ARCHIVE_CUSTOMER, customer_undo_input),
+            Step("invoice", names.CREATE_INVOICE, invoice_input, names.UNDO_INVOICE, invoice_undo_input),
+            Step("write_back", names.WRITE_MARKERS, write_back_input, names.WRITE_MARKERS, write_back_undo_input),
+        ),
+        retry=policy.step_retry(),
+        compensation_retry=policy.compensation_retry(),
+    )

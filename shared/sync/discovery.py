@@ -1,0 +1,55 @@
+"""Which deals the batch should start: won deals modified since the cursor that have no transaction yet."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.connectors.ports import CrmPort
+
+SEARCH_CAP = 10_000  # HubSpot returns at most this many results for one search
+RE_ANCHOR_AT = SEARCH_CAP - 400
+
+
+class FindDealsInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    since: datetime
+    stage: str
+    after: str | None = None
+    limit: int = 100
+
+
+class FoundDeal(BaseModel):
+    id: str
+    modified: str
+
+
+class FindDealsResult(BaseModel):
+    deals: list[FoundDeal]
+    skipped: int
+    next_after: str | None
+    next_since: str | None  # re-anchor: a new ``since`` with ``after`` reset, past the search cap
+    max_modified: str | None
+
+
+def find_deals(request: FindDealsInput, crm: CrmPort, has_transaction: Callable[[str], bool]) -> FindDealsResult:
+    """One page of the search, minus deals the app already synced or already has a transaction for."""
+    page = crm.search_deals(request.since, request.stage, after=request.after, limit=request.limit)
+    fresh: list[FoundDeal] = []
+    skipped = 0
+    newest: str | None = None
+    for deal in page.deals:
+        modified = deal.last_modified.isoformat() if deal.last_modified else ""
+        newest = max(newest or "", modified) or newest
+        if deal.markers.sync_status in ("synced", "in_progress") or has_transaction(deal.id):
+            skipped += 1
+            continue
+        fresh.append(FoundDeal(id=deal.id, modified=modified))
+    next_after, next_since = page.next_after, None
+    if next_after is not None and next_after.isdigit() and int(next_after) >= RE_ANCHOR_AT and newest:
+        # Past ~10,000 results HubSpot stops paging: start a new search from the newest time seen.
+        next_after, next_since = None, newest
+    return FindDealsResult(deals=fresh, skipped=skipped, next_after=next_after, next_since=next_since,
+                           max_modified=newest)

@@ -1,0 +1,99 @@
+"""One input and one result model per activity of the deal saga: plain JSON across durable boundaries."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.domain.models import CustomerRef, Deal, InvoiceRef, LineItem, SyncMarkers
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: Literal[1] = 1
+
+
+class LoadDealInput(Message):
+    tx_id: str
+    deal_id: str
+    today: date
+
+
+class LoadDealResult(Message):
+    deal: Deal
+    line_items: tuple[LineItem, ...]
+    company_id: str
+    existing_customer: CustomerRef | None
+    previous: SyncMarkers
+    deal_name: str
+    amount: str
+    currency: str
+    external_ids: dict[str, str]
+
+
+class MarkersInput(Message):
+    """Write these sync markers on the deal (claim, write-back, and their undos)."""
+
+    deal_id: str
+    values: SyncMarkers
+
+
+class MarkersResult(Message):
+    deal_id: str
+    written: SyncMarkers
+
+
+class EnsureCustomerInput(Message):
+    tx_id: str
+    round: int
+    company_id: str
+    contact_ids: tuple[str, ...] = ()
+    existing: CustomerRef | None = None
+
+
+class EnsureCustomerResult(Message):
+    customer: CustomerRef
+    created: bool
+    external_ids: dict[str, str]
+
+
+class ArchiveCustomerInput(Message):
+    company_id: str
+    existed_before: bool
+    customer_id: str | None = None
+    created: bool | None = None  # None: the create step never confirmed (crashed or timed out)
+
+
+class ArchiveCustomerResult(Message):
+    outcome: Literal["archived", "kept", "absent"]
+    customer_id: str | None = None
+
+
+class CreateInvoiceInput(Message):
+    tx_id: str
+    round: int
+    deal: Deal
+    line_items: tuple[LineItem, ...]
+    customer_id: str
+    today: date
+
+
+class CreateInvoiceResult(Message):
+    invoice: InvoiceRef
+    reused: bool
+    external_ids: dict[str, str]
+
+
+class UndoInvoiceInput(Message):
+    reference: str
+    invoice_id: str | None = None
+
+
+class UndoInvoiceResult(Message):
+    outcomes: dict[str, str]
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")

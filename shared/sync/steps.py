@@ -1,0 +1,138 @@
+"""The deal saga's step functions: plain code behind each activity, written to run at least once.
+
+Every external write is idempotent, because Durable Functions re-runs an activity whose result
+was not recorded (host crash, timeout): markers are PATCHed to known values, the customer and the
+invoice are created with an ``Idempotency-Key`` derived from the transaction, and every undo is
+"if present".
+"""
+
+from __future__ import annotations
+
+from shared.connectors.ports import AccountingPort, CrmPort
+from shared.domain.errors import BusinessRejection
+from shared.domain.invoice_mapping import MappingRules, build_invoice, lines_total, reference_for
+from shared.domain.models import Customer, InvoiceRef
+from shared.saga.envelope import Halt
+from shared.sync.identity import idempotency_key
+from shared.sync.messages import (
+    ArchiveCustomerInput,
+    ArchiveCustomerResult,
+    CreateInvoiceInput,
+    CreateInvoiceResult,
+    EnsureCustomerInput,
+    EnsureCustomerResult,
+    LoadDealInput,
+    LoadDealResult,
+    MarkersInput,
+    MarkersResult,
+    UndoInvoiceInput,
+    UndoInvoiceResult,
+)
+
+LIVE_INVOICE = frozenset({"DRAFT", "SUBMITTED", "AUTHORISED", "PAID"})
+
+
+def load_deal(
+    request: LoadDealInput, crm: CrmPort, accounting: AccountingPort, rules: MappingRules, trigger_stage: str
+) -> LoadDealResult | Halt:
+    """Read everything the saga needs, and refuse bad data before anything is written."""
+    deal = crm.get_deal(request.deal_id)
+    markers = deal.markers
+    if markers.sync_status == "synced" and markers.invoice_id:
+        return Halt("already_synced", {"external_ids": {"deal": deal.id, "invoice": markers.invoice_id,
+                                                        "invoice_number": markers.invoice_number}})
+    if deal.stage != trigger_stage:
+        return Halt("skipped", {"reason": f"deal is in stage {deal.stage!r}, not {trigger_stage!r}"})
+    if not deal.company_ids:
+        raise BusinessRejection(f"deal {deal.id} has no associated company to invoice", service="sync",
+                                code="no_company")
+    items = tuple(crm.get_line_items(deal.line_item_ids)) if deal.line_item_ids else ()
+    # Validate the invoice now, so that a deal that cannot be invoiced is refused before the claim.
+    draft = build_invoice(deal, items, "validation-only", request.today, rules)
+    company_id = deal.company_ids[0]
+    existing = accounting.find_customer(company_id)
+    if markers.sync_status == "in_progress" and markers.transaction_id == request.tx_id:
+        # Our own claim from an earlier round or a lost result: the deal's real previous values are
+        # not "in progress by us". Restoring to that on undo would leave the lock behind.
+        markers = markers.model_copy(update={"sync_status": "", "transaction_id": ""})
+    total = lines_total(draft.lines)
+    return LoadDealResult(
+        deal=deal, line_items=items, company_id=company_id, existing_customer=existing, previous=markers,
+        deal_name=deal.name, amount=str(total), currency=draft.currency,
+        external_ids={"deal": deal.id, "company": company_id, **({"customer": existing.id} if existing else {})},
+    )
+
+
+def write_markers(request: MarkersInput, crm: CrmPort) -> MarkersResult:
+    """PATCH the deal's sync markers to known values (claim, write-back, and their undos)."""
+    crm.update_markers(request.deal_id, request.values.model_dump())
+    return MarkersResult(deal_id=request.deal_id, written=request.values)
+
+
+def ensure_customer(request: EnsureCustomerInput, crm: CrmPort, accounting: AccountingPort) -> EnsureCustomerResult:
+    if request.existing is not None:
+        return EnsureCustomerResult(customer=request.existing, created=False,
+                                    external_ids={"customer": request.existing.id})
+    company = crm.get_company(request.company_id)
+    email, first, last = company.email, None, None
+    if not email and request.contact_ids:
+        person = crm.get_person(request.contact_ids[0])
+        email, first, last = person.email, person.first_name, person.last_name
+    customer = Customer(external_id=company.id, name=company.name, email=email, first_name=first, last_name=last)
+    # The key makes a re-run of this activity (crash after the create) return the same contact.
+    ref = accounting.create_customer(customer, idempotency_key(request.tx_id, "customer", request.round))
+    return EnsureCustomerResult(customer=ref, created=True, external_ids={"customer": ref.id})
+
+
+def archive_customer_if_created(request: ArchiveCustomerInput, accounting: AccountingPort) -> ArchiveCustomerResult:
+    """Undo of ensure_customer: archive the customer only if this transaction created it."""
+    if request.existed_before or request.created is False:
+        return ArchiveCustomerResult(outcome="kept", customer_id=request.customer_id)
+    customer_id = request.customer_id
+    if customer_id is None:
+        # The create was never confirmed: it may or may not have happened. Before the step the
+        # customer did not exist, so one that exists now with this company's id is ours.
+        found = accounting.find_customer(request.company_id)
+        if found is None:
+            return ArchiveCustomerResult(outcome="absent")
+        customer_id = found.id
+    accounting.archive_customer(customer_id)
+    return ArchiveCustomerResult(outcome="archived", customer_id=customer_id)
+
+
+def create_invoice(request: CreateInvoiceInput, accounting: AccountingPort, rules: MappingRules) -> CreateInvoiceResult:
+    draft = build_invoice(request.deal, request.line_items, request.customer_id, request.today, rules)
+    if request.round > 0:
+        # A person's retry uses a new idempotency key; an invoice from an earlier round that the
+        # rollback could not void must be reused, not duplicated.
+        for existing in accounting.find_invoices_by_reference(draft.reference):
+            if existing.status in LIVE_INVOICE:
+                return _invoice_result(existing, accounting, reused=True)
+    ref = accounting.create_invoice(draft, idempotency_key(request.tx_id, "invoice", request.round))
+    return _invoice_result(ref, accounting, reused=False)
+
+
+def _invoice_result(ref: InvoiceRef, accounting: AccountingPort, *, reused: bool) -> CreateInvoiceResult:
+    # The link into the accounting app needs no call: the budget per invoice is tight (Xero: 60/min).
+    linked = ref.model_copy(update={"url": ref.url or accounting.invoice_link(ref.id)})
+    return CreateInvoiceResult(invoice=linked, reused=reused,
+                               external_ids={"invoice": ref.id, "invoice_number": ref.number})
+
+
+def undo_invoice_if_present(request: UndoInvoiceInput, accounting: AccountingPort) -> UndoInvoiceResult:
+    """Undo of create_invoice: void or delete the invoice if it exists (PAID raises BusinessRejection)."""
+    ids = [request.invoice_id] if request.invoice_id else [
+        inv.id for inv in accounting.find_invoices_by_reference(request.reference) if inv.status in LIVE_INVOICE
+    ]
+    return UndoInvoiceResult(outcomes={invoice_id: accounting.undo_invoice(invoice_id) for invoice_id in ids})
+
+
+__all__ = [
+    "archive_customer_if_created",
+    "create_invoice",
+    "ensure_customer",
+    "load_deal",
+    "reference_for",
+    "undo_invoice_if_present",
+    "write_markers",
+]

@@ -1,0 +1,741 @@
+"""The HubSpot CRM simulator: objects, associations (v3 on create, v4), search, properties, webhooks.
+
+Real paths, status codes and error bodies (``{status, message, correlationId, category}``). Webhooks:
+configure a target with ``POST /_sim/webhooks`` ``{"url": ..., "secret": ...}``; deal creation and
+dealstage changes are then POSTed as signed v3 batches in the background; ``POST /_sim/webhooks/send``
+sends given events at once. ``PATCH /_sim/hubspot/objects/{type}/{id}`` writes raw property values
+without validation (bad data as an import would leave it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from aiohttp import web
+
+from shared.connectors.hubspot_webhooks import sign_v3
+from simulators import seed as seed_data
+from simulators.base import SimServer
+from simulators.hubspot_search import NUMBER_PROPERTIES, SearchError, matches, sort_key
+from simulators.ratelimit import Window
+from simulators.webhook_sender import deliver
+from simulators.wire import json_response, read_json
+
+__all__ = ["ASSOCIATION_TYPES", "HubSpotSim"]
+
+OBJECT_TYPES = ("companies", "contacts", "deals", "line_items")
+# HubSpot-defined association type ids (from -> to).
+ASSOCIATION_TYPES: dict[tuple[str, str], int] = {
+    ("deals", "companies"): 5,
+    ("companies", "deals"): 6,
+    ("deals", "contacts"): 3,
+    ("contacts", "deals"): 4,
+    ("deals", "line_items"): 19,
+    ("line_items", "deals"): 20,
+    ("contacts", "companies"): 1,
+    ("companies", "contacts"): 2,
+}
+READ_ONLY = {"hs_object_id", "createdate", "hs_lastmodifieddate", "lastmodifieddate"}
+BUILT_IN: dict[str, set[str]] = {
+    "deals": {
+        "dealname",
+        "amount",
+        "closedate",
+        "pipeline",
+        "dealstage",
+        "deal_currency_code",
+        "description",
+        "dealtype",
+        "hubspot_owner_id",
+    },
+    "companies": {"name", "domain", "address", "city", "country", "zip", "state", "phone", "industry"},
+    "contacts": {"firstname", "lastname", "email", "phone", "company", "jobtitle"},
+    "line_items": {
+        "name",
+        "quantity",
+        "price",
+        "amount",
+        "hs_sku",
+        "description",
+        "hs_discount_percentage",
+        "hs_product_id",
+    },
+}
+DEFAULT_PROPS: dict[str, tuple[str, ...]] = {
+    "deals": ("dealname", "amount", "closedate", "pipeline", "dealstage"),
+    "companies": ("name", "domain"),
+    "contacts": ("firstname", "lastname", "email"),
+    "line_items": ("name", "quantity", "price", "amount"),
+}
+STAGES = (
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "presentationscheduled",
+    "decisionmakerboughtin",
+    "contractsent",
+    "closedwon",
+    "closedlost",
+)
+
+
+def iso_ms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+class HubSpotSim(SimServer):
+    name = "hubspot"
+    defaults: dict[str, Any] = {
+        "access_token": None,  # expected bearer token; None accepts any non-empty token
+        "search_cap": 10_000,
+        "requests_per_10s": 100,  # 0 disables the limit
+        "time_scale": 1.0,
+        "portal_id": 12345678,
+        "app_id": 424242,
+        "webhook_url": None,
+        "webhook_secret": None,
+        "webhook_attempts": 3,
+    }
+
+    def reset_state(self) -> None:
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in OBJECT_TYPES}
+        self.associations: set[tuple[str, str, str, str, int]] = set()
+        self.properties: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in OBJECT_TYPES}
+        self.groups: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in OBJECT_TYPES}
+        self.deliveries: list[dict[str, Any]] = []
+        self._ids = itertools.count(10_000_001)
+        self._events = itertools.count(1)
+        self._last_ms = 0
+        self._window = Window(0, 10.0)
+        self.on_config_change()
+
+    def on_config_change(self) -> None:
+        scale = float(self.config.get("time_scale") or 1.0)
+        self._window = Window(int(self.config.get("requests_per_10s") or 0), 10.0 / scale)
+
+    # --- helpers ---
+
+    def now_ms(self) -> int:
+        # Strictly increasing, so that "modified since" and sorting are never ambiguous within the simulator.
+        self._last_ms = max(int(time.time() * 1000), self._last_ms + 1)
+        return self._last_ms
+
+    def error_body(
+        self, status: int, message: str, category: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        categories = {
+            400: "VALIDATION_ERROR",
+            401: "INVALID_AUTHENTICATION",
+            404: "OBJECT_NOT_FOUND",
+            409: "CONFLICT",
+            429: "RATE_LIMITS",
+            500: "INTERNAL_ERROR",
+            502: "INTERNAL_ERROR",
+            503: "INTERNAL_ERROR",
+            504: "INTERNAL_ERROR",
+        }
+        return {
+            "status": "error",
+            "message": message,
+            "correlationId": str(uuid.uuid4()),
+            "category": category or categories.get(status, "ERROR"),
+            **extra,
+        }
+
+    def fail(self, status: int, message: str, category: str | None = None, **extra: Any) -> web.Response:
+        return json_response(self.error_body(status, message, category, **extra), status)
+
+    def known_properties(self, object_type: str) -> set[str]:
+        return BUILT_IN[object_type] | set(self.properties[object_type]) | READ_ONLY
+
+    def property_type(self, object_type: str, name: str) -> str:
+        custom = self.properties[object_type].get(name)
+        if custom:
+            return str(custom["type"])
+        return "number" if name in NUMBER_PROPERTIES else "string"
+
+    def validate_properties(self, object_type: str, props: Any) -> list[dict[str, Any]]:
+        if not isinstance(props, dict):
+            return [
+                {
+                    "isValid": False,
+                    "message": "properties must be an object",
+                    "error": "INVALID_INPUT",
+                    "name": "properties",
+                }
+            ]
+        errors = []
+        known = self.known_properties(object_type)
+        for name, value in props.items():
+            if name not in known:
+                errors.append(
+                    {
+                        "isValid": False,
+                        "message": f'Property "{name}" does not exist',
+                        "error": "PROPERTY_DOESNT_EXIST",
+                        "name": name,
+                    }
+                )
+            elif name in READ_ONLY:
+                errors.append(
+                    {
+                        "isValid": False,
+                        "message": f"{name} is a read only property; its value cannot be set.",
+                        "error": "READ_ONLY_VALUE",
+                        "name": name,
+                    }
+                )
+            elif value is not None and not isinstance(value, (str, int, Decimal, float, bool)):
+                errors.append(
+                    {
+                        "isValid": False,
+                        "message": f"{name} must be a string",
+                        "error": "INVALID_INPUT",
+                        "name": name,
+                    }
+                )
+            elif self.property_type(object_type, name) == "number" and value not in (None, ""):
+                try:
+                    Decimal(str(value))
+                except InvalidOperation:
+                    errors.append(
+                        {
+                            "isValid": False,
+                            "message": f"{value} was not a valid number.",
+                            "error": "INVALID_DECIMAL",
+                            "name": name,
+                        }
+                    )
+        return errors
+
+    def invalid(self, errors: list[dict[str, Any]]) -> web.Response:
+        return self.fail(400, f"Property values were not valid: {json.dumps(errors)}", "VALIDATION_ERROR")
+
+    def _store(self, object_type: str, props: dict[str, Any], ms: int | None = None) -> dict[str, Any]:
+        stamp = self.now_ms() if ms is None else ms
+        obj_id = str(next(self._ids))
+        values = {k: (None if v is None else str(v)) for k, v in props.items()}
+        values.update(hs_object_id=obj_id, createdate=iso_ms(stamp), hs_lastmodifieddate=iso_ms(stamp))
+        if object_type == "contacts":
+            values["lastmodifieddate"] = values["hs_lastmodifieddate"]
+        if object_type == "line_items" and "amount" not in props:
+            with contextlib.suppress(InvalidOperation):  # a bad quantity or price leaves amount unset
+                values["amount"] = str(
+                    Decimal(values.get("quantity") or "0") * Decimal(values.get("price") or "0")
+                )
+        obj = {
+            "id": obj_id,
+            "properties": values,
+            "createdAt": iso_ms(stamp),
+            "updatedAt": iso_ms(stamp),
+            "archived": False,
+        }
+        self.objects[object_type][obj_id] = obj
+        return obj
+
+    def _touch(self, object_type: str, obj: dict[str, Any], ms: int | None = None) -> None:
+        stamp = iso_ms(self.now_ms() if ms is None else ms)
+        obj["updatedAt"] = stamp
+        obj["properties"]["hs_lastmodifieddate"] = stamp
+        if object_type == "contacts":
+            obj["properties"]["lastmodifieddate"] = stamp
+
+    def associate(
+        self, from_type: str, from_id: str, to_type: str, to_id: str, type_id: int | None = None
+    ) -> None:
+        forward = type_id or ASSOCIATION_TYPES.get((from_type, to_type), 1)
+        backward = ASSOCIATION_TYPES.get((to_type, from_type), forward)
+        self.associations.add((from_type, from_id, to_type, to_id, forward))
+        self.associations.add((to_type, to_id, from_type, from_id, backward))
+
+    def associated(self, from_type: str, from_id: str, to_type: str) -> list[tuple[str, int]]:
+        found = sorted(
+            (a[3], a[4])
+            for a in self.associations
+            if a[0] == from_type and a[1] == from_id and a[2] == to_type
+        )
+        return sorted(found, key=lambda x: int(x[0]) if x[0].isdigit() else 0)
+
+    def render(
+        self,
+        object_type: str,
+        obj: dict[str, Any],
+        props: list[str] | None,
+        associations: list[str] | None = None,
+    ) -> dict[str, Any]:
+        values = obj["properties"]
+        names = list(props) if props else list(DEFAULT_PROPS[object_type])
+        names += ["hs_object_id", "createdate", "hs_lastmodifieddate"]
+        known = self.known_properties(object_type)
+        # Requested properties that exist come back, null when unset; unknown names are left out.
+        out_props = {n: values.get(n) for n in dict.fromkeys(names) if n in known}
+        out: dict[str, Any] = {
+            "id": obj["id"],
+            "properties": out_props,
+            "createdAt": obj["createdAt"],
+            "updatedAt": obj["updatedAt"],
+            "archived": obj["archived"],
+        }
+        if associations:
+            assoc: dict[str, Any] = {}
+            for to_type in associations:
+                found = self.associated(object_type, obj["id"], to_type)
+                if found:
+                    key = "line items" if to_type == "line_items" else to_type
+                    assoc[key] = {
+                        "results": [
+                            {"id": i, "type": f"{object_type[:-1]}_to_{to_type[:-1]}"} for i, _ in found
+                        ]
+                    }
+            if assoc:
+                out["associations"] = assoc
+        return out
+
+    # --- auth and limits ---
+
+    async def admit(self, request: web.Request) -> tuple[web.StreamResponse | None, Any]:
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        expected = self.config.get("access_token")
+        if not token or (expected is not None and token != expected):
+            return self.fail(
+                401,
+                "Authentication credentials not found. This API supports OAuth 2.0 "
+                "authentication and you can find more details at https://developers.hubspot.com/"
+                "docs/methods/auth/oauth-overview",
+                "INVALID_AUTHENTICATION",
+            ), lambda: None
+        if self._window.limit and self._window.wait() > 0:
+            limit = self._window.limit
+            response = json_response(
+                {
+                    "status": "error",
+                    "message": "You have reached your ten_secondly_rolling limit.",
+                    "errorType": "RATE_LIMIT",
+                    "correlationId": str(uuid.uuid4()),
+                    "policyName": "TEN_SECONDLY_ROLLING",
+                    "category": "RATE_LIMITS",
+                },
+                429,
+                {
+                    "X-HubSpot-RateLimit-Max": str(limit),
+                    "X-HubSpot-RateLimit-Remaining": "0",
+                    "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(self._window.seconds * 1000)),
+                },
+            )
+            return response, lambda: None
+        self._window.record()
+        return None, lambda: None
+
+    # --- routes ---
+
+    def add_routes(self, app: web.Application) -> None:
+        r = app.router
+        r.add_post("/crm/v3/objects/{type}/search", self.search)
+        r.add_post("/crm/v3/objects/{type}/batch/read", self.batch_read)
+        r.add_post("/crm/v3/objects/{type}", self.create)
+        r.add_get("/crm/v3/objects/{type}", self.list_objects)
+        r.add_get("/crm/v3/objects/{type}/{id}", self.get_object)
+        r.add_patch("/crm/v3/objects/{type}/{id}", self.patch_object)
+        r.add_get("/crm/v4/objects/{type}/{id}/associations/{to}", self.get_associations)
+        r.add_put(
+            "/crm/v4/objects/{type}/{id}/associations/default/{to}/{to_id}", self.put_default_association
+        )
+        r.add_put("/crm/v4/objects/{type}/{id}/associations/{to}/{to_id}", self.put_association)
+        r.add_get("/crm/v3/properties/{type}", self.list_properties)
+        r.add_post("/crm/v3/properties/{type}", self.create_property)
+        r.add_post("/crm/v3/properties/{type}/groups", self.create_group)
+        r.add_get("/crm/v3/properties/{type}/{name}", self.get_property)
+        r.add_post("/_sim/webhooks", self.admin_webhooks)
+        r.add_post("/_sim/webhooks/send", self.admin_send_webhooks)
+        r.add_patch("/_sim/hubspot/objects/{type}/{id}", self.admin_raw_patch)
+
+    def _type(self, request: web.Request) -> str | None:
+        t = request.match_info["type"]
+        return t if t in OBJECT_TYPES else None
+
+    def _props_param(self, request: web.Request) -> list[str] | None:
+        raw = request.query.get("properties")
+        return [p for p in raw.split(",") if p] if raw else None
+
+    async def create(self, request: web.Request) -> web.Response:
+        t = self._type(request)
+        if t is None:
+            return self.fail(404, f"Unable to infer object type from: {request.match_info['type']}")
+        body = await read_json(request) or {}
+        props = body.get("properties", {})
+        errors = self.validate_properties(t, props)
+        assocs = body.get("associations") or []
+        targets: list[tuple[str, str, int]] = []
+        for assoc in assocs:
+            to_id = str((assoc.get("to") or {}).get("id", ""))
+            types = assoc.get("types") or [{}]
+            type_id = int(types[0].get("associationTypeId", 0) or 0)
+            to_type = next(
+                (b for (a, b), tid in ASSOCIATION_TYPES.items() if a == t and tid == type_id), None
+            )
+            if to_type is None or to_id not in self.objects[to_type]:
+                errors.append(
+                    {
+                        "isValid": False,
+                        "message": f"association to {to_id} (type {type_id}) is not valid",
+                        "error": "INVALID_ASSOCIATION",
+                        "name": "associations",
+                    }
+                )
+            else:
+                targets.append((to_type, to_id, type_id))
+        if errors:
+            return self.invalid(errors)
+        obj = self._store(t, props)
+        for to_type, to_id, type_id in targets:
+            self.associate(t, obj["id"], to_type, to_id, type_id)
+        if t == "deals":
+            self.webhook_event("deal.creation", obj["id"])
+        return json_response(self.render(t, obj, list(props) or None), 201)
+
+    async def list_objects(self, request: web.Request) -> web.Response:
+        t = self._type(request)
+        if t is None:
+            return self.fail(404, "Unknown object type")
+        limit = min(int(request.query.get("limit", "10")), 100)
+        after = int(request.query.get("after", "0") or 0)
+        items = sorted(self.objects[t].values(), key=lambda o: int(o["id"]))
+        items = [o for o in items if int(o["id"]) > after][: limit + 1]
+        out: dict[str, Any] = {
+            "results": [self.render(t, o, self._props_param(request)) for o in items[:limit]]
+        }
+        if len(items) > limit:
+            out["paging"] = {"next": {"after": items[limit - 1]["id"]}}
+        return json_response(out)
+
+    async def get_object(self, request: web.Request) -> web.Response:
+        t = self._type(request)
+        obj = self.objects[t].get(request.match_info["id"]) if t else None
+        if t is None or obj is None:
+            return self.fail(404, "resource not found", "OBJECT_NOT_FOUND")
+        raw_assoc = request.query.get("associations")
+        assoc = [a for a in raw_assoc.split(",") if a in OBJECT_TYPES] if raw_assoc else None
+        return json_response(self.render(t, obj, self._props_param(request), assoc))
+
+    async def patch_object(self, request: web.Request) -> web.Response:
+        t = self._type(request)
+        obj = self.objects[t].get(request.match_info["id"]) if t else None
+        if t is None or obj is None:
+            return self.fail(404, "resource not found", "OBJECT_NOT_FOUND")
+        body = await read_json(request) or {}
+        props = body.get("properties")
+        errors = self.validate_properties(t, props)
+        if errors or not isinstance(props, dict):
+            return self.invalid(errors)
+        old_stage = obj["properties"].get("dealstage")
+        for k, v in props.items():
+            obj["properties"][k] = None if v is None else str(v)
+        self._touch(t, obj)
+        if t == "deals" and "dealstage" in props and obj["properties"].get("dealstage") != old_stage:
+            self.webhook_event("deal.propertyChange", obj["id"], "dealstage", obj["properties"]["dealstage"])
+        return json_response(self.render(t, obj, list(props) or None))
+
+    async def batch_read(self, request: web.Request) -> web.Response:
+        t = self._type(request)
+        if t is None:
+            return self.fail(404, "Unknown object type")
+        body = await read_json(request) or {}
+        inputs = body.get("inputs") or []
+        if len(inputs) > 100:
+            return self.fail(400, "Batch input limit is 100", "VALIDATION_ERROR")
+        results, missing = [], []
+        for item in inputs:
+            obj = self.objects[t].get(str(item.get("id")))
+            if obj is None:
+                missing.append(str(item.get("id")))
+            else:
+                results.append(self.render(t, obj, body.get("properties")))
+        now = iso_ms(self.now_ms())
+        out: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
+        if missing:
+            out["numErrors"] = 1
+            out["errors"] = [
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": f"Could not get some {t} objects, they may be deleted or not exist.",
+                    "context": {"ids": missing},
+                }
+            ]
+            return json_response(out, 207)
+        return json_response(out)
+
+    async def search(self, request: web.Request) -> web.Response:
+        t = self._type(request)
+        if t is None:
+            return self.fail(404, "Unknown object type")
+        body = await read_json(request) or {}
+        limit = int(body.get("limit", 10))
+        if not 0 < limit <= 200:
+            return self.fail(400, "limit must be between 1 and 200", "VALIDATION_ERROR")
+        cap = int(self.config["search_cap"])
+        after = int(body.get("after") or 0)
+        if after >= cap:
+            return self.fail(
+                400,
+                f"The search API is limited to {cap} results; use filters to narrow it down.",
+                "VALIDATION_ERROR",
+            )
+        try:
+            found = [
+                o
+                for o in self.objects[t].values()
+                if not o["archived"] and matches(body.get("filterGroups") or [], o["properties"])
+            ]
+        except SearchError as exc:
+            return self.fail(400, str(exc), "VALIDATION_ERROR")
+        found.sort(key=lambda o: int(o["id"]))
+        for sort in reversed(body.get("sorts") or []):
+            if isinstance(sort, str):
+                prop, desc = sort.lstrip("-"), sort.startswith("-")
+            else:
+                prop, desc = sort.get("propertyName", "hs_object_id"), sort.get("direction") == "DESCENDING"
+
+            def by(o: dict[str, Any], p: str = str(prop)) -> tuple[int, Any]:
+                return sort_key(p, o["properties"])
+
+            found.sort(key=by, reverse=desc)
+        end = min(after + limit, cap)
+        page = found[after:end]
+        out: dict[str, Any] = {
+            "total": len(found),
+            "results": [self.render(t, o, body.get("properties") or None) for o in page],
+        }
+        if end < len(found) and end < cap:
+            out["paging"] = {"next": {"after": str(end)}}
+        return json_response(out)
+
+    async def get_associations(self, request: web.Request) -> web.Response:
+        t, to = request.match_info["type"], request.match_info["to"]
+        if t not in OBJECT_TYPES or to not in OBJECT_TYPES:
+            return self.fail(400, "Unknown object type")
+        if request.match_info["id"] not in self.objects[t]:
+            return self.fail(404, "resource not found", "OBJECT_NOT_FOUND")
+        grouped: dict[str, list[int]] = {}
+        for to_id, type_id in self.associated(t, request.match_info["id"], to):
+            grouped.setdefault(to_id, []).append(type_id)
+        results = [
+            {
+                "toObjectId": int(i),
+                "associationTypes": [
+                    {"category": "HUBSPOT_DEFINED", "typeId": tid, "label": None} for tid in tids
+                ],
+            }
+            for i, tids in grouped.items()
+        ]
+        return json_response({"results": results})
+
+    async def _put_association(self, request: web.Request, type_id: int | None) -> web.Response:
+        t, to = request.match_info["type"], request.match_info["to"]
+        from_id, to_id = request.match_info["id"], request.match_info["to_id"]
+        if t not in OBJECT_TYPES or to not in OBJECT_TYPES:
+            return self.fail(400, "Unknown object type")
+        if from_id not in self.objects[t] or to_id not in self.objects[to]:
+            return self.fail(404, "resource not found", "OBJECT_NOT_FOUND")
+        self.associate(t, from_id, to, to_id, type_id)
+        labels = [
+            {
+                "category": "HUBSPOT_DEFINED",
+                "typeId": type_id or ASSOCIATION_TYPES.get((t, to), 1),
+                "label": None,
+            }
+        ]
+        return json_response(
+            {
+                "fromObjectTypeId": t,
+                "fromObjectId": int(from_id),
+                "toObjectTypeId": to,
+                "toObjectId": int(to_id),
+                "labels": labels,
+            },
+            201 if type_id else 200,
+        )
+
+    async def put_association(self, request: web.Request) -> web.Response:
+        body = await read_json(request) or [{}]
+        type_id = int((body[0] if isinstance(body, list) and body else {}).get("associationTypeId", 0) or 0)
+        return await self._put_association(request, type_id or None)
+
+    async def put_default_association(self, request: web.Request) -> web.Response:
+        return await self._put_association(request, None)
+
+    async def list_properties(self, request: web.Request) -> web.Response:
+        t = self._type(request)
+        if t is None:
+            return self.fail(400, "Unknown object type")
+        builtin = [
+            {
+                "name": n,
+                "label": n,
+                "type": self.property_type(t, n),
+                "fieldType": "text",
+                "groupName": f"{t[:-1]}information",
+                "hubspotDefined": True,
+            }
+            for n in sorted(BUILT_IN[t] | READ_ONLY)
+        ]
+        return json_response({"results": builtin + list(self.properties[t].values())})
+
+    async def get_property(self, request: web.Request) -> web.Response:
+        t = self._type(request)
+        prop = self.properties[t].get(request.match_info["name"]) if t else None
+        if prop is None:
+            return self.fail(404, f"Unable to find property {request.match_info['name']}", "OBJECT_NOT_FOUND")
+        return json_response(prop)
+
+    async def create_property(self, request: web.Request) -> web.Response:
+        t = self._type(request)
+        if t is None:
+            return self.fail(400, "Unknown object type")
+        body = await read_json(request) or {}
+        missing = [f for f in ("name", "label", "type", "fieldType", "groupName") if not body.get(f)]
+        if missing:
+            return self.fail(400, f"Missing required fields: {', '.join(missing)}", "VALIDATION_ERROR")
+        name = str(body["name"])
+        if name in self.properties[t] or name in BUILT_IN[t] or name in READ_ONLY:
+            return self.fail(409, f"Property named '{name}' already exists.", "OBJECT_ALREADY_EXISTS")
+        if body["groupName"] not in self.groups[t] and not str(body["groupName"]).endswith("information"):
+            return self.fail(400, f"Property group {body['groupName']} does not exist.", "VALIDATION_ERROR")
+        now = iso_ms(self.now_ms())
+        prop = {
+            **body,
+            "createdAt": now,
+            "updatedAt": now,
+            "hubspotDefined": False,
+            "options": body.get("options", []),
+        }
+        self.properties[t][name] = prop
+        return json_response(prop, 201)
+
+    async def create_group(self, request: web.Request) -> web.Response:
+        t = self._type(request)
+        if t is None:
+            return self.fail(400, "Unknown object type")
+        body = await read_json(request) or {}
+        name = str(body.get("name", ""))
+        if not name:
+            return self.fail(400, "Missing required field: name", "VALIDATION_ERROR")
+        if name in self.groups[t]:
+            return self.fail(409, f"A property group named '{name}' already exists.", "OBJECT_ALREADY_EXISTS")
+        self.groups[t][name] = {
+            "name": name,
+            "label": body.get("label", name),
+            "displayOrder": body.get("displayOrder", -1),
+            "archived": False,
+        }
+        return json_response(self.groups[t][name], 201)
+
+    # --- webhooks ---
+
+    def webhook_event(
+        self, kind: str, deal_id: str, prop: str | None = None, value: str | None = None
+    ) -> None:
+        if not self.config.get("webhook_url") or not self.config.get("webhook_secret"):
+            return
+        event: dict[str, Any] = {"subscriptionType": kind, "objectId": int(deal_id)}
+        if prop is not None:
+            event.update(propertyName=prop, propertyValue=value, changeSource="CRM_UI")
+        self.spawn(self.send_events([event]))
+
+    def complete_event(self, partial: dict[str, Any]) -> dict[str, Any]:
+        kind = partial.get("subscriptionType", "deal.propertyChange")
+        event = {
+            "eventId": next(self._events),
+            "subscriptionId": 1001 if kind == "deal.creation" else 1002,
+            "portalId": int(self.config["portal_id"]),
+            "appId": int(self.config["app_id"]),
+            "occurredAt": self.now_ms(),
+            "subscriptionType": kind,
+            "attemptNumber": 0,
+        }
+        if kind == "deal.propertyChange":
+            event.update(propertyName="dealstage", changeSource="CRM_UI")
+        event.update(partial)
+        return event
+
+    async def send_events(
+        self, partials: list[dict[str, Any]], url: str | None = None, secret: str | None = None
+    ) -> dict[str, Any]:
+        url = url or self.config.get("webhook_url")
+        secret = secret or self.config.get("webhook_secret")
+        if not url or not secret:
+            return {"error": "no webhook target configured"}
+        events = [self.complete_event(p) for p in partials]
+        signed: dict[str, bytes] = {}
+
+        def headers_for(attempt: int) -> dict[str, str]:
+            for e in events:
+                e["attemptNumber"] = attempt
+            stamp = int(time.time() * 1000)
+            signed["body"] = json.dumps(events).encode()
+            return {
+                "Content-Type": "application/json",
+                "X-HubSpot-Request-Timestamp": str(stamp),
+                "X-HubSpot-Signature-v3": sign_v3(str(secret), "POST", str(url), signed["body"], stamp),
+            }
+
+        # The body changes with attemptNumber, so it is rebuilt and signed per attempt.
+        outcome = await deliver(
+            str(url),
+            b"",
+            headers_for,
+            attempts=int(self.config["webhook_attempts"]),
+            body_for=lambda: signed["body"],
+        )
+        outcome["events"] = events
+        self.deliveries.append(outcome)
+        return outcome
+
+    async def admin_webhooks(self, request: web.Request) -> web.Response:
+        body = await read_json(request) or {}
+        self.config["webhook_url"] = body.get("url")
+        self.config["webhook_secret"] = body.get("secret")
+        return json_response({"url": self.config["webhook_url"], "configured": bool(body.get("secret"))})
+
+    async def admin_send_webhooks(self, request: web.Request) -> web.Response:
+        body = await read_json(request) or {}
+        events = body.get("events") or []
+        outcome = await self.send_events(events, body.get("url"), body.get("secret"))
+        return json_response(outcome, 400 if "events" not in outcome else 200)
+
+    async def admin_raw_patch(self, request: web.Request) -> web.Response:
+        t = self._type(request)
+        obj = self.objects[t].get(request.match_info["id"]) if t else None
+        if t is None or obj is None:
+            return self.fail(404, "resource not found", "OBJECT_NOT_FOUND")
+        body = await read_json(request) or {}
+        for k, v in (body.get("properties") or {}).items():
+            obj["properties"][k] = None if v is None else str(v)
+        self._touch(t, obj)
+        return json_response(obj)
+
+    # --- state ---
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "objects": self.objects,
+            "associations": [
+                {"from_type": a[0], "from_id": a[1], "to_type": a[2], "to_id": a[3], "type_id": a[4]}
+                for a in sorted(self.associations)
+            ],
+            "properties": self.properties,
+            "property_groups": self.groups,
+            "webhook_deliveries": self.deliveries,
+        }
+
+    def seed(self, name: str, options: dict[str, Any]) -> dict[str, Any]:
+        if name != "demo":
+            raise ValueError(f"unknown seed {name!r} (known: demo)")
+        return seed_data.seed_hubspot(self, app_properties=bool(options.get("app_properties", True)))

@@ -1,0 +1,1 @@
+"""Integration tests of the HubSpot and Xero connectors against the simulators over real HTTP."""

@@ -1,0 +1,228 @@
+"""The HubSpot connector against the HubSpot simulator over real HTTP; data made through HubSpot's own API."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.connectors import hubspot as hubspot_module
+from shared.connectors.hubspot import HubSpotClient
+from shared.domain.errors import BusinessRejection, PermanentError, TransientError
+from simulators.testing import SimulatorsProcess
+from tests.connectors.conftest import HUBSPOT_TOKEN
+
+EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+class Portal:
+    """Makes CRM records through the public API, as a HubSpot user's tools would."""
+
+    def __init__(self, sims: SimulatorsProcess) -> None:
+        self.http = httpx.Client(
+            base_url=sims.hubspot_url, timeout=10.0, headers={"Authorization": f"Bearer {HUBSPOT_TOKEN}"}
+        )
+
+    def create(self, kind: str, props: dict[str, str], to: list[tuple[str, int]] = ()) -> str:  # type: ignore[assignment]
+        body: dict[str, Any] = {
+            "properties": props,
+            "associations": [
+                {
+                    "to": {"id": oid},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": tid}],
+                }
+                for oid, tid in to
+            ],
+        }
+        response = self.http.post(f"/crm/v3/objects/{kind}", json=body)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    def deal(self, stage: str = "closedwon", **props: str) -> str:
+        company = self.create(
+            "companies", {"name": "Coho Winery", "city": "Adelaide", "domain": "coho.example"}
+        )
+        contact = self.create(
+            "contacts", {"firstname": "Robert", "lastname": "King", "email": "rk@coho.example"}
+        )
+        items = [
+            self.create(
+                "line_items", {"name": "Licence", "quantity": "2", "price": "1250.50", "hs_sku": "L1"}
+            ),
+            self.create("line_items", {"name": "Support", "quantity": "1", "price": "99.99"}),
+        ]
+        return self.create(
+            "deals",
+            {
+                "dealname": "Coho renewal",
+                "dealstage": stage,
+                "amount": "2600.99",
+                "deal_currency_code": "AUD",
+                "closedate": "2025-03-04T10:00:00.000Z",
+                "pipeline": "default",
+                **props,
+            },
+            [(company, 5), (contact, 3), *[(i, 19) for i in items]],
+        )
+
+
+@pytest.fixture
+def portal(hub_sim: SimulatorsProcess) -> Portal:
+    hub_sim.hubspot.seed("demo")
+    return Portal(hub_sim)
+
+
+def test_deal_is_read_with_associations_in_one_call(
+    hubspot: HubSpotClient, portal: Portal, hub_sim: SimulatorsProcess
+) -> None:
+    hub_sim.hubspot.clear_requests()
+    deal_id = portal.deal(payment_terms_days="45")
+    hub_sim.hubspot.clear_requests()
+    deal = hubspot.get_deal(deal_id)
+    assert deal.amount == Decimal("2600.99") and deal.currency == "AUD" and deal.stage == "closedwon"
+    assert deal.close_date == date(2025, 3, 4) and deal.payment_terms_days == 45
+    assert len(deal.company_ids) == 1 and len(deal.contact_ids) == 1 and len(deal.line_item_ids) == 2
+    assert deal.markers.sync_status == "" and deal.last_modified is not None
+    assert len(hub_sim.hubspot.requests()) == 1
+    items = hubspot.get_line_items(list(reversed(deal.line_item_ids)))
+    assert [i.unit_price for i in items] == [Decimal("99.99"), Decimal("1250.50")]
+    assert hubspot.get_company(deal.company_ids[0]).name == "Coho Winery"
+    assert hubspot.get_person(deal.contact_ids[0]).email == "rk@coho.example"
+
+
+def test_unknown_records_are_permanent_errors(hubspot: HubSpotClient, portal: Portal) -> None:
+    with pytest.raises(PermanentError) as caught:
+        hubspot.get_deal("999")
+    assert caught.value.code == "not_found"
+    with pytest.raises(PermanentError):
+        hubspot.get_line_items(["999"])
+
+
+def test_markers_are_written_in_one_patch_and_read_back(
+    hubspot: HubSpotClient, portal: Portal, hub_sim: SimulatorsProcess
+) -> None:
+    deal_id = portal.deal()
+    before = hubspot.get_deal(deal_id).last_modified
+    hubspot.update_markers(
+        deal_id, {"sync_status": "synced", "invoice_id": "inv-1", "invoice_number": "INV-0007"}
+    )
+    hubspot.mark_paid(deal_id, date(2025, 4, 1), "inv-1")
+    deal = hubspot.get_deal(deal_id)
+    assert deal.markers.sync_status == "synced" and deal.markers.invoice_number == "INV-0007"
+    assert deal.markers.paid_status == "paid" and deal.markers.paid_date == "2025-04-01"
+    assert before is not None and deal.last_modified is not None and deal.last_modified > before
+    patches = [r for r in hub_sim.hubspot.requests() if r["method"] == "PATCH"]
+    assert patches[0]["body"] == {
+        "properties": {
+            "invoice_sync_status": "synced",
+            "xero_invoice_id": "inv-1",
+            "xero_invoice_number": "INV-0007",
+        }
+    }
+    with pytest.raises(PermanentError):
+        hubspot.update_markers(deal_id, {"colour": "blue"})
+
+
+def test_deal_url_is_a_link_for_people(hubspot: HubSpotClient) -> None:
+    assert hubspot.deal_url("42") == "https://app.hubspot.com/contacts/12345678/record/0-3/42"
+
+
+def test_deal_with_unreadable_amount_is_rejected_naming_the_property(
+    hubspot: HubSpotClient, portal: Portal, hub_sim: SimulatorsProcess
+) -> None:
+    deal_id = portal.deal()
+    httpx.patch(
+        f"{hub_sim.hubspot_url}/_sim/hubspot/objects/deals/{deal_id}",
+        json={"properties": {"amount": "abc"}},
+        timeout=5,
+    )
+    with pytest.raises(BusinessRejection) as caught:
+        hubspot.get_deal(deal_id)
+    assert caught.value.details["property"] == "amount" and "amount" in caught.value.message
+
+
+def test_search_pages_over_three_pages_oldest_first(hubspot: HubSpotClient, portal: Portal) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    made = [portal.deal() for _ in range(5)]
+    portal.deal(stage="closedlost")
+    first = hubspot.search_deals(since, "closedwon", limit=2)
+    second = hubspot.search_deals(since, "closedwon", after=first.next_after, limit=2)
+    third = hubspot.search_deals(since, "closedwon", after=second.next_after, limit=2)
+    assert third.next_after is None
+    assert [d.id for d in first.deals + second.deals + third.deals] == made
+    assert [d.id for d in hubspot.iter_deals_modified_since(since, "closedwon", page_size=2)] == made
+
+
+def test_iteration_re_anchors_past_the_search_cap(hub_sim: SimulatorsProcess, portal: Portal) -> None:
+    hub_sim.hubspot.config(search_cap=4)
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    made = [portal.deal() for _ in range(11)]
+    with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, search_cap=4) as client:
+        found = [d.id for d in client.iter_deals_modified_since(since, "closedwon", page_size=3)]
+    assert found == made
+
+
+def test_rate_limit_with_retry_after_is_transient_and_pauses_the_client(
+    hubspot: HubSpotClient, hub_sim: SimulatorsProcess
+) -> None:
+    hub_sim.hubspot.add_fault("/crm/v3/objects/deals", 429, headers={"Retry-After": "1"})
+    with pytest.raises(TransientError) as caught:
+        hubspot.get_deal("1")
+    assert caught.value.retry_after == 1.0 and caught.value.status == 429
+    started = time.monotonic()
+    with pytest.raises(PermanentError):
+        hubspot.get_deal("1")
+    assert time.monotonic() - started >= 0.9
+
+
+def test_server_errors_timeouts_and_drops_are_transient(hub_sim: SimulatorsProcess) -> None:
+    with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, timeout=0.5) as client:
+        hub_sim.hubspot.add_fault("/crm/v3/objects/deals", 502)
+        with pytest.raises(TransientError) as caught:
+            client.get_deal("1")
+        assert caught.value.status == 502 and caught.value.code == "server_error"
+        hub_sim.hubspot.add_fault("/crm/v3/objects/deals", 200, delay_ms=1500)
+        with pytest.raises(TransientError) as slow:
+            client.get_deal("1")
+        assert slow.value.code == "timeout"
+        hub_sim.hubspot.add_fault("/crm/v3/objects/deals", drop=True)
+        with pytest.raises(TransientError):
+            client.get_deal("1")
+
+
+def test_wrong_token_is_permanent_and_never_echoed(hub_sim: SimulatorsProcess) -> None:
+    with (
+        HubSpotClient(hub_sim.hubspot_url, "pat-wrong-token") as client,
+        pytest.raises(PermanentError) as caught,
+    ):
+        client.get_deal("1")
+    assert caught.value.code == "unauthorized" and "pat-wrong-token" not in str(caught.value.to_dict())
+    assert "pat-wrong-token" not in repr(client)
+    recorded = hub_sim.hubspot.requests()[-1]
+    assert recorded["headers"]["Authorization"] == "***"
+
+
+def test_setup_creates_the_custom_properties_once(
+    hub_sim: SimulatorsProcess, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN) as client:
+        created = client.ensure_app_properties()
+        assert "invoice_sync_status" in created and "payment_terms_days" in created
+        assert client.ensure_app_properties() == []  # 409 "already exists" counts as done
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", HUBSPOT_TOKEN)
+    assert hubspot_module.main(["setup", "--base-url", hub_sim.hubspot_url]) == 0
+    assert "all properties exist" in capsys.readouterr().out
+    names = set(hub_sim.hubspot.state()["properties"]["deals"])
+    assert {p.name for p in hubspot_module.APP_PROPERTIES} == names
+
+
+def test_markers_need_the_custom_properties(hub_sim: SimulatorsProcess, hubspot: HubSpotClient) -> None:
+    portal = Portal(hub_sim)
+    deal_id = portal.deal()
+    with pytest.raises(BusinessRejection) as caught:
+        hubspot.update_markers(deal_id, {"sync_status": "in_progress"})
+    assert "invoice_sync_status" in caught.value.message

@@ -1,0 +1,306 @@
+"""The Xero connector against the Xero simulator over real HTTP; every exchange is checked by the spec."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from shared.connectors.xero import XeroClient
+from shared.domain.errors import BusinessRejection, PermanentError, TransientError
+from shared.domain.models import Customer, InvoiceDraft, InvoiceLine
+from simulators.testing import SimulatorsProcess
+from tests.connectors.conftest import make_xero
+
+INVOICES = "/api.xro/2.0/Invoices"
+
+
+def draft(
+    customer_id: str,
+    reference: str = "deal-1001",
+    account: str = "200",
+    status: str = "AUTHORISED",
+    currency: str = "EUR",
+) -> InvoiceDraft:
+    return InvoiceDraft(
+        customer_id=customer_id,
+        reference=reference,
+        currency=currency,
+        issue_date=date(2025, 3, 3),
+        due_date=date(2025, 4, 2),
+        status=status,
+        lines=(
+            InvoiceLine(
+                description="Platform licence",
+                quantity=Decimal("3"),
+                unit_amount=Decimal("1999.99"),
+                account_code=account,
+                tax_type="OUTPUT2",
+            ),
+            InvoiceLine(
+                description="Onboarding",
+                quantity=Decimal("1.5"),
+                unit_amount=Decimal("0.10"),
+                account_code=account,
+                tax_type="NONE",
+                discount_rate=Decimal("10"),
+            ),
+        ),
+    )
+
+
+def customer(xero: XeroClient, external_id: str = "company-501", name: str = "Fabrikam Robotics") -> str:
+    return xero.create_customer(
+        Customer(external_id=external_id, name=name, email="ap@fabrikam.example"), f"customer-{external_id}"
+    ).id
+
+
+def test_customer_is_found_by_external_id_then_email_then_exact_name(xero: XeroClient) -> None:
+    assert xero.find_customer("company-501") is None
+    created = xero.create_customer(
+        Customer(external_id="company-501", name="Fabrikam Robotics", email="ap@fabrikam.example"),
+        "k-customer-1",
+    )
+    assert created.external_id == "company-501" and created.status == "ACTIVE"
+    assert xero.find_customer("company-501") == created
+    assert xero.find_customer("other-id", email="AP@fabrikam.example") == created
+    assert xero.find_customer("other-id", name="Fabrikam Robotics") == created
+    assert xero.find_customer("other-id", name="Fabrikam") is None
+
+
+def test_archived_customer_is_not_found_and_creating_it_again_reactivates_the_same_record(
+    xero: XeroClient,
+) -> None:
+    first = customer(xero)
+    xero.archive_customer(first)
+    xero.archive_customer(first)  # already archived counts as done
+    xero.archive_customer("00000000-0000-0000-0000-000000000000")  # unknown: nothing to undo
+    assert xero.find_customer("company-501") is None
+    again = xero.create_customer(
+        Customer(external_id="company-501", name="Fabrikam Robotics"), "k-customer-2"
+    )
+    assert again.id == first and again.status == "ACTIVE"
+
+
+def test_invoice_is_created_with_exact_amounts(xero: XeroClient, xero_sim: SimulatorsProcess) -> None:
+    ref = xero.create_invoice(draft(customer(xero)), "sync-tx-1:invoice")
+    assert ref.status == "AUTHORISED" and ref.number.startswith("INV-") and ref.reference == "deal-1001"
+    # 3 x 1999.99 = 5999.97 + 20% tax 1199.99; 1.5 x 0.10 less 10% = 0.14 (rounded), no tax.
+    assert ref.total == Decimal("7200.10")
+    assert ref.currency == "EUR"
+    assert ref.url == xero.invoice_link(ref.id) and ref.id in ref.url
+    sent = next(r for r in xero_sim.xero.requests() if r["method"] == "PUT" and r["path"] == INVOICES)
+    assert sent["query"]["summarizeErrors"] == "false"
+    assert sent["headers"]["Idempotency-Key"] == "sync-tx-1:invoice"
+    assert '"UnitAmount":1999.99' in sent["body_text"] and '"Quantity":1.5' in sent["body_text"]
+    assert sent["headers"]["xero-tenant-id"] and sent["headers"]["Authorization"] == "***"
+
+
+def test_same_idempotency_key_twice_creates_one_invoice(
+    xero: XeroClient, xero_sim: SimulatorsProcess
+) -> None:
+    contact = customer(xero)
+    first = xero.create_invoice(draft(contact), "sync-tx-2:invoice")
+    second = xero.create_invoice(draft(contact), "sync-tx-2:invoice")
+    assert first == second
+    assert len(xero_sim.xero.state()["invoices"]) == 1
+
+
+def test_lost_response_then_retry_with_the_same_key_still_gives_one_invoice(
+    xero: XeroClient, xero_sim: SimulatorsProcess
+) -> None:
+    contact = customer(xero)
+    xero_sim.xero.add_fault(INVOICES, 504, method="PUT", after=True)
+    with pytest.raises(TransientError):
+        xero.create_invoice(draft(contact), "sync-tx-3:invoice")
+    ref = xero.create_invoice(draft(contact), "sync-tx-3:invoice")
+    invoices = xero_sim.xero.state()["invoices"]
+    assert [i["InvoiceID"] for i in invoices] == [ref.id]
+    assert [r.id for r in xero.find_invoices_by_reference("deal-1001")] == [ref.id]
+
+
+def test_validation_error_is_a_rejection_with_xeros_own_message(xero: XeroClient) -> None:
+    with pytest.raises(BusinessRejection) as caught:
+        xero.create_invoice(draft(customer(xero), account="999"), "sync-tx-4:invoice")
+    assert "Account code '999' is not a valid code for this document." in caught.value.message
+    assert caught.value.code == "validation" and caught.value.service == "xero"
+
+
+def test_server_errors_and_dropped_connections_are_transient(
+    xero: XeroClient, xero_sim: SimulatorsProcess
+) -> None:
+    xero_sim.xero.add_fault(INVOICES, 503, method="GET", times=1)
+    with pytest.raises(TransientError) as caught:
+        xero.get_invoice("00000000-0000-0000-0000-000000000001")
+    assert caught.value.status == 503
+    xero_sim.xero.add_fault(INVOICES, method="GET", drop=True)
+    with pytest.raises(TransientError):
+        xero.get_invoice("00000000-0000-0000-0000-000000000001")
+    assert (
+        xero.get_invoice("00000000-0000-0000-0000-000000000001") is None
+    )  # 404 on a GET by id is "not found"
+
+
+def test_draft_is_deleted_and_authorised_is_voided_and_gone_stays_gone(xero: XeroClient) -> None:
+    contact = customer(xero)
+    drafted = xero.create_invoice(draft(contact, reference="deal-d", status="DRAFT"), "k-d")
+    approved = xero.create_invoice(draft(contact, reference="deal-a"), "k-a")
+    assert xero.undo_invoice(drafted.id) == "deleted"
+    assert xero.undo_invoice(approved.id) == "voided"
+    assert xero.undo_invoice(approved.id) == "already_gone"
+    assert xero.undo_invoice(drafted.id) == "already_gone"
+    assert xero.undo_invoice("00000000-0000-0000-0000-00000000abcd") == "absent"
+    gone = [xero.get_invoice(drafted.id), xero.get_invoice(approved.id)]
+    assert [ref.status if ref else None for ref in gone] == ["DELETED", "VOIDED"]
+
+
+def test_paid_invoice_cannot_be_voided_and_needs_a_person(
+    xero: XeroClient, xero_sim: SimulatorsProcess
+) -> None:
+    ref = xero.create_invoice(draft(customer(xero)), "k-paid")
+    xero_sim.xero.pay_invoice(ref.id, date="2025-03-20")
+    paid = xero.get_invoice(ref.id)
+    assert paid is not None and paid.status == "PAID" and paid.paid_on == date(2025, 3, 20)
+    assert paid.amount_paid == Decimal("7200.10") and paid.amount_due == Decimal("0.00")
+    with pytest.raises(BusinessRejection) as caught:
+        xero.undo_invoice(ref.id)
+    assert caught.value.code == "credit_note_required" and "credit note" in caught.value.message
+
+
+def test_partly_paid_invoice_cannot_be_voided_either(xero: XeroClient, xero_sim: SimulatorsProcess) -> None:
+    ref = xero.create_invoice(draft(customer(xero)), "k-part")
+    xero_sim.xero.pay_invoice(ref.id, amount="100.00")
+    assert xero.get_invoice(ref.id).status == "AUTHORISED"  # type: ignore[union-attr]
+    with pytest.raises(BusinessRejection) as caught:
+        xero.undo_invoice(ref.id)
+    assert caught.value.code == "credit_note_required"
+
+
+def test_online_invoice_link_needs_one_call_and_app_link_none(
+    xero: XeroClient, xero_sim: SimulatorsProcess
+) -> None:
+    ref = xero.create_invoice(draft(customer(xero)), "k-online")
+    before = len(xero_sim.xero.requests())
+    assert xero.invoice_link(ref.id) == f"https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID={ref.id}"
+    assert len(xero_sim.xero.requests()) == before
+    url = xero.online_invoice_url(ref.id)
+    assert url.startswith(xero_sim.xero_url) and ref.id in url
+
+
+def test_expired_token_is_refreshed_once(xero: XeroClient, xero_sim: SimulatorsProcess) -> None:
+    xero.find_customer("company-1")
+    assert xero_sim.xero.state()["tokens_issued"] == 1
+    xero_sim.xero.expire_tokens()
+    xero.find_customer("company-1")
+    statuses = [r["status"] for r in xero_sim.xero.requests() if r["path"].startswith("/api.xro")]
+    assert statuses == [200, 401, 200]
+    assert xero_sim.xero.state()["tokens_issued"] == 2
+
+
+def test_short_lived_token_is_renewed_before_it_expires(xero_sim: SimulatorsProcess) -> None:
+    xero_sim.xero.config(token_lifetime=2)
+    with make_xero(xero_sim) as client:
+        client.find_customer("a")
+        time.sleep(2.1)
+        client.find_customer("b")
+    assert [r["status"] for r in xero_sim.xero.requests() if r["path"].startswith("/api.xro")] == [200, 200]
+
+
+def test_refused_credentials_are_permanent_and_secret_free(xero_sim: SimulatorsProcess) -> None:
+    xero_sim.xero.config(client_secret="another-secret")
+    with make_xero(xero_sim) as client, pytest.raises(PermanentError) as caught:
+        client.find_customer("a")
+    assert "invalid_client" in caught.value.message
+    assert "test-client-secret" not in str(caught.value.to_dict()) and "test-client-secret" not in repr(
+        client
+    )
+
+
+def test_token_rejected_twice_is_permanent(xero: XeroClient, xero_sim: SimulatorsProcess) -> None:
+    xero_sim.xero.add_fault("/api.xro/2.0/Contacts", 401, times=2)
+    with pytest.raises(PermanentError) as caught:
+        xero.find_customer("a")
+    assert caught.value.code == "unauthorized"
+    assert xero_sim.xero.state()["tokens_issued"] == 2
+
+
+def test_rate_limit_answer_carries_retry_after_and_pauses_the_client(xero_sim: SimulatorsProcess) -> None:
+    xero_sim.xero.config(calls_per_minute=3, time_scale=30)  # a simulated minute lasts 2 s
+    with make_xero(xero_sim, calls_per_minute=None) as client:
+        for _ in range(3):
+            client.find_customer("a")
+        with pytest.raises(TransientError) as caught:
+            client.find_customer("a")
+    assert caught.value.code == "rate_limited" and caught.value.retry_after in (1.0, 2.0)
+    limited = next(r for r in xero_sim.xero.requests() if r["status"] == 429)
+    assert limited["response_headers"]["X-Rate-Limit-Problem"] == "minute"
+    first_call = next(r for r in xero_sim.xero.requests() if r["path"].startswith("/api.xro"))
+    assert first_call["response_headers"]["X-MinLimit-Remaining"] == "2"
+
+
+def test_retry_after_is_honoured_by_the_next_call(xero: XeroClient, xero_sim: SimulatorsProcess) -> None:
+    xero_sim.xero.add_fault(
+        "/api.xro/2.0/Contacts", 429, headers={"Retry-After": "1", "X-Rate-Limit-Problem": "minute"}
+    )
+    with pytest.raises(TransientError) as caught:
+        xero.find_customer("a")
+    assert caught.value.retry_after == 1.0
+    started = time.monotonic()
+    xero.find_customer("a")
+    assert time.monotonic() - started >= 0.9
+
+
+def test_client_limiter_keeps_within_sixty_calls_a_minute(xero_sim: SimulatorsProcess) -> None:
+    xero_sim.xero.config(time_scale=30)  # 60 calls per 2 s
+    with make_xero(xero_sim, time_scale=30) as client:
+        started = time.monotonic()
+        for n in range(75):
+            client.find_customer(f"c{n}")
+        elapsed = time.monotonic() - started
+    assert [r for r in xero_sim.xero.requests() if r["status"] == 429] == []
+    assert elapsed >= 1.9
+
+
+def _hammer(client: XeroClient, threads: int = 10) -> list[Exception]:
+    errors: list[Exception] = []
+
+    def one() -> None:
+        try:
+            client.find_customer("x")
+        except Exception as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=one) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return errors
+
+
+def test_client_limiter_keeps_within_five_concurrent_calls(xero_sim: SimulatorsProcess) -> None:
+    xero_sim.xero.config(time_scale=60)
+    with make_xero(xero_sim, time_scale=60) as warm:
+        warm.find_customer("warm-up")  # token fetched outside the measured burst
+        xero_sim.xero.add_fault("/api.xro/2.0/Contacts", method="GET", delay_ms=300, times=-1)
+        assert _hammer(warm) == []
+    assert [r for r in xero_sim.xero.requests() if r["status"] == 429] == []
+
+
+def test_without_the_limiter_the_simulator_refuses_a_sixth_concurrent_call(
+    xero_sim: SimulatorsProcess,
+) -> None:
+    with make_xero(xero_sim, calls_per_minute=None) as client:
+        client.find_customer("warm-up")
+        xero_sim.xero.add_fault("/api.xro/2.0/Contacts", method="GET", delay_ms=300, times=-1)
+        errors = _hammer(client)
+    assert errors and all(isinstance(e, TransientError) and e.status == 429 for e in errors)
+    problems = {
+        r["response_headers"].get("X-Rate-Limit-Problem")
+        for r in xero_sim.xero.requests()
+        if r["status"] == 429
+    }
+    assert problems == {"concurrent"}

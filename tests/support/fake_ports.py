@@ -1,0 +1,167 @@
+"""In-memory CRM and accounting ports for pure unit tests of the saga's logic (the real ones are tested
+against the simulators over HTTP)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from shared.connectors.ports import DealPage
+from shared.domain.errors import BusinessRejection, PermanentError
+from shared.domain.models import (
+    Company,
+    Customer,
+    CustomerRef,
+    Deal,
+    InvoiceDraft,
+    InvoiceRef,
+    LineItem,
+    Person,
+    SyncMarkers,
+    UndoOutcome,
+)
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.plan: dict[str, list[Exception]] = {}
+
+    def add(self, method: str, *errors: Exception) -> None:
+        self.plan.setdefault(method, []).extend(errors)
+
+    def check(self, method: str) -> None:
+        queue = self.plan.get(method)
+        if queue:
+            raise queue.pop(0)
+
+
+class FakeCrm:
+    def __init__(self) -> None:
+        self.deals: dict[str, Deal] = {}
+        self.items: dict[str, LineItem] = {}
+        self.companies: dict[str, Company] = {}
+        self.faults = Faults()
+        self.calls = 0
+
+    def add_won_deal(self, deal_id: str = "501", company_id: str = "77") -> Deal:
+        self.companies[company_id] = Company(id=company_id, name=f"Company {company_id}", email="ap@example.com")
+        self.items[f"{deal_id}-1"] = LineItem(id=f"{deal_id}-1", name="Seats", quantity=Decimal(3),
+                                              unit_price=Decimal("40.00"))
+        deal = Deal(id=deal_id, name=f"Deal {deal_id}", stage="closedwon", currency="EUR",
+                    company_ids=(company_id,), line_item_ids=(f"{deal_id}-1",))
+        self.deals[deal_id] = deal
+        return deal
+
+    def _call(self, method: str) -> None:
+        self.calls += 1
+        self.faults.check(method)
+
+    def get_deal(self, deal_id: str) -> Deal:
+        self._call("get_deal")
+        if deal_id not in self.deals:
+            raise PermanentError(f"deal {deal_id} not found", service="hubspot", status=404)
+        return self.deals[deal_id]
+
+    def get_line_items(self, ids: Sequence[str]) -> list[LineItem]:
+        self._call("get_line_items")
+        return [self.items[i] for i in ids]
+
+    def get_company(self, company_id: str) -> Company:
+        self._call("get_company")
+        return self.companies[company_id]
+
+    def get_person(self, contact_id: str) -> Person:
+        self._call("get_person")
+        return Person(id=contact_id)
+
+    def search_deals(self, since: datetime, stage: str, after: str | None = None, limit: int = 100) -> DealPage:
+        return DealPage()
+
+    def iter_deals_modified_since(self, since: datetime, stage: str, page_size: int = 100) -> Iterator[Deal]:
+        return iter(())
+
+    def update_markers(self, deal_id: str, values: Mapping[str, str]) -> None:
+        self._call("update_markers")
+        deal = self.deals[deal_id]
+        merged = SyncMarkers(**{**deal.markers.model_dump(), **values})
+        self.deals[deal_id] = deal.model_copy(update={"markers": merged})
+
+    def mark_paid(self, deal_id: str, paid_on: date, invoice_id: str) -> None:
+        self._call("mark_paid")
+
+    def deal_url(self, deal_id: str) -> str:
+        return f"https://crm.example/deal/{deal_id}"
+
+
+class FakeAccounting:
+    def __init__(self) -> None:
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.invoices: dict[str, dict[str, Any]] = {}
+        self.keys: dict[str, Any] = {}
+        self.faults = Faults()
+
+    def snapshot(self) -> dict[str, Any]:
+        return copy.deepcopy({"customers": self.customers, "invoices": self.invoices})
+
+    def find_customer(self, external_id: str, email: str | None = None, name: str | None = None) -> CustomerRef | None:
+        self.faults.check("find_customer")
+        for c in self.customers.values():
+            if c["external_id"] == external_id and c["status"] == "ACTIVE":
+                return CustomerRef(id=c["id"], external_id=external_id, name=c["name"])
+        return None
+
+    def create_customer(self, customer: Customer, idempotency_key: str) -> CustomerRef:
+        self.faults.check("create_customer")
+        if idempotency_key not in self.keys:
+            cid = f"C{len(self.customers) + 1}"
+            self.customers[cid] = {"id": cid, "external_id": customer.external_id, "name": customer.name,
+                                   "status": "ACTIVE"}
+            self.keys[idempotency_key] = cid
+        c = self.customers[self.keys[idempotency_key]]
+        return CustomerRef(id=c["id"], external_id=c["external_id"], name=c["name"])
+
+    def archive_customer(self, customer_id: str) -> None:
+        self.faults.check("archive_customer")
+        if customer_id in self.customers:
+            self.customers[customer_id]["status"] = "ARCHIVED"
+
+    def create_invoice(self, draft: InvoiceDraft, idempotency_key: str) -> InvoiceRef:
+        self.faults.check("create_invoice")
+        if idempotency_key not in self.keys:
+            iid = f"I{len(self.invoices) + 1}"
+            self.invoices[iid] = {"id": iid, "number": f"INV-{len(self.invoices) + 1:04d}", "status": draft.status,
+                                  "reference": draft.reference, "customer": draft.customer_id}
+            self.keys[idempotency_key] = iid
+        return self._ref(self.keys[idempotency_key])
+
+    def _ref(self, iid: str) -> InvoiceRef:
+        inv = self.invoices[iid]
+        return InvoiceRef(id=iid, number=inv["number"], status=inv["status"], reference=inv["reference"])
+
+    def get_invoice(self, invoice_id: str) -> InvoiceRef | None:
+        return self._ref(invoice_id) if invoice_id in self.invoices else None
+
+    def find_invoices_by_reference(self, reference: str) -> list[InvoiceRef]:
+        self.faults.check("find_invoices_by_reference")
+        return [self._ref(i) for i, inv in self.invoices.items() if inv["reference"] == reference]
+
+    def undo_invoice(self, invoice_id: str) -> UndoOutcome:
+        self.faults.check("undo_invoice")
+        inv = self.invoices.get(invoice_id)
+        if inv is None:
+            return "absent"
+        if inv["status"] == "PAID":
+            raise BusinessRejection("Invoice is PAID: issue a credit note", service="xero", code="paid")
+        if inv["status"] in ("VOIDED", "DELETED"):
+            return "already_gone"
+        inv["status"] = "VOIDED" if inv["status"] == "AUTHORISED" else "DELETED"
+        return "voided" if inv["status"] == "VOIDED" else "deleted"
+
+    def online_invoice_url(self, invoice_id: str) -> str:
+        return f"https://in.example/{invoice_id}"
+
+    def invoice_link(self, invoice_id: str) -> str:
+        return f"https://acct.example/invoice/{invoice_id}"

@@ -1,0 +1,160 @@
+"""The deal_sync orchestration's business rules, driven through a fake durable context and in-memory ports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from orchestrators.deal_sync import deal_sync
+from shared import names
+from shared.domain.errors import BusinessRejection, PermanentError, TransientError
+from shared.domain.invoice_mapping import MappingRules
+from shared.domain.models import SyncMarkers
+from shared.domain.transaction import TransactionState, apply
+from shared.sync import activities
+from tests.support.fake_durable import FakeDurableContext
+from tests.support.fake_ports import FakeAccounting, FakeCrm
+
+POLICY = {"step_max_attempts": 3, "step_retry_first_seconds": 1, "step_retry_max_seconds": 10,
+          "compensation_max_attempts": 3, "deadline_minutes": 60}
+
+
+class World:
+    def __init__(self) -> None:
+        self.crm, self.acct = FakeCrm(), FakeAccounting()
+        self.crm.add_won_deal("501", "77")
+        self.ports = activities.Ports(self.crm, self.acct, MappingRules(), "closedwon")
+        self.ledger: list[dict[str, Any]] = []
+
+    def context(self, *events: Any) -> FakeDurableContext:
+        acts: dict[str, Any] = {n: (lambda p, n=n: activities.run(n, p, self.ports)) for n in activities.HANDLERS}
+        acts[names.RECORD_TRANSACTION] = self.ledger.append
+        return FakeDurableContext(activities=acts, instance_id="deal-501", events=list(events),
+                                  input={"deal_id": "501", "trigger": "webhook", "policy": POLICY})
+
+    def run(self, *events: Any) -> tuple[Any, FakeDurableContext]:
+        ctx = self.context(*events)
+        return ctx.run(deal_sync(ctx)), ctx
+
+
+def entity_state(ctx: FakeDurableContext) -> TransactionState:
+    state = None
+    for entity, key, op, payload in ctx.signals:
+        assert (entity, key, op) == (names.SYNC_TRANSACTION, "deal-501", "apply")
+        state = apply(state, payload)
+    assert state is not None
+    return state
+
+
+def test_won_deal_gets_one_invoice_and_the_deal_is_written_back() -> None:
+    world = World()
+    result, ctx = world.run()
+    assert result["status"] == "completed" and result["invoice_number"] == "INV-0001"
+    assert [i["status"] for i in world.acct.invoices.values()] == ["AUTHORISED"]
+    markers = world.crm.deals["501"].markers
+    assert (markers.sync_status, markers.invoice_id, markers.transaction_id) == ("synced", "I1", "deal-501")
+    assert world.ledger[-1]["status"] == "completed"
+    assert [row["status"] for row in world.ledger] == ["running", "completed"]  # one write per status change
+    assert entity_state(ctx).status == "completed"
+    assert [s.name for s in entity_state(ctx).steps] == ["load", "claim", "customer", "invoice", "write_back"]
+
+
+@pytest.mark.parametrize(("method", "step"), [("update_markers", "claim"), ("create_customer", "customer"),
+                                              ("create_invoice", "invoice")])
+def test_permanent_failure_puts_both_systems_back(method: str, step: str) -> None:
+    world = World()
+    before_deal, before_acct = world.crm.deals["501"], world.acct.snapshot()
+    port = world.crm if method == "update_markers" else world.acct
+    port.faults.add(method, PermanentError("gone", service="x"))
+    result, ctx = world.run()
+    assert result["status"] == "compensated" and result["failed_step"] == step
+    assert world.crm.deals["501"] == before_deal
+    after = world.acct.snapshot()
+    active = [c for c in after["customers"].values() if c["status"] == "ACTIVE"]
+    assert active == list(before_acct["customers"].values())
+    assert all(i["status"] in ("VOIDED", "DELETED") for i in after["invoices"].values())
+    assert entity_state(ctx).status == "compensated"
+
+
+def test_failed_write_back_voids_the_invoice_and_restores_the_deal() -> None:
+    world = World()
+    original = world.crm.update_markers
+    calls = {"n": 0}
+
+    def flaky(deal_id: str, values: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the write-back (the first is the claim)
+            raise BusinessRejection("property xero_invoice_url does not exist", service="hubspot")
+        original(deal_id, values)
+
+    world.crm.update_markers = flaky  # type: ignore[method-assign]
+    result, _ = world.run()
+    assert result["status"] == "compensated" and result["failed_step"] == "write_back"
+    assert world.crm.deals["501"].markers == SyncMarkers()
+    assert [i["status"] for i in world.acct.invoices.values()] == ["VOIDED"]
+
+
+def test_deal_already_invoiced_by_the_app_is_a_no_op() -> None:
+    world = World()
+    world.crm.update_markers("501", {"sync_status": "synced", "invoice_id": "I-OLD", "invoice_number": "INV-9"})
+    result, ctx = world.run()
+    assert result["status"] == "already_synced"
+    assert world.acct.invoices == {}
+    assert ctx.names() == [names.RECORD_TRANSACTION, names.LOAD_DEAL, names.RECORD_TRANSACTION]
+
+
+def test_rate_limit_is_waited_out_without_a_duplicate_invoice() -> None:
+    world = World()
+    world.acct.faults.add("create_invoice", TransientError("429", retry_after=12, status=429))
+    result, ctx = world.run()
+    assert result["status"] == "completed" and len(world.acct.invoices) == 1
+    assert 12.0 in ctx.timers
+
+
+def test_paid_invoice_needs_a_person_and_a_compensate_finishes_the_rollback() -> None:
+    world = World()
+    calls = {"n": 0}
+    original = world.crm.update_markers
+
+    def fail_write_back(deal_id: str, values: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            world.acct.invoices["I1"]["status"] = "PAID"  # the customer paid in the meantime
+            raise PermanentError("deal locked", service="hubspot")
+        original(deal_id, values)
+
+    world.crm.update_markers = fail_write_back  # type: ignore[method-assign]
+    result, ctx = world.run()
+    assert result is None  # waiting for a person
+    state = entity_state(ctx)
+    assert state.status == "needs_attention"
+    assert state.pending_compensations[0]["step"] == "invoice"
+    assert "credit note" in state.pending_compensations[0]["error"]["message"]
+
+
+    # A person refunds the payment (the invoice is no longer PAID), then presses "compensate".
+    world = World()
+    calls["n"] = 0
+    original = world.crm.update_markers
+    world.crm.update_markers = fail_write_back  # type: ignore[method-assign]
+
+    def refund() -> None:
+        world.acct.invoices["I1"]["status"] = "AUTHORISED"
+
+    result, ctx = world.run((names.EVENT_COMPENSATE, refund))
+    assert result["status"] == "compensated"
+    assert world.acct.invoices["I1"]["status"] == "VOIDED"
+    assert world.crm.deals["501"].markers == SyncMarkers()
+
+
+def test_retry_after_a_data_fix_completes_the_transaction() -> None:
+    world = World()
+    world.acct.faults.add("create_invoice", BusinessRejection("Account code '200' is archived", service="xero"))
+    world.acct.faults.add("archive_customer", PermanentError("xero maintenance", service="xero"))
+    result, ctx = world.run(names.EVENT_RETRY)
+    assert result["status"] == "completed"
+    assert [i["status"] for i in world.acct.invoices.values()] == ["AUTHORISED"]
+    assert entity_state(ctx).round == 1
+    assert [t.to_status for t in entity_state(ctx).transitions] == [
+        "running", "compensating", "needs_attention", "running", "completed"]

@@ -27,7 +27,7 @@ lint: $(PY_STAMP)
 	$(PY) -m ruff check .
 
 typecheck: $(PY_STAMP)
-	$(PY) -m mypy --strict shared orchestrators devhost
+	$(PY) -m mypy --strict shared orchestrators simulators $(wildcard devhost)
 
 test: bootstrap lint typecheck
 	$(PY) -m pytest

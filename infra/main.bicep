@@ -1,0 +1,211 @@
+// Deal-to-invoice sync (HubSpot -> Xero): everything `azd up` provisions.
+// One resource group holding a Flex Consumption function app (Python 3.11, system-assigned identity),
+// its storage account (identity-only access), Application Insights on Log Analytics and a Key Vault
+// for the five secrets. Standing cost is near zero: no always-ready instances, Standard_LRS storage,
+// a daily ingestion cap on Log Analytics.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; used to name the resource group and derive unique resource names.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region of every resource (one that offers Flex Consumption).')
+param location string
+
+@description('Object id of the person or service principal running azd; gets Key Vault Secrets Officer so it can set the secrets. Empty: no assignment.')
+param principalId string = ''
+
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+@description('Kind of principal principalId is.')
+param principalType string = 'User'
+
+// --- cost and scale ---
+@minValue(1)
+@description('Log Analytics daily ingestion cap in GB (ingestion stops for the day when reached).')
+param logDailyCapGb int = 1
+
+@minValue(30)
+@maxValue(730)
+@description('Log Analytics retention in days (the first 31 days are included in the ingestion price).')
+param logRetentionDays int = 30
+
+@minValue(40)
+@maxValue(1000)
+@description('Upper bound of Flex Consumption instances (bounds cost and the load on HubSpot and Xero).')
+param maximumInstanceCount int = 40
+
+@allowed([
+  512
+  2048
+  4096
+])
+@description('Memory of each Flex Consumption instance in MB.')
+param instanceMemoryMB int = 2048
+
+// --- settings that differ per installation ---
+@description('Xero organisation (tenant) id of the custom connection.')
+param xeroTenantId string
+
+@description('HubSpot account (portal) id, for links to deals. Empty: links without the portal.')
+param hubspotPortalId string = ''
+
+@description('The deal stage that means "won, invoice it" (internal stage id).')
+param hubspotTriggerStage string = 'closedwon'
+
+@description('NCRONTAB schedule of the catch-up batch.')
+param syncSchedule string = '0 */15 * * * *'
+
+@description('Public origin HubSpot calls, if a proxy or custom domain sits in front of the app. Empty: the app\'s own https://<host>.')
+param publicBaseUrl string = ''
+
+@description('Values of the remaining app settings; each key overrides the default in main.bicep.')
+param settingOverrides object = {}
+
+var tags = {
+  'azd-env-name': environmentName
+  app: 'deal-invoice-sync'
+}
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var functionAppName = 'func-${resourceToken}'
+var storageAccountName = 'st${resourceToken}'
+var keyVaultName = 'kv-${resourceToken}'
+var deploymentContainerName = 'app-package-${resourceToken}'
+
+// Secret names in Key Vault (docs/deploy.md sets them with `az keyvault secret set`).
+var secretNames = {
+  hubspotAccessToken: 'hubspot-access-token'
+  hubspotAppSecret: 'hubspot-app-secret'
+  xeroClientId: 'xero-client-id'
+  xeroClientSecret: 'xero-client-secret'
+  xeroWebhookKey: 'xero-webhook-key'
+}
+// Versionless references: a new secret version is picked up on restart (see docs/operations.md).
+var secretUriPrefix = 'https://${keyVaultName}${environment().suffixes.keyvaultDns}/secrets/'
+
+// Every setting shared/config.py reads, except the storage ones (identity-based, set by the
+// function-app module) and the Application Insights ones (set there too).
+var defaultAppSettings = {
+  TASK_HUB_NAME: 'DealSyncHub'
+  LEDGER_TABLE_NAME: 'SyncLedger'
+  HUBSPOT_BASE_URL: 'https://api.hubapi.com'
+  HUBSPOT_ACCESS_TOKEN: '@Microsoft.KeyVault(SecretUri=${secretUriPrefix}${secretNames.hubspotAccessToken}/)'
+  HUBSPOT_APP_SECRET: '@Microsoft.KeyVault(SecretUri=${secretUriPrefix}${secretNames.hubspotAppSecret}/)'
+  HUBSPOT_TRIGGER_STAGE: hubspotTriggerStage
+  HUBSPOT_PORTAL_ID: hubspotPortalId
+  HUBSPOT_APP_URL: 'https://app.hubspot.com'
+  HUBSPOT_REQUESTS_PER_10S: '100'
+  XERO_BASE_URL: 'https://api.xero.com/api.xro/2.0'
+  XERO_TOKEN_URL: 'https://identity.xero.com/connect/token'
+  XERO_CLIENT_ID: '@Microsoft.KeyVault(SecretUri=${secretUriPrefix}${secretNames.xeroClientId}/)'
+  XERO_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${secretUriPrefix}${secretNames.xeroClientSecret}/)'
+  XERO_TENANT_ID: xeroTenantId
+  XERO_WEBHOOK_KEY: '@Microsoft.KeyVault(SecretUri=${secretUriPrefix}${secretNames.xeroWebhookKey}/)'
+  XERO_APP_URL: 'https://go.xero.com'
+  XERO_CALLS_PER_MINUTE: '60'
+  XERO_MAX_CONCURRENT: '5'
+  HTTP_TIMEOUT_SECONDS: '20'
+  RATE_LIMIT_TIME_SCALE: '1'
+  INVOICE_ACCOUNT_CODE: '200'
+  INVOICE_TAX_TYPE: 'OUTPUT'
+  INVOICE_LINE_AMOUNT_TYPES: 'Exclusive'
+  INVOICE_STATUS: 'AUTHORISED'
+  DEFAULT_CURRENCY: 'USD'
+  DEFAULT_PAYMENT_TERMS_DAYS: '30'
+  MAX_INVOICE_TOTAL: '10000000'
+  SYNC_SCHEDULE: syncSchedule
+  SYNC_BATCH_CONCURRENCY: '5'
+  SYNC_BATCH_PAGE_SIZE: '100'
+  SAGA_DEADLINE_MINUTES: '120'
+  STEP_MAX_ATTEMPTS: '6'
+  STEP_RETRY_FIRST_SECONDS: '2'
+  STEP_RETRY_MAX_SECONDS: '300'
+  COMPENSATION_MAX_ATTEMPTS: '10'
+  PUBLIC_BASE_URL: publicBaseUrl
+  WEBHOOK_MAX_BODY_BYTES: '1000000'
+}
+
+resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    workspaceName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    dailyCapGb: logDailyCapGb
+    retentionInDays: logRetentionDays
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: storageAccountName
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: keyVaultName
+  }
+}
+
+module functionApp 'modules/function-app.bicep' = {
+  name: 'function-app'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: functionAppName
+    planName: 'plan-${resourceToken}'
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    appSettings: union(defaultAppSettings, settingOverrides)
+  }
+}
+
+module roles 'modules/roles.bicep' = {
+  name: 'roles'
+  scope: rg
+  params: {
+    appPrincipalId: functionApp.outputs.principalId
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    deployerPrincipalId: principalId
+    deployerPrincipalType: principalType
+  }
+}
+
+output AZURE_LOCATION string = location
+output AZURE_RESOURCE_GROUP string = rg.name
+output FUNCTION_APP_NAME string = functionApp.outputs.name
+output FUNCTION_APP_URL string = functionApp.outputs.url
+output STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output KEY_VAULT_NAME string = keyVault.outputs.name
+output KEY_VAULT_SECRET_NAMES object = secretNames
+output HUBSPOT_WEBHOOK_URL string = '${functionApp.outputs.url}/api/webhooks/hubspot'
+output XERO_WEBHOOK_URL string = '${functionApp.outputs.url}/api/webhooks/xero'

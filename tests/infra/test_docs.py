@@ -1,0 +1,114 @@
+"""docs/deploy.md gives a person every command and setting they need, with names that exist:
+settings from shared/config.py, Key Vault secret names from the Bicep, routes the app serves."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from shared import names
+from shared.config import setting_names
+from tests.infra.bicep_text import object_keys
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = (REPO / "docs/deploy.md").read_text()
+OPERATIONS = (REPO / "docs/operations.md").read_text()
+ARCHITECTURE = (REPO / "docs/architecture.md").read_text()
+MAIN = (REPO / "infra/main.bicep").read_text()
+PARAMS = (REPO / "infra/main.bicepparam").read_text()
+
+ROUTES = {
+    "/api/health", "/api/status", "/api/sync", "/api/transactions", "/api/transactions/{id}",
+    "/api/transactions/{id}/retry", "/api/transactions/{id}/compensate",
+    "/api/webhooks/hubspot", "/api/webhooks/xero",
+}
+STATES = ("pending", "running", "completed", "compensating", "compensated", "needs_attention", "already_synced")
+
+
+def _bicep_outputs() -> set[str]:
+    return set(re.findall(r"^output (\w+) ", MAIN, re.MULTILINE))
+
+
+def _azd_variables() -> set[str]:
+    """Variables main.bicepparam reads from the azd environment."""
+    return set(re.findall(r"readEnvironmentVariable\('(\w+)'", PARAMS))
+
+
+def _secret_names() -> set[str]:
+    return {v.strip("'") for v in object_keys(MAIN, "var secretNames =").values()}
+
+
+def test_every_upper_case_name_in_deploy_md_is_a_setting_an_output_or_an_azd_variable() -> None:
+    known = set(setting_names()) | _bicep_outputs() | _azd_variables()
+    used = set(re.findall(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b", DEPLOY))
+    assert not used - known, f"docs/deploy.md names settings or variables that do not exist: {sorted(used - known)}"
+    # and the settings a person sets by hand are there
+    for setting in ("XERO_TENANT_ID", "HUBSPOT_PORTAL_ID", "HUBSPOT_TRIGGER_STAGE", "HUBSPOT_ACCESS_TOKEN"):
+        assert setting in DEPLOY
+
+
+def test_outputs_the_docs_rely_on_exist() -> None:
+    for output in ("FUNCTION_APP_URL", "FUNCTION_APP_NAME", "KEY_VAULT_NAME", "STORAGE_ACCOUNT_NAME",
+                   "HUBSPOT_WEBHOOK_URL", "XERO_WEBHOOK_URL", "AZURE_RESOURCE_GROUP"):
+        assert output in _bicep_outputs()
+    assert "/api/webhooks/hubspot'" in MAIN and "/api/webhooks/xero'" in MAIN
+
+
+def test_key_vault_commands_use_the_secret_names_of_the_bicep() -> None:
+    commands = re.findall(r"az keyvault secret set --vault-name \"\$KEY_VAULT_NAME\" --name ([a-z-]+)", DEPLOY)
+    assert set(commands) == _secret_names()
+    assert len(_secret_names()) == 5
+
+
+@pytest.mark.parametrize("doc", ["deploy.md", "operations.md", "architecture.md"])
+def test_routes_in_docs_are_routes_of_the_app(doc: str) -> None:
+    text = (REPO / "docs" / doc).read_text().replace("<br/>", " ")
+    text = re.sub(r"<[^>]+>|\{[a-z_ ]+\}", "{id}", text)  # placeholders: <transaction id>, {id}
+    found = set(re.findall(r"/api/[A-Za-z0-9_/{}-]*[A-Za-z0-9_}]", text))
+    assert found, doc
+    assert found <= ROUTES, f"{doc} names routes the app does not serve: {sorted(found - ROUTES)}"
+
+
+def test_deploy_md_has_every_step() -> None:
+    for scope in ("crm.objects.deals.read", "crm.objects.deals.write", "crm.objects.companies.read",
+                  "crm.objects.contacts.read", "crm.objects.line_items.read", "crm.schemas.deals.write",
+                  "accounting.transactions", "accounting.contacts", "accounting.settings.read"):
+        assert f"`{scope}`" in DEPLOY, scope
+    for text in ("python -m shared.connectors.hubspot setup", "deal.creation", "deal.propertyChange", "dealstage",
+                 "azd up", "curl -s \"$FUNCTION_APP_URL/api/health\"", "Closed Won", "/api/status",
+                 "Intent to receive", "az functionapp restart"):
+        assert text in DEPLOY, text
+
+
+def test_operations_md_covers_states_actions_and_an_unmeasured_cost_table() -> None:
+    for state in STATES:
+        assert f"`{state}`" in OPERATIONS, state
+    for text in ("/api/transactions/<transaction id>/retry?code=",
+                 "/api/transactions/<transaction id>/compensate?code=", '{"since": "2026-01-01"}',
+                 "credit note", "az keyvault secret set", "restart"):
+        assert text in OPERATIONS, text
+    rows = [line for line in OPERATIONS.splitlines() if "pending measurement" in line]
+    assert len(rows) >= 7 and "measured by bench/saga_cost.py" in OPERATIONS
+    for row in rows:  # measured columns hold no invented numbers
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert all(c == "pending measurement" for c in cells[2:]), row
+
+
+def test_architecture_md_names_the_real_functions() -> None:
+    assert ARCHITECTURE.count("```mermaid") == 2 and "stateDiagram-v2" in ARCHITECTURE
+    for name in (names.SCHEDULED_SYNC, names.BATCH_SYNC, names.DEAL_SYNC, names.INVOICE_PAID,
+                 names.SYNC_TRANSACTION, names.SYNC_CURSOR):
+        assert name in ARCHITECTURE, name
+    for transition in ("pending --> running", "running --> completed", "running --> compensating",
+                       "compensating --> compensated", "compensating --> needs_attention",
+                       "needs_attention --> running", "needs_attention --> compensating", "already_synced"):
+        assert transition in ARCHITECTURE, transition
+
+
+def test_shipped_files_name_no_local_paths() -> None:
+    files = [*(REPO / "infra").rglob("*.bicep*"), REPO / "azure.yaml", *(REPO / ".github").rglob("*.yml"),
+             *(REPO / "docs").glob("*.md"), *(REPO / "tests/infra").glob("*.py")]
+    for path in files:
+        assert "/" + "work/" not in path.read_text(), path

@@ -36,6 +36,26 @@ class AnyTask:
 
 
 @dataclass
+class SubOrchestrationTask:
+    name: str
+    input_json: str
+    instance_id: str | None
+
+
+@dataclass
+class AllTask:
+    tasks: list[Any]
+
+
+@dataclass
+class EntityCallTask:
+    entity: str
+    key: str
+    operation: str
+    input_json: str
+
+
+@dataclass
 class FakeDurableContext:
     activities: dict[str, Callable[[Any], Any]]
     current_utc_datetime: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
@@ -47,6 +67,48 @@ class FakeDurableContext:
     events: list[str | tuple[str, Callable[[], None]]] = field(default_factory=list)
     signals: list[tuple[str, str, str, Any]] = field(default_factory=list)
     custom_status: Any = None
+    sub_orchestrators: dict[str, Callable[[str, Any], Any]] = field(default_factory=dict)
+    entities: dict[tuple[str, str], Callable[[str, Any], Any]] = field(default_factory=dict)
+    sub_calls: list[tuple[str, str | None, Any]] = field(default_factory=list)
+    all_batches: list[int] = field(default_factory=list)
+    continued_with: Any = None
+
+    def call_sub_orchestrator(self, name: str, input_: Any = None, instance_id: str | None = None) -> Any:
+        return SubOrchestrationTask(name, json.dumps(input_), instance_id)
+
+    def task_all(self, tasks: list[Any]) -> AllTask:
+        return AllTask(tasks)
+
+    def call_entity(self, entity: str, key: str, operation: str, input_: Any = None) -> EntityCallTask:
+        return EntityCallTask(entity, key, operation, json.dumps(input_))
+
+    def continue_as_new(self, input_: Any) -> None:
+        self.continued_with = json.loads(json.dumps(input_))
+
+    def _complete(self, task: Any) -> Any:
+        """Run one schedulable task; raises the host-shaped Exception on failure."""
+        if isinstance(task, SubOrchestrationTask):
+            payload = json.loads(task.input_json)
+            self.sub_calls.append((task.name, task.instance_id, payload))
+            try:
+                return json.loads(json.dumps(self.sub_orchestrators[task.name](task.instance_id or "", payload)))
+            except Exception as exc:
+                raise Exception(f"Orchestrator function '{task.name}' failed: {exc} \n {{}}") from None
+        if isinstance(task, EntityCallTask):
+            return json.loads(json.dumps(self.entities[(task.entity, task.key)](task.operation,
+                                                                              json.loads(task.input_json))))
+        if isinstance(task, ActivityTask):
+            payload = json.loads(task.input_json)
+            self.calls.append((task.name, payload))
+            try:
+                return json.loads(json.dumps(self.activities[task.name](payload)))
+            except Exception as exc:  # what the host turns into TaskFailed
+                friendly = f" {type(exc).__name__}: {exc}"
+                reason = f"Activity function '{task.name}' failed: {friendly}"
+                details = json.dumps({"$type": "System.Exception", "ClassName": "System.Exception",
+                                      "Message": friendly})
+                raise Exception(f"{reason} \n {details}") from None
+        raise TypeError(f"unexpected task {task!r}")
 
     def get_input(self) -> Any:
         return json.loads(json.dumps(self.input))
@@ -86,19 +148,23 @@ class FakeDurableContext:
                 delay = (task.fire_at - self.current_utc_datetime).total_seconds()
                 self.timers.append(delay)
                 self.current_utc_datetime = max(self.current_utc_datetime, task.fire_at)
-            elif isinstance(task, ActivityTask):
-                payload = json.loads(task.input_json)
-                self.calls.append((task.name, payload))
-                try:
-                    result = self.activities[task.name](payload)
-                except Exception as exc:  # what the host turns into TaskFailed
-                    friendly = f" {type(exc).__name__}: {exc}"
-                    reason = f"Activity function '{task.name}' failed: {friendly}"
-                    details = json.dumps({"$type": "System.Exception", "ClassName": "System.Exception",
-                                          "Message": friendly})
-                    to_throw = Exception(f"{reason} \n {details}")
+            elif isinstance(task, AllTask):
+                self.all_batches.append(len(task.tasks))
+                results, failure = [], None
+                for child in task.tasks:  # every child runs, as in the host; the first failure surfaces
+                    try:
+                        results.append(self._complete(child))
+                    except Exception as exc:
+                        failure = failure or exc
+                if failure is not None:
+                    to_throw = failure
                 else:
-                    to_send = json.loads(json.dumps(result))
+                    to_send = results
+            elif isinstance(task, ActivityTask | SubOrchestrationTask | EntityCallTask):
+                try:
+                    to_send = self._complete(task)
+                except Exception as exc:
+                    to_throw = exc
             elif isinstance(task, AnyTask):
                 if not self.events:
                     return None  # the orchestration waits for a person; nothing more happens in this run

@@ -1,0 +1,117 @@
+"""The scheduled batch: pages of won deals, bounded fan-out, and a cursor that only moves past started deals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from orchestrators.batch_sync import batch_sync
+from shared import names
+from shared.connectors.ports import DealPage
+from shared.domain.models import Deal, SyncMarkers
+from shared.sync import discovery
+from shared.sync.cursor import CURSOR_KEY, apply_cursor
+from tests.support.fake_durable import FakeDurableContext
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+class PagedCrm:
+    """A CRM search over ``n`` won deals, ``page`` at a time (HubSpot's ``after`` is an offset)."""
+
+    def __init__(self, n: int, synced: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        self.deals = [Deal(id=str(100 + i), name=f"D{i}", stage="closedwon", last_modified=T0 + timedelta(minutes=i),
+                           markers=SyncMarkers(sync_status="synced" if str(100 + i) in synced else ""))
+                      for i in range(n)]
+        self.searches: list[tuple[datetime, str | None]] = []
+
+    def search_deals(self, since: datetime, stage: str, after: str | None = None, limit: int = 100) -> DealPage:
+        self.searches.append((since, after))
+        matching = [d for d in self.deals if d.last_modified and d.last_modified >= since]
+        start = int(after or 0)
+        chunk = matching[start:start + limit]
+        nxt = str(start + limit) if start + limit < len(matching) else None
+        return DealPage(deals=chunk, next_after=nxt)
+
+
+def run_batch(crm: PagedCrm, *, known: set[str] = frozenset(), concurrency: int = 3,  # type: ignore[assignment]
+              page_size: int = 4, fail: set[str] = frozenset(),  # type: ignore[assignment]
+              cursor: dict[str, Any] | None = None) -> tuple[list[FakeDurableContext], dict[str, Any]]:
+    cursor = cursor if cursor is not None else {"state": None}
+
+    def cursor_entity(op: str, value: Any) -> Any:
+        cursor["state"] = apply_cursor(cursor["state"], op, value) if op != "get" else cursor["state"]
+        return cursor["state"]
+
+    def deal_sync(instance_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if payload["deal_id"] in fail:
+            raise RuntimeError("already running")
+        return {"status": "completed"}
+
+    def find(payload: dict[str, Any]) -> dict[str, Any]:
+        return discovery.find_deals(discovery.FindDealsInput.model_validate(payload), crm,  # type: ignore[arg-type]
+                                    has_transaction=lambda d: d in known).model_dump(mode="json")
+
+    contexts: list[FakeDurableContext] = []
+    payload: Any = {"page_size": page_size, "concurrency": concurrency}
+    result: Any = None
+    for _ in range(20):
+        ctx = FakeDurableContext(activities={names.FIND_DEALS: find}, input=payload, instance_id="batch-sync",
+                                 sub_orchestrators={names.DEAL_SYNC: deal_sync},
+                                 entities={(names.SYNC_CURSOR, CURSOR_KEY): cursor_entity})
+        result = ctx.run(batch_sync(ctx))
+        contexts.append(ctx)
+        for entity, key, op, value in ctx.signals:  # one-way signals reach the entity after the episode
+            if (entity, key) == (names.SYNC_CURSOR, CURSOR_KEY):
+                cursor_entity(op, value)
+        if ctx.continued_with is None:
+            break
+        payload = ctx.continued_with
+    return contexts, {"result": result, "cursor": cursor["state"]}
+
+
+def started(contexts: list[FakeDurableContext]) -> list[str | None]:
+    return [instance for ctx in contexts for _, instance, _ in ctx.sub_calls]
+
+
+def test_every_won_deal_starts_once_with_its_transaction_id_and_bounded_concurrency() -> None:
+    contexts, out = run_batch(PagedCrm(10))
+    assert started(contexts) == [f"deal-{100 + i}" for i in range(10)]
+    assert max(n for ctx in contexts for n in ctx.all_batches) == 3  # never more than the concurrency
+    assert len(contexts) == 3  # one page per execution, continued as new
+    assert out["result"]["started"] == 10 and out["result"]["pages"] == 3
+
+
+def test_cursor_advances_to_the_newest_deal_started() -> None:
+    _, out = run_batch(PagedCrm(10))
+    assert out["cursor"]["since"] == (T0 + timedelta(minutes=9)).isoformat()
+
+
+def test_next_batch_searches_from_the_cursor_and_starts_only_new_deals() -> None:
+    crm = PagedCrm(6)
+    cursor: dict[str, Any] = {"state": None}
+    run_batch(crm, cursor=cursor)
+    crm.searches.clear()
+    crm.deals.append(Deal(id="900", name="new", stage="closedwon", last_modified=T0 + timedelta(hours=1)))
+    # Deals of the first batch now have transactions, as the ledger would say.
+    second, _ = run_batch(crm, cursor=cursor, known={d.id for d in crm.deals[:6]})
+    assert crm.searches[0][0] == T0 + timedelta(minutes=5)  # the newest deal of the first batch
+    assert started(second) == ["deal-900"]
+
+
+def test_deals_already_synced_or_with_a_transaction_are_skipped() -> None:
+    contexts, out = run_batch(PagedCrm(6, synced={"101"}), known={"103"})
+    assert started(contexts) == ["deal-100", "deal-102", "deal-104", "deal-105"]
+    assert out["result"]["skipped"] == 2
+
+
+def test_a_deal_already_running_does_not_stop_the_batch() -> None:
+    contexts, out = run_batch(PagedCrm(5), fail={"101"})
+    assert started(contexts) == [f"deal-{100 + i}" for i in range(5)]
+    assert out["result"]["failed_starts"] == 1
+    assert out["cursor"]["since"] == (T0 + timedelta(minutes=4)).isoformat()
+
+
+def test_cursor_never_moves_back() -> None:
+    state = apply_cursor(None, "set", {"since": "2026-11-02T00:00:00+00:00"})
+    assert apply_cursor(state, "set", {"since": "2026-11-01T00:00:00+00:00"})["since"] == "2026-11-02T00:00:00+00:00"

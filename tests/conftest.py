@@ -8,6 +8,9 @@ import pytest
 
 from tests.support.azurite import Azurite, start_azurite
 
+# Fixtures of the project's own local services: `simulators`/`sims`, `devhost_process_factory`.
+pytest_plugins = ["simulators.testing", "devhost.pytest_plugin"]
+
 
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:

@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 
-ASSOC = {"companies": 5, "contacts": 3, "line_items": 19}
+# HubSpot-defined association type ids, by (from object, to object).
+ASSOC = {("deals", "companies"): 5, ("deals", "contacts"): 3, ("deals", "line_items"): 19,
+         ("contacts", "companies"): 1}
 
 
 @dataclass
@@ -29,7 +31,7 @@ def _create(client: httpx.Client, kind: str, properties: dict[str, str],
     body: dict[str, Any] = {"properties": properties}
     if associations:
         body["associations"] = [{"to": {"id": to_id}, "types": [
-            {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": ASSOC[to_type]}]}
+            {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": ASSOC[(kind, to_type)]}]}
             for to_type, to_id in associations]
     response = client.post(f"/crm/v3/objects/{kind}", json=body)
     response.raise_for_status()

@@ -1,0 +1,73 @@
+"""Fault-injection rules for activities (crash_after, duplicate, delay), set through `/_devhost/faults`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MODES = ("crash_after", "duplicate", "delay")
+
+
+@dataclass
+class FaultRule:
+    activity: str
+    mode: str
+    times: int = 1  # executions it still applies to; -1 = always
+    delay_ms: int = 0
+    fired: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "activity": self.activity,
+            "mode": self.mode,
+            "times": self.times,
+            "delay_ms": self.delay_ms,
+            "fired": self.fired,
+        }
+
+
+class FaultRegistry:
+    """Ordered list of rules; the first live rule matching an activity name applies to one execution."""
+
+    def __init__(self) -> None:
+        self._rules: list[FaultRule] = []
+
+    @staticmethod
+    def parse(body: Any) -> FaultRule:
+        if not isinstance(body, dict):
+            raise ValueError("fault must be a JSON object")
+        activity = body.get("activity")
+        mode = body.get("mode")
+        if not isinstance(activity, str) or not activity:
+            raise ValueError("'activity' (string, or '*' for all) is required")
+        if mode not in MODES:
+            raise ValueError(f"'mode' must be one of {', '.join(MODES)}")
+        times = body.get("times", 1)
+        delay_ms = body.get("delay_ms", 0)
+        if not isinstance(times, int) or (times < 1 and times != -1):
+            raise ValueError("'times' must be a positive integer or -1")
+        if not isinstance(delay_ms, int) or delay_ms < 0:
+            raise ValueError("'delay_ms' must be a non-negative integer")
+        return FaultRule(activity=activity, mode=mode, times=times, delay_ms=delay_ms)
+
+    def add(self, rule: FaultRule) -> None:
+        self._rules.append(rule)
+
+    def clear(self) -> None:
+        self._rules.clear()
+
+    def list(self) -> list[dict[str, Any]]:
+        return [r.to_json() for r in self._rules]
+
+    def take(self, activity: str) -> FaultRule | None:
+        """Consume one application of the first live rule for `activity` (names are case-insensitive)."""
+        for rule in self._rules:
+            if rule.times == 0:
+                continue
+            if rule.activity != "*" and rule.activity.lower() != activity.lower():
+                continue
+            if rule.times > 0:
+                rule.times -= 1
+            rule.fired += 1
+            return rule
+        return None

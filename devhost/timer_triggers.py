@@ -1,0 +1,87 @@
+"""Runs timerTrigger functions on their schedules (UTC, host clock), honouring run_on_startup."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from datetime import datetime
+from typing import Any
+
+from azure.functions.timer import TimerRequest
+
+from devhost.clock import Clock
+from devhost.cron import Schedule, parse_schedule
+from devhost.invoke import call_function
+from devhost.loader import FunctionInfo
+
+log = logging.getLogger("devhost.timer")
+
+
+class TimerTriggerRunner:
+    def __init__(
+        self,
+        functions: list[FunctionInfo],
+        clock: Clock,
+        executor: Executor,
+        app_dir: str,
+        client_json: Callable[[FunctionInfo], str],
+    ) -> None:
+        self.clock = clock
+        self.executor = executor
+        self.app_dir = app_dir
+        self.client_json = client_json
+        self.functions = functions
+        self.schedules: dict[str, Schedule] = {}
+        self.invocations: dict[str, int] = {}
+        for info in functions:
+            # `use_monitor` is ignored: there is no schedule monitor locally.
+            self.schedules[info.name] = parse_schedule(str(info.trigger.get("schedule", "")))
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        for info in self.functions:
+            self._tasks.append(loop.create_task(self._loop(info)))
+
+    def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+
+    async def _loop(self, info: FunctionInfo) -> None:
+        try:
+            await self._schedule_loop(info)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("timer trigger loop for '%s' crashed", info.name)
+
+    async def _schedule_loop(self, info: FunctionInfo) -> None:
+        schedule = self.schedules[info.name]
+        if info.trigger.get("runOnStartup"):
+            await self._invoke(info, past_due=False)
+        due = schedule.next_after(self.clock.now())
+        while True:
+            now = self.clock.now()
+            if now < due:
+                await asyncio.sleep(min((due - now).total_seconds(), 1.0))
+                continue
+            # One invocation per wake-up, flagged past due when late (e.g. after a virtual clock jump).
+            past_due = (now - due).total_seconds() > 1.0
+            await self._invoke(info, past_due=past_due)
+            due = schedule.next_after(max(now, due))
+
+    async def _invoke(self, info: FunctionInfo, past_due: bool) -> None:
+        now: datetime = self.clock.now()
+        request = TimerRequest(
+            past_due=past_due, schedule_status={"Last": now.isoformat()}, schedule={"AdjustForDST": False}
+        )
+        kwargs: dict[str, Any] = {str(info.trigger["name"]): request}
+        for client_param in info.client_params:
+            kwargs[client_param] = self.client_json(info)
+        self.invocations[info.name] = self.invocations.get(info.name, 0) + 1
+        try:
+            await call_function(info, kwargs, self.app_dir, self.executor)
+        except Exception:
+            log.exception("timer function '%s' failed", info.name)

@@ -1,0 +1,78 @@
+"""End-to-end fixtures: the unmodified app on devhost, with real Azurite and the HubSpot and Xero simulators."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.data.tables import TableServiceClient
+
+from devhost.testing import DevHostClient, DevHostProcess
+from shared.connectors.hubspot import HubSpotClient
+from shared.ledger.table_ledger import TableLedger
+from simulators.testing import SimulatorsProcess
+from tests.support.azurite import Azurite
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "e2e-hubspot-token"
+POLICY = {"step_max_attempts": 5, "step_retry_first_seconds": 1, "step_retry_max_seconds": 30,
+          "compensation_max_attempts": 4, "deadline_minutes": 60}
+
+
+@dataclass
+class Stack:
+    host: DevHostProcess
+    sims: SimulatorsProcess
+    ledger: TableLedger
+    settings: dict[str, str]
+
+    @property
+    def client(self) -> DevHostClient:
+        return self.host.client
+
+    def run_deal(self, deal_id: str, *, timeout: float = 60, **extra: Any) -> dict[str, Any]:
+        """Start deal_sync for a deal as a trigger would, and wait for its terminal status."""
+        tx = f"deal-{deal_id}"
+        self.client.start("deal_sync", {"deal_id": deal_id, "trigger": "test", "policy": POLICY, **extra}, tx)
+        return self.client.wait(tx, timeout=timeout)
+
+    def ledger_rows(self, deal_id: str) -> list[dict[str, Any]]:
+        now = datetime.now(UTC)
+        return self.ledger.query(now - timedelta(days=1), now + timedelta(hours=1), deal=deal_id).items
+
+
+@pytest.fixture(scope="module")
+def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
+    settings = {
+        "AzureWebJobsStorage": azurite.connection_string,
+        "LEDGER_TABLE_NAME": "Ledger" + uuid.uuid4().hex[:10],
+        "HUBSPOT_BASE_URL": simulators.hubspot_url,
+        "HUBSPOT_ACCESS_TOKEN": TOKEN,
+        "XERO_BASE_URL": f"{simulators.xero_url}/api.xro/2.0",
+        "XERO_TOKEN_URL": f"{simulators.xero_url}/connect/token",
+        "SYNC_SCHEDULE": "0 0 0 1 1 *",  # the schedule stays out of the way of these tests
+    }
+    host = DevHostProcess(REPO, settings_env=settings, clock="virtual")
+    host.start()
+    try:
+        yield host, settings
+    finally:
+        host.close()
+
+
+@pytest.fixture
+def stack(stack_host: tuple[DevHostProcess, dict[str, str]], simulators: SimulatorsProcess,
+          azurite: Azurite) -> Stack:
+    host, settings = stack_host
+    simulators.reset()
+    host.client.clear_faults()
+    # What a user does once after installing: create the app's deal properties in HubSpot.
+    with HubSpotClient(simulators.hubspot_url, TOKEN, requests_per_10s=None) as crm:
+        crm.ensure_app_properties()
+    service = TableServiceClient.from_connection_string(azurite.connection_string)
+    return Stack(host, simulators, TableLedger(service, settings["LEDGER_TABLE_NAME"]), settings)

@@ -6,11 +6,15 @@ it reports usage to the internet, and nothing this project runs may leave the ma
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,7 +64,11 @@ def main() -> int:
         log(f"ports already in use: {', '.join(busy)}; stop whatever holds them (an earlier `make run`?)")
         return 1
     try:
+        # The simulators start from their demo data every time; the app's state (task hub, ledger,
+        # devhost history) starts fresh too, so that both sides of the demo tell the same story.
         azurite_dir = REPO / ".azurite"
+        shutil.rmtree(azurite_dir, ignore_errors=True)
+        shutil.rmtree(REPO / ".run", ignore_errors=True)
         azurite_dir.mkdir(exist_ok=True)
         procs.append(("azurite", start("azurite", [
             str(REPO / "node_modules/.bin/azurite"), "--silent", "--disableTelemetry", "--skipApiVersionCheck",
@@ -111,13 +119,27 @@ def main() -> int:
 
 
 def wire_demo() -> None:
-    """Point the simulators' webhooks at the app and start a first sync of the demo deals."""
+    """Point the simulators' webhooks at the app, and start a first sync of the demo deals."""
     app = f"http://{HOST}:{PORTS['app']}"
-    hook = REPO / "scripts" / "demo_hooks.py"
-    if hook.exists():
-        subprocess.run([sys.executable, str(hook), app], cwd=REPO, check=False)
+    values = {**json.loads((REPO / "local.settings.sample.json").read_text())["Values"], **os.environ}
+    try:
+        post(f"http://{HOST}:{PORTS['hubspot']}/_sim/webhooks",
+             {"url": f"{app}/api/webhooks/hubspot", "secret": values["HUBSPOT_APP_SECRET"]})
+        post(f"http://{HOST}:{PORTS['xero']}/_sim/webhooks",
+             {"url": f"{app}/api/webhooks/xero", "key": values["XERO_WEBHOOK_KEY"]})
+        post(f"{app}/api/sync", {})
+        log("demo: webhooks wired (HubSpot and Xero simulators → app), first sync of the demo deals started")
+    except (OSError, urllib.error.HTTPError) as exc:
+        log(f"demo wiring failed: {exc}")
     log(f"status page: {app}/api/status   API: {app}/api/transactions   health: {app}/api/health")
+    log(f"simulators: HubSpot http://{HOST}:{PORTS['hubspot']}/_sim/state  Xero http://{HOST}:{PORTS['xero']}/_sim/state")
 
+
+def post(url: str, payload: object) -> None:
+    req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as response:  # loopback URLs built above
+        response.read()
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -6,6 +6,7 @@ and building clients there would also make every cold start pay for clients it m
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -50,6 +51,9 @@ def reset() -> None:
 
 def build_table_service(settings: Settings) -> TableServiceClient:
     """Connection string locally (Azurite); identity-based access in Azure (no shared keys)."""
+    # The SDK logs every request and response at INFO: noise in the console and in Application
+    # Insights (and cost). Failures still surface as exceptions and at WARNING.
+    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     if settings.storage_connection_string is not None:
         conn = settings.storage_connection_string.get_secret_value()
         if conn.strip().lower() == "usedevelopmentstorage=true":

@@ -81,9 +81,14 @@ class AccountingPort(Protocol):
     """
 
     def find_customer(
-        self, external_id: str, email: str | None = None, name: str | None = None
+        self, external_id: str, email: str | None = None, name: str | None = None, *, include_archived: bool = False
     ) -> CustomerRef | None:
-        """An active customer by external id, else by email, else by exact name; None if none."""
+        """An active customer (or, with ``include_archived``, an archived one: see ``status``) by external id,
+        else by email, else by exact name; None if none."""
+        ...
+
+    def reactivate_customer(self, customer_id: str) -> CustomerRef:
+        """Make an archived customer active again."""
         ...
 
     def create_customer(self, customer: Customer, idempotency_key: str) -> CustomerRef: ...

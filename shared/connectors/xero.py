@@ -262,7 +262,7 @@ class XeroClient:
         return self._contacts(self._call("GET", "/Contacts", params=params), "find contact")
 
     def find_customer(
-        self, external_id: str, email: str | None = None, name: str | None = None
+        self, external_id: str, email: str | None = None, name: str | None = None, *, include_archived: bool = False
     ) -> CustomerRef | None:
         searches = [("ContactNumber", external_id)]
         if email:
@@ -270,25 +270,22 @@ class XeroClient:
         if name:
             searches.append(("Name", name))
         for field, value in searches:
-            for contact in self._contacts_where(where_equals(field, value)):
+            for contact in self._contacts_where(where_equals(field, value), include_archived=include_archived):
                 # Xero's where on strings ignores case; an exact match is what "same customer" means
                 # for names, while e-mail addresses compare case-insensitively.
                 found = getattr(contact, field) or ""
                 same = found.lower() == value.lower() if field == "EmailAddress" else found == value
-                if same and contact.ContactStatus in (None, "ACTIVE"):
+                if same and (contact.ContactStatus in (None, "ACTIVE") or include_archived):
                     return self._customer_ref(contact, external_id)
         return None
 
+    def reactivate_customer(self, customer_id: str) -> CustomerRef:
+        """Make an archived customer active again (the undo of a rollback's archive)."""
+        return self._set_contact_status(customer_id, "ACTIVE")
+
     def create_customer(self, customer: Customer, idempotency_key: str) -> CustomerRef:
-        archived = [
-            c
-            for c in self._contacts_where(
-                where_equals("ContactNumber", customer.external_id), include_archived=True
-            )
-            if c.ContactStatus == "ARCHIVED" and c.ContactNumber == customer.external_id
-        ]
-        if archived and archived[0].ContactID:
-            return self._set_contact_status(archived[0].ContactID, "ACTIVE", customer.external_id)
+        # An archived twin is found by the caller (find_customer(include_archived=True)) and
+        # reactivated instead: one lookup per transaction keeps Xero's 60 calls/min for invoices.
         contact = XeroContact(
             Name=customer.name,
             ContactNumber=customer.external_id,

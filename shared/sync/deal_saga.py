@@ -63,7 +63,8 @@ def customer_undo_input(st: SagaState) -> JsonDict:
     load = _load(st)
     raw = st.results.get("customer")
     done = EnsureCustomerResult.model_validate(raw) if raw else None
-    return dump(ArchiveCustomerInput(company_id=load.company_id, existed_before=load.existing_customer is not None,
+    existed = load.existing_customer is not None and load.existing_customer.status != "ARCHIVED"
+    return dump(ArchiveCustomerInput(company_id=load.company_id, existed_before=existed,
                                      customer_id=done.customer.id if done else None,
                                      created=done.created if done else None))
 

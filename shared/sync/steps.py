@@ -50,7 +50,8 @@ def load_deal(
     # Validate the invoice now, so that a deal that cannot be invoiced is refused before the claim.
     draft = build_invoice(deal, items, "validation-only", request.today, rules)
     company_id = deal.company_ids[0]
-    existing = accounting.find_customer(company_id)
+    # One lookup for the whole saga, archived contacts included (reactivated rather than duplicated).
+    existing = accounting.find_customer(company_id, include_archived=True)
     if markers.sync_status == "in_progress" and markers.transaction_id == request.tx_id:
         # Our own claim from an earlier round or a lost result: the deal's real previous values are
         # not "in progress by us". Restoring to that on undo would leave the lock behind.
@@ -70,9 +71,13 @@ def write_markers(request: MarkersInput, crm: CrmPort) -> MarkersResult:
 
 
 def ensure_customer(request: EnsureCustomerInput, crm: CrmPort, accounting: AccountingPort) -> EnsureCustomerResult:
-    if request.existing is not None:
+    if request.existing is not None and request.existing.status != "ARCHIVED":
         return EnsureCustomerResult(customer=request.existing, created=False,
                                     external_ids={"customer": request.existing.id})
+    if request.existing is not None:
+        # Archived (e.g. by an earlier rollback): bring it back; the undo archives it again.
+        ref = accounting.reactivate_customer(request.existing.id)
+        return EnsureCustomerResult(customer=ref, created=True, external_ids={"customer": ref.id})
     company = crm.get_company(request.company_id)
     email, first, last = company.email, None, None
     if not email and request.contact_ids:
@@ -80,7 +85,16 @@ def ensure_customer(request: EnsureCustomerInput, crm: CrmPort, accounting: Acco
         email, first, last = person.email, person.first_name, person.last_name
     customer = Customer(external_id=company.id, name=company.name, email=email, first_name=first, last_name=last)
     # The key makes a re-run of this activity (crash after the create) return the same contact.
-    ref = accounting.create_customer(customer, idempotency_key(request.tx_id, "customer", request.round))
+    try:
+        ref = accounting.create_customer(customer, idempotency_key(request.tx_id, "customer", request.round))
+    except BusinessRejection:
+        # Xero refuses a second contact of the same name. Either another deal of this company
+        # created it since our lookup, or the accountants keep this customer already (found by
+        # e-mail or name, without our company id). Either way it is theirs: use it, never undo it.
+        found = accounting.find_customer(company.id, email=customer.email, name=customer.name)
+        if found is None:
+            raise
+        return EnsureCustomerResult(customer=found, created=False, external_ids={"customer": found.id})
     return EnsureCustomerResult(customer=ref, created=True, external_ids={"customer": ref.id})
 
 

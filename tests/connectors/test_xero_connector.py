@@ -71,7 +71,7 @@ def test_customer_is_found_by_external_id_then_email_then_exact_name(xero: XeroC
     assert xero.find_customer("other-id", name="Fabrikam") is None
 
 
-def test_archived_customer_is_not_found_and_creating_it_again_reactivates_the_same_record(
+def test_archived_customer_is_found_only_on_request_and_reactivated_not_duplicated(
     xero: XeroClient,
 ) -> None:
     first = customer(xero)
@@ -79,10 +79,11 @@ def test_archived_customer_is_not_found_and_creating_it_again_reactivates_the_sa
     xero.archive_customer(first)  # already archived counts as done
     xero.archive_customer("00000000-0000-0000-0000-000000000000")  # unknown: nothing to undo
     assert xero.find_customer("company-501") is None
-    again = xero.create_customer(
-        Customer(external_id="company-501", name="Fabrikam Robotics"), "k-customer-2"
-    )
+    archived = xero.find_customer("company-501", include_archived=True)
+    assert archived is not None and archived.id == first and archived.status == "ARCHIVED"
+    again = xero.reactivate_customer(first)
     assert again.id == first and again.status == "ACTIVE"
+    assert xero.find_customer("company-501") == again
 
 
 def test_invoice_is_created_with_exact_amounts(xero: XeroClient, xero_sim: SimulatorsProcess) -> None:

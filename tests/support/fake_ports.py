@@ -106,16 +106,28 @@ class FakeAccounting:
     def snapshot(self) -> dict[str, Any]:
         return copy.deepcopy({"customers": self.customers, "invoices": self.invoices})
 
-    def find_customer(self, external_id: str, email: str | None = None, name: str | None = None) -> CustomerRef | None:
+    def find_customer(self, external_id: str, email: str | None = None, name: str | None = None, *,
+                      include_archived: bool = False) -> CustomerRef | None:
         self.faults.check("find_customer")
         for c in self.customers.values():
-            if c["external_id"] == external_id and c["status"] == "ACTIVE":
-                return CustomerRef(id=c["id"], external_id=external_id, name=c["name"])
+            if c["external_id"] == external_id and (c["status"] == "ACTIVE" or include_archived):
+                return CustomerRef(id=c["id"], external_id=external_id, name=c["name"], status=c["status"])
+        for c in self.customers.values():  # then by exact name, as the Xero adapter does
+            if name and c["name"] == name and c["status"] == "ACTIVE":
+                return CustomerRef(id=c["id"], external_id=c["external_id"], name=c["name"])
         return None
+
+    def reactivate_customer(self, customer_id: str) -> CustomerRef:
+        self.customers[customer_id]["status"] = "ACTIVE"
+        c = self.customers[customer_id]
+        return CustomerRef(id=c["id"], external_id=c["external_id"], name=c["name"])
 
     def create_customer(self, customer: Customer, idempotency_key: str) -> CustomerRef:
         self.faults.check("create_customer")
         if idempotency_key not in self.keys:
+            if any(c["name"] == customer.name for c in self.customers.values()):
+                raise BusinessRejection(f"The contact name {customer.name} is already assigned to another contact",
+                                        service="xero", code="validation")
             cid = f"C{len(self.customers) + 1}"
             self.customers[cid] = {"id": cid, "external_id": customer.external_id, "name": customer.name,
                                    "status": "ACTIVE"}

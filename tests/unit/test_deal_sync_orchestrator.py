@@ -158,3 +158,57 @@ def test_retry_after_a_data_fix_completes_the_transaction() -> None:
     assert entity_state(ctx).round == 1
     assert [t.to_status for t in entity_state(ctx).transitions] == [
         "running", "compensating", "needs_attention", "running", "completed"]
+
+
+def test_two_deals_of_one_new_customer_share_the_contact_created_by_the_first() -> None:
+    world = World()
+    world.crm.add_won_deal("502", "77")  # same company
+    first, _ = world.run()
+    assert first["status"] == "completed"
+    # The second deal's lookup ran before the first created the contact (a race between two sagas).
+    world.acct.customers["C1"]["external_id"] = "hidden"
+    original_find = world.acct.find_customer
+    calls = {"n": 0}
+
+    def stale_then_fresh(external_id: str, email: str | None = None, name: str | None = None, *,
+                         include_archived: bool = False) -> Any:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            world.acct.customers["C1"]["external_id"] = "77"
+        return original_find(external_id, email, name, include_archived=include_archived)
+
+    world.acct.find_customer = stale_then_fresh  # type: ignore[method-assign]
+    ctx = world.context()
+    ctx.instance_id, ctx.input = "deal-502", {**ctx.input, "deal_id": "502"}
+    second = ctx.run(deal_sync(ctx))
+    assert second["status"] == "completed"
+    assert len(world.acct.customers) == 1
+    assert {i["customer"] for i in world.acct.invoices.values()} == {"C1"}
+
+
+def test_an_archived_customer_is_reactivated_and_archived_again_on_rollback() -> None:
+    world = World()
+    world.acct.customers["C9"] = {"id": "C9", "external_id": "77", "name": "Company 77", "status": "ARCHIVED"}
+    world.acct.faults.add("create_invoice", PermanentError("bad", service="xero"))
+    result, ctx = world.run()
+    assert result["status"] == "compensated"
+    assert world.acct.customers == {"C9": {"id": "C9", "external_id": "77", "name": "Company 77",
+                                           "status": "ARCHIVED"}}
+    assert names.ARCHIVE_CUSTOMER in ctx.names()
+
+
+def test_a_customer_the_accountants_already_keep_by_name_is_used_and_never_archived() -> None:
+    world = World()
+    kept = {"id": "C7", "external_id": "", "name": "Company 77", "status": "ACTIVE"}
+    world.acct.customers["C7"] = dict(kept)
+    result, _ = world.run()
+    assert result["status"] == "completed"
+    assert list(world.acct.customers) == ["C7"]
+    assert world.acct.invoices["I1"]["customer"] == "C7"
+
+    world = World()
+    world.acct.customers["C7"] = dict(kept)
+    world.acct.faults.add("create_invoice", PermanentError("bad", service="xero"))
+    result, _ = world.run()
+    assert result["status"] == "compensated"
+    assert world.acct.customers["C7"] == kept  # theirs, not ours to archive

@@ -1,0 +1,1 @@
+"""Benchmarks: each script prints one JSON document with its figures and their goals."""

@@ -15,6 +15,7 @@ class FaultRule:
     times: int = 1  # executions it still applies to; -1 = always
     delay_ms: int = 0
     fired: int = 0
+    skip: int = 0  # matching executions still to let through untouched before the rule applies
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -23,6 +24,7 @@ class FaultRule:
             "times": self.times,
             "delay_ms": self.delay_ms,
             "fired": self.fired,
+            "skip": self.skip,
         }
 
 
@@ -48,7 +50,10 @@ class FaultRegistry:
             raise ValueError("'times' must be a positive integer or -1")
         if not isinstance(delay_ms, int) or delay_ms < 0:
             raise ValueError("'delay_ms' must be a non-negative integer")
-        return FaultRule(activity=activity, mode=mode, times=times, delay_ms=delay_ms)
+        skip = body.get("skip", 0)
+        if not isinstance(skip, int) or skip < 0:
+            raise ValueError("'skip' must be a non-negative integer")
+        return FaultRule(activity=activity, mode=mode, times=times, delay_ms=delay_ms, skip=skip)
 
     def add(self, rule: FaultRule) -> None:
         self._rules.append(rule)
@@ -65,6 +70,9 @@ class FaultRegistry:
             if rule.times == 0:
                 continue
             if rule.activity != "*" and rule.activity.lower() != activity.lower():
+                continue
+            if rule.skip > 0:
+                rule.skip -= 1
                 continue
             if rule.times > 0:
                 rule.times -= 1

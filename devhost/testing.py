@@ -120,8 +120,9 @@ class DevHostClient:
 
     # ----- admin API -------------------------------------------------------------------------------------
 
-    def add_fault(self, activity: str, mode: str, times: int = 1, delay_ms: int = 0) -> None:
-        body = json.dumps({"activity": activity, "mode": mode, "times": times, "delay_ms": delay_ms})
+    def add_fault(self, activity: str, mode: str, times: int = 1, delay_ms: int = 0, skip: int = 0) -> None:
+        """``skip``: let that many executions of the activity through before the rule applies."""
+        body = json.dumps({"activity": activity, "mode": mode, "times": times, "delay_ms": delay_ms, "skip": skip})
         status, _, payload = self.request("POST", "/_devhost/faults", body)
         if status != 201:
             raise DevHostError(f"adding fault failed: {status} {payload}")

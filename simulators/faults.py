@@ -4,10 +4,14 @@ Matching: ``method`` (omitted or ``"*"`` = any) and ``path``: a rule path matche
 that equals it or continues it with ``/`` (``/api.xro/2.0/Invoices`` matches ``/api.xro/2.0/Invoices``
 and ``/api.xro/2.0/Invoices/{id}``, not ``/api.xro/2.0/InvoicesX``); a rule path ending in ``*``
 is a plain string prefix. The first matching rule with times left is used; ``times: -1`` is for ever.
+``skip: n`` lets the first ``n`` matching requests through untouched (to fail, say, the second PATCH of
+an object and not the first); ``probability`` (0..1, with an optional ``seed``) makes a rule fire only on
+that share of the matching requests, for random-fault load tests (a request it spares uses no ``times``).
 """
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -26,6 +30,16 @@ class Fault:
     drop: bool = False  # cut the connection without an answer
     after: bool = False  # apply the request first, then fail: a lost response
     headers: dict[str, str] = field(default_factory=dict)
+    skip: int = 0  # matching requests still to let through before the rule applies
+    probability: float = 1.0  # share of the matching requests the rule applies to
+    seed: int | None = None  # makes the random choices of ``probability`` reproducible
+    _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.skip < 0 or not 0.0 <= self.probability <= 1.0:
+            raise ValueError("'skip' must be >= 0 and 'probability' within 0..1")
+        if self.seed is not None:
+            self._rng.seed(self.seed)
 
     def matches(self, method: str, path: str) -> bool:
         if self.method not in (None, "*", "") and self.method.upper() != method.upper():
@@ -44,7 +58,7 @@ class FaultBook:
         self._lock = threading.Lock()
 
     def add(self, spec: dict[str, Any]) -> Fault:
-        allowed = set(Fault.__dataclass_fields__)
+        allowed = set(Fault.__dataclass_fields__) - {"_rng"}
         unknown = set(spec) - allowed
         if unknown or "path" not in spec:
             raise ValueError(f"fault needs 'path'; unknown fields: {sorted(unknown)}")
@@ -59,6 +73,11 @@ class FaultBook:
         with self._lock:
             for rule in self._rules:
                 if rule.times != 0 and rule.matches(method, path):
+                    if rule.skip > 0:
+                        rule.skip -= 1
+                        continue
+                    if rule.probability < 1.0 and rule._rng.random() >= rule.probability:
+                        continue
                     if rule.times > 0:
                         rule.times -= 1
                     return rule
@@ -70,4 +89,4 @@ class FaultBook:
 
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [asdict(r) for r in self._rules if r.times != 0]
+            return [{k: v for k, v in asdict(r).items() if k != "_rng"} for r in self._rules if r.times != 0]

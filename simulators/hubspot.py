@@ -101,6 +101,9 @@ class HubSpotSim(SimServer):
         "webhook_url": None,
         "webhook_secret": None,
         "webhook_attempts": 3,
+        # Ids of new objects start here (None: 10000001 after every reset). HubSpot never reuses an id;
+        # tests that share one app and ledger across resets set it so that theirs never meet.
+        "first_id": None,
     }
 
     def reset_state(self) -> None:
@@ -116,6 +119,9 @@ class HubSpotSim(SimServer):
         self.on_config_change()
 
     def on_config_change(self) -> None:
+        first_id = self.config.get("first_id")
+        if first_id:
+            self._ids = itertools.count(int(first_id))
         scale = float(self.config.get("time_scale") or 1.0)
         self._window = Window(int(self.config.get("requests_per_10s") or 0), 10.0 / scale)
 

@@ -69,6 +69,9 @@ class SimAdmin:
         drop: bool = False,
         after: bool = False,
         headers: dict[str, str] | None = None,
+        skip: int = 0,
+        probability: float = 1.0,
+        seed: int | None = None,
     ) -> None:
         self._call(
             "POST",
@@ -83,6 +86,9 @@ class SimAdmin:
                 "drop": drop,
                 "after": after,
                 "headers": headers or {},
+                "skip": skip,
+                "probability": probability,
+                "seed": seed,
             },
         )
 

@@ -44,11 +44,19 @@ def find_deals(request: FindDealsInput, crm: CrmPort, has_transaction: Callable[
         modified = deal.last_modified.isoformat() if deal.last_modified else ""
         newest = max(newest or "", modified) or newest
         if deal.markers.sync_status in ("synced", "in_progress") or has_transaction(deal.id):
-            skipped += 1
+            # One modified exactly at ``since`` was on the page that set it, and counted there.
+            skipped += 0 if deal.last_modified == request.since else 1
             continue
         fresh.append(FoundDeal(id=deal.id, modified=modified))
     next_after, next_since = page.next_after, None
-    if next_after is not None and next_after.isdigit() and int(next_after) >= RE_ANCHOR_AT and newest:
+    if next_after is not None and newest and newest > request.since.isoformat():
+        # Every next page starts a new search from the newest time seen (keyset paging), not at an
+        # offset: the batch itself writes to the deals of this page (claim, write-back), which moves
+        # them to the end of the result order, so an offset would skip as many unsynced deals. The
+        # deals of this page that come again are skipped (synced or with a transaction). It also
+        # keeps every search far below HubSpot's 10,000-result cap.
+        next_after, next_since = None, newest
+    elif next_after is not None and next_after.isdigit() and int(next_after) >= RE_ANCHOR_AT and newest:
         # Past ~10,000 results HubSpot stops paging: start a new search from the newest time seen.
         next_after, next_since = None, newest
     return FindDealsResult(deals=fresh, skipped=skipped, next_after=next_after, next_since=next_since,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,3 +78,57 @@ def stack(stack_host: tuple[DevHostProcess, dict[str, str]], simulators: Simulat
         crm.ensure_app_properties()
     service = TableServiceClient.from_connection_string(azurite.connection_string)
     return Stack(host, simulators, TableLedger(service, settings["LEDGER_TABLE_NAME"]), settings)
+
+
+_FIRST_IDS = itertools.count(20_000_001, 1_000_000)
+
+
+@pytest.fixture
+def fresh_stack(stack: Stack) -> Stack:
+    """``stack`` whose new HubSpot objects get ids no earlier test on this devhost and ledger used.
+
+    The simulators are reset before every test but devhost, its entities and the ledger live for the
+    module: without this, two tests' deals would share a transaction id (``deal-<id>``).
+    """
+    stack.sims.hubspot.config(first_id=next(_FIRST_IDS))
+    return stack
+
+
+# The app's client-side limits and the simulators' server-side ones, raised so that the many calls of
+# a test module (or a batch) never wait for a real minute; the limiters themselves stay on.
+FAST_APP_LIMITS = {"HUBSPOT_REQUESTS_PER_10S": "100000", "XERO_CALLS_PER_MINUTE": "100000",
+                   "XERO_MAX_CONCURRENT": "20"}
+FAST_XERO_SIM = {"calls_per_minute": 100_000, "calls_per_day": 1_000_000, "max_concurrent": 20}
+FAST_HUBSPOT_SIM = {"requests_per_10s": 0}
+
+
+@contextlib.contextmanager
+def fast_host(azurite: Azurite, simulators: SimulatorsProcess,
+              extra: dict[str, str] | None = None) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
+    """Like ``stack_host``, with ``FAST_APP_LIMITS`` and ``extra`` settings; a module overrides
+    ``stack_host`` with it (``yield from``-style: ``with fast_host(...) as pair: yield pair``)."""
+    settings = {
+        "AzureWebJobsStorage": azurite.connection_string,
+        "LEDGER_TABLE_NAME": "Ledger" + uuid.uuid4().hex[:10],
+        "HUBSPOT_BASE_URL": simulators.hubspot_url,
+        "HUBSPOT_ACCESS_TOKEN": TOKEN,
+        "XERO_BASE_URL": f"{simulators.xero_url}/api.xro/2.0",
+        "XERO_TOKEN_URL": f"{simulators.xero_url}/connect/token",
+        "SYNC_SCHEDULE": "0 0 0 1 1 *",
+        **FAST_APP_LIMITS,
+        **(extra or {}),
+    }
+    host = DevHostProcess(REPO, settings_env=settings, clock="virtual")
+    host.start()
+    try:
+        yield host, settings
+    finally:
+        host.close()
+
+
+@pytest.fixture
+def fast_stack(fresh_stack: Stack) -> Stack:
+    """``fresh_stack`` with the simulators' rate limits raised to match ``FAST_APP_LIMITS``."""
+    fresh_stack.sims.xero.config(**FAST_XERO_SIM)
+    fresh_stack.sims.hubspot.config(**FAST_HUBSPOT_SIM)
+    return fresh_stack

@@ -43,7 +43,10 @@ def run_batch(crm: PagedCrm, *, known: set[str] = frozenset(), concurrency: int 
         cursor["state"] = apply_cursor(cursor["state"], op, value) if op != "get" else cursor["state"]
         return cursor["state"]
 
+    known = set(known)  # a started transaction writes its ledger row: the search then finds it has one
+
     def deal_sync(instance_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        known.add(payload["deal_id"])
         if payload["deal_id"] in fail:
             raise RuntimeError("already running")
         return {"status": "completed"}

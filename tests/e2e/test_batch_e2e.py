@@ -1,0 +1,89 @@
+"""Issue 5, batch: 200 won deals through ``batch_sync`` with random transient faults on both APIs."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from devhost.testing import DevHostProcess
+from simulators.testing import SimulatorsProcess
+from tests.e2e.conftest import POLICY, Stack, fast_host
+from tests.e2e.saga_helpers import XERO_API, wait_for
+from tests.support.azurite import Azurite
+from tests.support.crm_data import create_won_deal
+
+DEALS = 200
+FAULT_RATE = 0.05
+
+
+@pytest.fixture(scope="module")
+def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
+    with fast_host(azurite, simulators) as pair:
+        yield pair
+
+
+@pytest.mark.e2e
+def test_a_batch_of_200_won_deals_with_random_transient_faults_ends_every_transaction_once_and_moves_the_cursor(
+    fast_stack: Stack,
+) -> None:
+    stack = fast_stack
+    with ThreadPoolExecutor(8) as pool:
+        deals = list(pool.map(lambda i: create_won_deal(stack.sims.hubspot_url, company=f"Batch Co {i}",
+                                                        lines=[("Licence", "1", f"{100 + i}.00")]), range(DEALS)))
+    ids = {d.deal_id for d in deals}
+    # Random transient failures on 5% of the app's requests to either API (seeded: reproducible).
+    stack.sims.hubspot.add_fault("/crm/*", 503, times=-1, probability=FAULT_RATE, seed=5)
+    stack.sims.xero.add_fault(f"{XERO_API}/*", 503, times=-1, probability=FAULT_RATE / 2, seed=6)
+    stack.sims.xero.add_fault(f"{XERO_API}/*", None, drop=True, times=-1, probability=FAULT_RATE / 2, seed=7)
+    started = time.monotonic()
+
+    stack.client.start("batch_sync", {"since": None, "stage": "closedwon", "page_size": 100, "concurrency": 20,
+                                      "trigger": "test", "policy": POLICY}, "batch-sync")
+    status = stack.client.wait("batch-sync", timeout=90)
+
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"]["started"] == DEALS, status["output"]
+    assert sum(1 for r in stack.sims.hubspot.requests() + stack.sims.xero.requests() if r["fault"]) >= 10
+    # Every transaction is in a terminal state; with transient faults only, every one completed.
+    def ledger_done() -> list[dict[str, str]] | None:
+        rows = _all_rows(stack)
+        return rows if len(rows) == DEALS and all(r["status"] == "completed" for r in rows) else None
+
+    rows = wait_for("every ledger row completed", ledger_done, timeout=30, interval=0.5)
+    assert {r["deal_id"] for r in rows} == ids
+    state = stack.sims.xero.state()
+    live = [i for i in state["invoices"] if i["Status"] == "AUTHORISED"]
+    assert len(live) == len(state["invoices"]) == DEALS
+    assert Counter(i["Reference"] for i in live) == Counter(f"Deal {d}" for d in ids)  # one per deal
+    assert len(state["contacts"]) == DEALS
+    assert len({c["ContactNumber"] for c in state["contacts"]}) == DEALS
+    hubspot = stack.sims.hubspot.state()["objects"]["deals"]
+    assert {hubspot[d]["properties"]["invoice_sync_status"] for d in ids} == {"synced"}
+    found, cursor = stack.client.read_entity("sync_cursor", "hubspot-deals")
+    assert found, cursor
+    def when(deal_id: str, prop: str) -> datetime:
+        return datetime.fromisoformat(str(hubspot[deal_id]["properties"][prop]).replace("Z", "+00:00"))
+
+    since = datetime.fromisoformat(str(cursor["since"]).replace("Z", "+00:00"))
+    # The cursor moved past every deal as the batch found it, and not past the batch's own last write.
+    assert since >= max(when(d, "createdate") for d in ids)
+    assert since <= max(when(d, "hs_lastmodifieddate") for d in ids)
+    assert time.monotonic() - started < 60
+
+
+def _all_rows(stack: Stack) -> list[dict[str, str]]:
+    now = datetime.now(UTC)
+    rows: list[dict[str, str]] = []
+    token = None
+    while True:
+        page = stack.ledger.query(now - timedelta(days=400), now + timedelta(days=400), limit=500,
+                                  continuation=token)
+        rows += page.items
+        token = page.continuation
+        if token is None:
+            return rows

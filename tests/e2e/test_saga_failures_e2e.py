@@ -1,0 +1,273 @@
+"""Issue 5, failures: a permanent failure at any step puts both systems back; transient ones are retried.
+
+devhost runs the unmodified app with a real Azurite and the HubSpot and Xero simulators; failures are
+the simulators' own fault rules on the exact request a step makes, so nothing of the app is mocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from devhost.testing import DevHostProcess
+from simulators.testing import SimulatorsProcess
+from tests.e2e.conftest import Stack, fast_host
+from tests.e2e.saga_helpers import (
+    XERO_API,
+    contacts,
+    deal_props,
+    hubspot_data,
+    invoices,
+    ledger_row,
+    start_deal,
+    wait_custom_status,
+    wait_for,
+    xero_data,
+    xero_live,
+)
+from tests.support.azurite import Azurite
+from tests.support.crm_data import create_won_deal
+
+DEALS = "/crm/v3/objects/deals/"
+
+
+@pytest.fixture(scope="module")
+def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
+    with fast_host(azurite, simulators) as pair:
+        yield pair
+
+
+@dataclass(frozen=True)
+class Permanent:
+    """A permanent failure of one step: the fault rule and the API's own words the ledger must show."""
+
+    step: str
+    sim: str  # "hubspot" or "xero"
+    path: str
+    method: str
+    status: int
+    body: dict[str, Any]
+    message: str
+    skip: int = 0
+    creates_contact: bool = False
+    creates_invoice: bool = False
+
+
+def _xero_validation(message: str) -> dict[str, Any]:
+    return {"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred",
+            "Elements": [{"ValidationErrors": [{"Message": message}]}]}
+
+
+def _hubspot_error(message: str, category: str) -> dict[str, Any]:
+    return {"status": "error", "message": message, "correlationId": "e2e", "category": category}
+
+
+PERMANENT = [
+    Permanent("load", "hubspot", DEALS + "*", "GET", 404,
+              _hubspot_error("Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND"),
+              "Object not found.  objectId are usually numeric."),
+    Permanent("claim", "hubspot", DEALS + "*", "PATCH", 400,
+              _hubspot_error("Property values were not valid: invoice_sync_status is read-only", "VALIDATION_ERROR"),
+              "Property values were not valid: invoice_sync_status is read-only"),
+    Permanent("customer", "xero", f"{XERO_API}/Contacts", "PUT", 400,
+              _xero_validation("The contact name Northwind Traders is already assigned to another contact."),
+              "The contact name Northwind Traders is already assigned to another contact."),
+    Permanent("invoice", "xero", f"{XERO_API}/Invoices", "PUT", 400,
+              _xero_validation("Account code '200' is not a valid code for this document."),
+              "Account code '200' is not a valid code for this document.", creates_contact=True),
+    # The second PATCH of the deal is the write-back (the first is the claim).
+    Permanent("write_back", "hubspot", DEALS + "*", "PATCH", 400,
+              _hubspot_error("Property values were not valid: xero_invoice_url is not a valid URL",
+                             "VALIDATION_ERROR"),
+              "Property values were not valid: xero_invoice_url is not a valid URL",
+              skip=1, creates_contact=True, creates_invoice=True),
+]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("case", PERMANENT, ids=[c.step for c in PERMANENT])
+def test_permanent_failure_at_any_step_puts_both_systems_back_and_ledger_says_compensated_with_the_apis_reason(
+    fast_stack: Stack, case: Permanent,
+) -> None:
+    stack = fast_stack
+    deal = create_won_deal(stack.sims.hubspot_url)
+    hubspot_before, xero_before = hubspot_data(stack), xero_data(stack)
+    admin = stack.sims.hubspot if case.sim == "hubspot" else stack.sims.xero
+    admin.add_fault(case.path, case.status, method=case.method, times=1, body=case.body, skip=case.skip)
+
+    status = stack.run_deal(deal.deal_id)
+
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"]["status"] == "compensated", status["output"]
+    assert status["output"]["failed_step"] == case.step
+    assert [r["fault"] for r in admin.requests() if r["method"] == case.method].count(True) == 1
+    row = ledger_row(stack, deal.deal_id)
+    assert (row["status"], row["failed_step"]) == ("compensated", case.step)
+    assert case.message in row["error"], row["error"]
+    assert row["error_service"] == case.sim
+    # Every undo that was registered ran and succeeded.
+    assert all(c["status"] == "done" for c in row["compensations"] if c["status"] != "running"), row
+    # HubSpot: every object and property as before (the deal's markers included).
+    assert hubspot_data(stack) == hubspot_before
+    # Xero: as before, except what the API can only archive or void; those must be archived / voided.
+    assert xero_live(stack, xero_before) == xero_before
+    created = [c for c in contacts(stack) if c["ContactID"] not in xero_before["contacts"]]
+    assert [c["ContactStatus"] for c in created] == (["ARCHIVED"] if case.creates_contact else [])
+    assert [i["Status"] for i in invoices(stack)] == (["VOIDED"] if case.creates_invoice else [])
+
+
+@dataclass(frozen=True)
+class Transient:
+    step: str
+    sim: str
+    path: str
+    method: str
+    status: int | None
+    times: int
+    headers: dict[str, str]
+    drop: bool = False
+    after: bool = False
+    skip: int = 0
+
+
+TRANSIENT = [
+    Transient("load", "hubspot", DEALS + "*", "GET", 429, 2, {"Retry-After": "1"}),
+    Transient("claim", "hubspot", DEALS + "*", "PATCH", 503, 2, {}),
+    Transient("customer-dropped", "xero", f"{XERO_API}/Contacts", "PUT", None, 1, {}, drop=True),
+    # The contact is created but the answer is lost: the retry must not create a second one.
+    Transient("customer-lost-answer", "xero", f"{XERO_API}/Contacts", "PUT", 503, 2, {}, after=True),
+    Transient("invoice-429", "xero", f"{XERO_API}/Invoices", "PUT", 429, 2, {"Retry-After": "1"}),
+    # The invoice is created but the connection drops before the answer: Idempotency-Key replays it.
+    Transient("invoice-lost-answer", "xero", f"{XERO_API}/Invoices", "PUT", None, 2, {}, drop=True, after=True),
+    Transient("write_back", "hubspot", DEALS + "*", "PATCH", 503, 2, {"Retry-After": "1"}, skip=1),
+]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("case", TRANSIENT, ids=[c.step for c in TRANSIENT])
+def test_transient_failures_at_any_step_are_retried_and_the_deal_gets_exactly_one_invoice_and_one_contact(
+    fast_stack: Stack, case: Transient,
+) -> None:
+    stack = fast_stack
+    deal = create_won_deal(stack.sims.hubspot_url)
+    admin = stack.sims.hubspot if case.sim == "hubspot" else stack.sims.xero
+    admin.add_fault(case.path, case.status, method=case.method, times=case.times, headers=case.headers,
+                    drop=case.drop, after=case.after, skip=case.skip)
+
+    status = stack.run_deal(deal.deal_id)
+
+    assert status["output"]["status"] == "completed", status["output"]
+    assert sum(1 for r in admin.requests() if r["fault"]) == case.times  # every injected failure happened
+    [invoice] = invoices(stack)
+    [contact] = contacts(stack)
+    assert invoice["Status"] == "AUTHORISED" and contact["ContactStatus"] == "ACTIVE"
+    assert invoice["Contact"]["ContactID"] == contact["ContactID"]
+    props = deal_props(stack, deal.deal_id)
+    assert (props["invoice_sync_status"], props["xero_invoice_id"]) == ("synced", invoice["InvoiceID"])
+    row = ledger_row(stack, deal.deal_id)
+    assert row["status"] == "completed"
+    step = case.step.split("-")[0]
+    attempts = {s["name"]: s["attempts"] for s in row["steps"]}
+    assert attempts[step] == case.times + 1, attempts
+    assert [r["status"] for r in row["compensations"]] == []
+
+
+def _fail_write_back(stack: Stack, delay_ms: int = 0) -> None:
+    """The write-back (second PATCH of the deal) is refused for good: the saga must roll back."""
+    stack.sims.hubspot.add_fault(DEALS + "*", 400, method="PATCH", times=1, skip=1, delay_ms=delay_ms,
+                                 body=_hubspot_error("Property values were not valid: xero_invoice_url",
+                                                     "VALIDATION_ERROR"))
+
+
+@pytest.mark.e2e
+def test_an_undo_that_fails_transiently_is_retried_until_the_rollback_completes(fast_stack: Stack) -> None:
+    stack = fast_stack
+    deal = create_won_deal(stack.sims.hubspot_url)
+    hubspot_before = hubspot_data(stack)
+    _fail_write_back(stack)
+    stack.sims.xero.add_fault(f"{XERO_API}/Invoices/*", 503, method="POST", times=2)  # the void
+    stack.sims.xero.add_fault(f"{XERO_API}/Contacts/*", 429, method="POST", times=1,
+                              headers={"Retry-After": "2"})  # the archive
+
+    status = stack.run_deal(deal.deal_id)
+
+    assert status["output"]["status"] == "compensated", status["output"]
+    assert sum(1 for r in stack.sims.xero.requests() if r["fault"]) == 3
+    [invoice] = invoices(stack)
+    [contact] = contacts(stack)
+    assert (invoice["Status"], contact["ContactStatus"]) == ("VOIDED", "ARCHIVED")
+    assert hubspot_data(stack) == hubspot_before
+    row = ledger_row(stack, deal.deal_id)
+    assert row["status"] == "compensated"
+    retried = [c["step"] for c in row["compensations"] if c["status"] == "retrying"]
+    assert sorted(retried) == ["customer", "invoice", "invoice"]
+
+
+@pytest.mark.e2e
+def test_an_undo_that_keeps_failing_needs_attention_and_a_compensate_event_finishes_the_rollback(
+    fast_stack: Stack,
+) -> None:
+    stack = fast_stack
+    deal = create_won_deal(stack.sims.hubspot_url)
+    hubspot_before, xero_before = hubspot_data(stack), xero_data(stack)
+    _fail_write_back(stack)
+    stack.sims.xero.add_fault(f"{XERO_API}/Invoices/*", 500, method="POST", times=-1)  # the void, for good
+    tx = start_deal(stack, deal.deal_id)
+
+    wait_custom_status(stack, tx, "needs_attention")
+    row = wait_for("ledger needs_attention",
+                   lambda: (r := ledger_row(stack, deal.deal_id))["status"] == "needs_attention" and r)
+    assert row["failed_step"] == "write_back"
+    [invoice] = invoices(stack)
+    assert invoice["Status"] == "AUTHORISED"  # the one undo that could not be done is still owed
+    assert [c["step"] for c in row["compensations"] if c["status"] == "failed"] == ["invoice"]
+    # The other undos did not wait for it.
+    assert hubspot_data(stack) == hubspot_before
+
+    stack.sims.xero.clear_faults()
+    assert stack.client.raise_event(tx, "compensate") in (200, 202)
+    status = stack.client.wait(tx, timeout=30)
+
+    assert status["output"]["status"] == "compensated", status["output"]
+    assert ledger_row(stack, deal.deal_id)["status"] == "compensated"
+    [invoice] = invoices(stack)
+    assert invoice["Status"] == "VOIDED"
+    assert xero_live(stack, xero_before) == xero_before
+    assert hubspot_data(stack) == hubspot_before
+
+
+@pytest.mark.e2e
+def test_a_paid_invoice_cannot_be_rolled_back_so_a_person_is_asked_and_a_retry_completes_with_that_invoice(
+    fast_stack: Stack,
+) -> None:
+    stack = fast_stack
+    deal = create_won_deal(stack.sims.hubspot_url)
+    # The write-back is slow and then refused; meanwhile the customer pays the invoice in Xero.
+    _fail_write_back(stack, delay_ms=1500)
+    tx = start_deal(stack, deal.deal_id)
+    [invoice] = wait_for("the invoice", lambda: invoices(stack))
+    stack.sims.xero.pay_invoice(invoice["InvoiceID"])
+
+    wait_custom_status(stack, tx, "needs_attention")
+    row = wait_for("ledger needs_attention",
+                   lambda: (r := ledger_row(stack, deal.deal_id))["status"] == "needs_attention" and r)
+    [failed] = [c for c in row["compensations"] if c["status"] == "failed"]
+    assert failed["step"] == "invoice"
+    assert "credit note" in failed["error"]["message"], failed
+    assert invoices(stack)[0]["Status"] == "PAID"
+
+    # A person fixed what refused the write-back (the fault was a one-off) and retries.
+    assert stack.client.raise_event(tx, "retry") in (200, 202)
+    status = stack.client.wait(tx, timeout=30)
+
+    assert status["output"]["status"] == "completed", status["output"]
+    row = ledger_row(stack, deal.deal_id)
+    assert row["status"] == "completed"
+    [paid] = invoices(stack)  # reused, not duplicated
+    assert paid["InvoiceID"] == invoice["InvoiceID"] and paid["Status"] == "PAID"
+    props = deal_props(stack, deal.deal_id)
+    assert (props["invoice_sync_status"], props["xero_invoice_id"]) == ("synced", invoice["InvoiceID"])
+    assert [c["ContactStatus"] for c in contacts(stack)] == ["ACTIVE"]

@@ -12,6 +12,16 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 
+def _json_of(stdout: str) -> object | None:
+    """The bench's JSON: its whole output, or else its last line (a bench may print progress first)."""
+    for candidate in (stdout.strip(), (stdout.strip().splitlines() or [""])[-1]):
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    return None
+
+
 def main() -> int:
     results: dict[str, object] = {}
     failed = []
@@ -23,10 +33,7 @@ def main() -> int:
         done = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True,
                               timeout=1800, check=False, env=None)
         elapsed = round(time.monotonic() - started, 1)
-        try:
-            figures = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
-        except (ValueError, IndexError):
-            figures = None
+        figures = _json_of(done.stdout) if done.returncode == 0 else None
         if figures is None:
             failed.append(script.name)
             results[script.stem] = {"error": (done.stderr or done.stdout)[-2000:], "seconds": elapsed}

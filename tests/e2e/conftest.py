@@ -50,6 +50,14 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
+    with app_host(azurite, simulators) as pair:
+        yield pair
+
+
+@contextlib.contextmanager
+def app_host(azurite: Azurite, simulators: SimulatorsProcess,
+             extra: dict[str, str] | None = None) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
+    """The app on devhost (virtual clock), wired to this Azurite and these simulators, plus ``extra`` settings."""
     settings = {
         "AzureWebJobsStorage": azurite.connection_string,
         "LEDGER_TABLE_NAME": "Ledger" + uuid.uuid4().hex[:10],
@@ -58,6 +66,7 @@ def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tupl
         "XERO_BASE_URL": f"{simulators.xero_url}/api.xro/2.0",
         "XERO_TOKEN_URL": f"{simulators.xero_url}/connect/token",
         "SYNC_SCHEDULE": "0 0 0 1 1 *",  # the schedule stays out of the way of these tests
+        **(extra or {}),
     }
     host = DevHostProcess(REPO, settings_env=settings, clock="virtual")
     host.start()
@@ -102,28 +111,14 @@ FAST_XERO_SIM = {"calls_per_minute": 100_000, "calls_per_day": 1_000_000, "max_c
 FAST_HUBSPOT_SIM = {"requests_per_10s": 0}
 
 
-@contextlib.contextmanager
+HostPair = tuple[DevHostProcess, dict[str, str]]
+
+
 def fast_host(azurite: Azurite, simulators: SimulatorsProcess,
-              extra: dict[str, str] | None = None) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
+              extra: dict[str, str] | None = None) -> contextlib.AbstractContextManager[HostPair]:
     """Like ``stack_host``, with ``FAST_APP_LIMITS`` and ``extra`` settings; a module overrides
-    ``stack_host`` with it (``yield from``-style: ``with fast_host(...) as pair: yield pair``)."""
-    settings = {
-        "AzureWebJobsStorage": azurite.connection_string,
-        "LEDGER_TABLE_NAME": "Ledger" + uuid.uuid4().hex[:10],
-        "HUBSPOT_BASE_URL": simulators.hubspot_url,
-        "HUBSPOT_ACCESS_TOKEN": TOKEN,
-        "XERO_BASE_URL": f"{simulators.xero_url}/api.xro/2.0",
-        "XERO_TOKEN_URL": f"{simulators.xero_url}/connect/token",
-        "SYNC_SCHEDULE": "0 0 0 1 1 *",
-        **FAST_APP_LIMITS,
-        **(extra or {}),
-    }
-    host = DevHostProcess(REPO, settings_env=settings, clock="virtual")
-    host.start()
-    try:
-        yield host, settings
-    finally:
-        host.close()
+    ``stack_host`` with it (``with fast_host(...) as pair: yield pair``)."""
+    return app_host(azurite, simulators, {**FAST_APP_LIMITS, **(extra or {})})
 
 
 @pytest.fixture

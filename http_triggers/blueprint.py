@@ -13,7 +13,7 @@ from shared import composition, names
 from shared.api import transactions, webhooks
 from shared.api.health import health as health_handler
 from shared.api.responses import ApiResponse, error_response, json_response
-from shared.api.starter import InstanceInfo, start_batch, start_deal_syncs
+from shared.api.starter import InstanceInfo, start_batch, start_deal_syncs, start_paid_invoice_syncs
 from shared.api.status_page import status_page
 from shared.config import get_settings
 
@@ -79,12 +79,8 @@ async def hubspot_webhook(req: func.HttpRequest, client: df.DurableOrchestration
 @bp.durable_client_input(client_name="client")
 async def xero_webhook(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     decision = webhooks.xero(dict(req.headers), req.get_body(), get_settings())
-    wrapped = ClientAdapter(client)
-    for invoice_id in decision.paid_invoice_ids:
-        instance = f"paid-{invoice_id}"
-        info = await wrapped.status(instance)
-        if info is None or info.runtime_status not in ("Running", "Pending"):
-            await wrapped.start(names.INVOICE_PAID, instance, {"invoice_id": invoice_id})
+    if decision.paid_invoice_ids:
+        await start_paid_invoice_syncs(ClientAdapter(client), decision.paid_invoice_ids)
     return _to_http(decision.response)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -51,24 +52,62 @@ def _counts_as_existing(info: InstanceInfo | None) -> bool:
     return not (info.runtime_status == "Completed" and output.get("status") == "skipped")
 
 
+START_CONCURRENCY = 16  # a webhook batch holds up to 100 deals; HubSpot waits 5 s for the answer at most
+
+
 async def start_deal_syncs(client: DurableClient, deal_ids: Iterable[str], trigger: str,
                            settings: Settings) -> StartReport:
-    """Start ``deal_sync`` for each deal that has no transaction yet; the rest are duplicates."""
-    report = StartReport()
+    """Start ``deal_sync`` for each deal that has no transaction yet; the rest are duplicates.
+
+    The deals are distinct transactions, so they are started concurrently (bounded); the report keeps their order.
+    """
     policy = SagaPolicy.from_settings(settings)
-    for deal_id in dict.fromkeys(deal_ids):  # in order, each once
+    gate = asyncio.Semaphore(START_CONCURRENCY)
+
+    async def one(deal_id: str) -> tuple[str, bool]:
         tx_id = transaction_id(deal_id)
-        if _counts_as_existing(await client.status(tx_id)):
-            report.duplicates.append(tx_id)
+        async with gate:
+            if _counts_as_existing(await client.status(tx_id)):
+                return tx_id, False
+            try:
+                await client.start(names.DEAL_SYNC, tx_id, DealSyncInput(
+                    deal_id=deal_id, trigger=trigger, policy=policy).model_dump(mode="json"))
+            except Exception:
+                # The host refuses an id that is running: another trigger won the race for this deal.
+                return tx_id, False
+            return tx_id, True
+
+    report = StartReport()
+    for tx_id, started in await asyncio.gather(*(one(d) for d in dict.fromkeys(deal_ids))):  # in order, each once
+        (report.started if started else report.duplicates).append(tx_id)
+    return report
+
+
+def _already_marked_paid(info: InstanceInfo | None) -> bool:
+    if info is None or info.runtime_status is None:
+        return False
+    if info.runtime_status in ACTIVE:
+        return True
+    # Xero sends an UPDATE event for every change of an invoice, and retries deliveries: once the deal
+    # is marked paid, later events for the invoice must not write to the deal again.
+    output = info.output if isinstance(info.output, dict) else {}
+    return info.runtime_status == "Completed" and output.get("outcome") == "marked_paid"
+
+
+async def start_paid_invoice_syncs(client: DurableClient, invoice_ids: Iterable[str]) -> StartReport:
+    """Start ``invoice_paid`` per invoice unless one is running or already marked its deal paid."""
+    report = StartReport()
+    for invoice_id in dict.fromkeys(invoice_ids):
+        instance = f"paid-{invoice_id}"
+        if _already_marked_paid(await client.status(instance)):
+            report.duplicates.append(instance)
             continue
         try:
-            await client.start(names.DEAL_SYNC, tx_id,
-                               DealSyncInput(deal_id=deal_id, trigger=trigger, policy=policy).model_dump(mode="json"))
+            await client.start(names.INVOICE_PAID, instance, {"invoice_id": invoice_id})
         except Exception:
-            # The host refuses an id that is running: another trigger won the race for this deal.
-            report.duplicates.append(tx_id)
+            report.duplicates.append(instance)  # another delivery won the race for this invoice
         else:
-            report.started.append(tx_id)
+            report.started.append(instance)
     return report
 
 

@@ -58,7 +58,7 @@ def list_transactions(params: Mapping[str, str], ledger: TableLedger, now: datet
         if deal is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", deal):
             raise BadRequest("deal", "deal must be a CRM deal id")
         raw_limit = params.get("limit") or "50"
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 500:
+        if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= 500:  # "²".isdigit()
             raise BadRequest("limit", "limit must be a whole number from 1 to 500")
         page = ledger.query(start, end, status=status, deal=deal, limit=int(raw_limit),
                             continuation=params.get("continuation") or None)

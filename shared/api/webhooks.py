@@ -86,7 +86,7 @@ def _wanted_deal(event: dict[str, Any], stage: str) -> str | None:
     if kind not in DEAL_EVENTS or isinstance(object_id, bool) or not isinstance(object_id, int | str):
         return None
     deal_id = str(object_id)
-    if not deal_id.isdigit() or len(deal_id) > 20:
+    if not (deal_id.isascii() and deal_id.isdigit()) or len(deal_id) > 20:  # "٣٤".isdigit() is True too
         return None
     if kind == "deal.propertyChange" and (event.get("propertyName") != "dealstage"
                                           or event.get("propertyValue") != stage):

@@ -424,7 +424,7 @@ class XeroClient:
         body = {"Invoices": [{"InvoiceID": invoice_id, "Status": target}]}
         updated = self._invoices(
             self._call("POST", f"/Invoices/{invoice_id}", json=body),
-            f"{target.lower()[:-1]} invoice {invoice_id}",
+            f"{'delete' if target == 'DELETED' else 'void'} invoice {invoice_id}",
         )
         errors = self._item_errors(updated[0].ValidationErrors) if updated else []
         if errors:

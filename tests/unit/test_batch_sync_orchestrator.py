@@ -118,3 +118,33 @@ def test_a_deal_already_running_does_not_stop_the_batch() -> None:
 def test_cursor_never_moves_back() -> None:
     state = apply_cursor(None, "set", {"since": "2026-11-02T00:00:00+00:00"})
     assert apply_cursor(state, "set", {"since": "2026-11-01T00:00:00+00:00"})["since"] == "2026-11-02T00:00:00+00:00"
+
+
+def test_a_search_that_fails_transiently_is_retried_and_the_batch_goes_on() -> None:
+    crm = PagedCrm(3)
+    original = crm.search_deals
+    failures = {"left": 2}
+
+    def flaky(*args: Any, **kwargs: Any) -> DealPage:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("HubSpot 503")
+        return original(*args, **kwargs)
+
+    crm.search_deals = flaky  # type: ignore[method-assign]
+    contexts, _ = run_batch(crm)
+    assert started(contexts) == ["deal-100", "deal-101", "deal-102"]
+    assert contexts[0].timers == [2.0, 4.0]
+
+
+def test_a_search_that_keeps_failing_ends_the_batch_without_moving_the_cursor() -> None:
+    crm = PagedCrm(3)
+
+    def down(*args: Any, **kwargs: Any) -> DealPage:
+        raise RuntimeError("HubSpot 503")
+
+    crm.search_deals = down  # type: ignore[method-assign]
+    contexts, out = run_batch(crm)
+    assert started(contexts) == []
+    assert "HubSpot 503" in out["result"]["error"]
+    assert out["cursor"] is None

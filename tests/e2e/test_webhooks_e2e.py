@@ -1,0 +1,174 @@
+"""Webhooks end to end over HTTP: devhost running the unmodified app, Azurite, HubSpot and Xero simulators.
+
+The signing secrets are the local values from local.settings.sample.json; the signed URL is the exact URL called.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+
+from shared.connectors.hubspot_webhooks import sign_v3
+from shared.connectors.xero_webhooks import sign
+from tests.e2e.conftest import Stack
+from tests.support.crm_data import create_won_deal
+from tests.support.settings import sample_settings
+
+SETTINGS = sample_settings()
+HUBSPOT_SECRET = SETTINGS["HUBSPOT_APP_SECRET"]
+XERO_KEY = SETTINGS["XERO_WEBHOOK_KEY"]
+HUBSPOT_PATH = "/api/webhooks/hubspot"
+XERO_PATH = "/api/webhooks/xero"
+
+
+def post(stack: Stack, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+    request = urllib.request.Request(stack.client.base_url + path, data=body, method="POST",
+                                     headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read(), dict(response.headers.items())
+    except urllib.error.HTTPError as err:
+        return err.code, err.read(), dict(err.headers.items())
+
+
+def hubspot_headers(stack: Stack, body: bytes, *, timestamp_ms: int | None = None,
+                    secret: str = HUBSPOT_SECRET) -> dict[str, str]:
+    ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    url = stack.client.base_url + HUBSPOT_PATH
+    return {"X-HubSpot-Signature-v3": sign_v3(secret, "POST", url, body, ts),
+            "X-HubSpot-Request-Timestamp": str(ts)}
+
+
+def won_event(deal_id: str, event_id: int) -> dict[str, Any]:
+    return {"eventId": event_id, "subscriptionId": 1, "portalId": 1000001, "appId": 1, "occurredAt": 1,
+            "subscriptionType": "deal.propertyChange", "attemptNumber": 0, "objectId": int(deal_id),
+            "propertyName": "dealstage", "propertyValue": "closedwon", "changeSource": "CRM_UI"}
+
+
+def error_of(raw: bytes) -> dict[str, Any]:
+    body = json.loads(raw)
+    assert set(body) == {"error", "message"}, body
+    return dict(body)
+
+
+@pytest.mark.e2e
+def test_signed_hubspot_batch_starts_transactions_once_and_replay_starts_none(stack: Stack) -> None:
+    deals = [create_won_deal(stack.sims.hubspot_url, company=f"Webhook Co {i}") for i in range(3)]
+    events = [won_event(d.deal_id, 9000 + i) for i, d in enumerate(deals)]
+    events.append({"eventId": 9100, "subscriptionType": "contact.creation", "objectId": 5})  # ignored
+    body = json.dumps(events).encode()
+    headers = hubspot_headers(stack, body)
+
+    status, raw, _ = post(stack, HUBSPOT_PATH, body, headers)
+    assert status == 200, raw
+    first = json.loads(raw)
+    expected = [f"deal-{d.deal_id}" for d in deals]
+    assert first == {"received": 4, "ignored": 1, "started": expected, "duplicates": []}
+    for tx in expected:
+        done = stack.client.wait(tx, timeout=60)
+        assert done["runtimeStatus"] == "Completed" and done["output"]["status"] == "completed", done
+    assert len(stack.sims.xero.state()["invoices"]) == 3
+
+    # The same delivery again (HubSpot retries with the same bytes and signature): nothing new starts.
+    status, raw, _ = post(stack, HUBSPOT_PATH, body, headers)
+    assert status == 200, raw
+    replay = json.loads(raw)
+    assert replay["started"] == [] and replay["duplicates"] == expected
+    time.sleep(0.5)
+    assert len(stack.sims.xero.state()["invoices"]) == 3
+
+
+@pytest.mark.e2e
+def test_hubspot_refuses_bad_signature_stale_timestamp_malformed_and_oversized_bodies(stack: Stack) -> None:
+    body = json.dumps([won_event("123", 1)]).encode()
+
+    status, raw, _ = post(stack, HUBSPOT_PATH, body, hubspot_headers(stack, body, secret="not-the-secret"))
+    assert status == 401 and error_of(raw)["error"] == "invalid_signature"
+    status, raw, _ = post(stack, HUBSPOT_PATH, body, {})
+    assert status == 401 and error_of(raw)["error"] == "invalid_signature"
+
+    stale = int(time.time() * 1000) - 6 * 60 * 1000
+    status, raw, _ = post(stack, HUBSPOT_PATH, body, hubspot_headers(stack, body, timestamp_ms=stale))
+    assert status == 401 and error_of(raw)["error"] == "invalid_signature"
+
+    for malformed in (b"{not json", b'{"an": "object"}', b"[1, 2]", "[\"\udcff\"]".encode("utf-8", "surrogatepass")):
+        status, raw, _ = post(stack, HUBSPOT_PATH, malformed, hubspot_headers(stack, malformed))
+        assert status == 400, (malformed, raw)
+        assert error_of(raw)["error"] == "malformed_body"
+
+    huge = b"[" + b" " * int(SETTINGS["WEBHOOK_MAX_BODY_BYTES"]) + b"]"
+    status, raw, _ = post(stack, HUBSPOT_PATH, huge, hubspot_headers(stack, huge))
+    assert status == 413 and error_of(raw)["error"] == "payload_too_large"
+
+
+@pytest.mark.e2e
+def test_xero_intent_to_receive_passes(stack: Stack) -> None:
+    # Xero's own check, as the simulator plays it: a signed empty payload gets 200 with an empty body,
+    # a badly signed one 401.
+    result = stack.sims.xero.config()  # the simulator is up and configurable
+    assert isinstance(result, dict)
+    url = stack.client.base_url + XERO_PATH
+    intent = stack.sims.xero._call("POST", "/_sim/webhooks/intent", {"url": url, "key": XERO_KEY})
+    assert intent == {"passed": True, "signed": 200, "badly_signed": 401}
+
+    # And directly, byte for byte.
+    body = json.dumps({"events": [], "firstEventSequence": 0, "lastEventSequence": 0, "entropy": "ABC"}).encode()
+    status, raw, _ = post(stack, XERO_PATH, body, {"x-xero-signature": sign(XERO_KEY, body)})
+    assert (status, raw) == (200, b"")
+    status, raw, _ = post(stack, XERO_PATH, body, {"x-xero-signature": sign(XERO_KEY + "x", body)})
+    assert (status, raw) == (401, b"")
+    status, raw, _ = post(stack, XERO_PATH, body, {})
+    assert (status, raw) == (401, b"")
+    huge = b" " * (int(SETTINGS["WEBHOOK_MAX_BODY_BYTES"]) + 1)
+    status, raw, _ = post(stack, XERO_PATH, huge, {"x-xero-signature": sign(XERO_KEY, huge)})
+    assert status == 413
+    status, raw, _ = post(stack, XERO_PATH, b"{nope", {"x-xero-signature": sign(XERO_KEY, b"{nope")})
+    assert status == 400 and error_of(raw)["error"] == "malformed_body"
+
+
+def _deal_patches(stack: Stack, deal_id: str, since: int) -> int:
+    return sum(1 for r in stack.sims.hubspot.requests()[since:]
+               if r.get("method") == "PATCH" and str(r.get("path", "")).endswith(f"/deals/{deal_id}"))
+
+
+@pytest.mark.e2e
+def test_paid_invoice_is_written_back_to_the_deal_once(stack: Stack) -> None:
+    deal = create_won_deal(stack.sims.hubspot_url, company="Paid Promptly Ltd")
+    assert stack.run_deal(deal.deal_id)["output"]["status"] == "completed"
+    invoice_id = stack.sims.xero.state()["invoices"][0]["InvoiceID"]
+    paid_instance = f"paid-{invoice_id}"
+    before = len(stack.sims.hubspot.requests())
+
+    # The connection is for the app's tenant: events name it (the app ignores other tenants' events).
+    stack.sims.xero.config(tenant_ids=[SETTINGS["XERO_TENANT_ID"]])
+    stack.sims.xero.set_webhook(stack.client.base_url + XERO_PATH, XERO_KEY)
+    paid = stack.sims.xero.pay_invoice(invoice_id, wait_for_webhook=True)
+    assert paid["invoice"]["Status"] == "PAID"
+    assert paid["webhook"]["status"] == 200, paid["webhook"]
+    done = stack.client.wait(paid_instance, timeout=60)
+    assert done["runtimeStatus"] == "Completed", done
+    assert done["output"]["outcome"] == "marked_paid", done
+
+    props = stack.sims.hubspot.state()["objects"]["deals"][deal.deal_id]["properties"]
+    assert props["invoice_paid_status"] == "paid"
+    assert props["invoice_paid_date"]
+    assert _deal_patches(stack, deal.deal_id, before) == 1
+
+    # Xero delivers the event again (a retry, or a later update of the paid invoice): nothing changes.
+    body = json.dumps({"events": [{
+        "resourceUrl": f"https://api.xero.com/api.xro/2.0/Invoices/{invoice_id}", "resourceId": invoice_id,
+        "eventDateUtc": "2026-11-23T10:00:00.000", "eventType": "UPDATE", "eventCategory": "INVOICE",
+        "tenantId": SETTINGS["XERO_TENANT_ID"], "tenantType": "ORGANISATION"}],
+        "firstEventSequence": 7, "lastEventSequence": 7, "entropy": "REPLAY"}).encode()
+    status, raw, _ = post(stack, XERO_PATH, body, {"x-xero-signature": sign(XERO_KEY, body)})
+    assert (status, raw) == (200, b"")
+    time.sleep(1.0)
+    again = stack.client.wait(paid_instance, timeout=60)
+    assert again["runtimeStatus"] == "Completed"
+    after = stack.sims.hubspot.state()["objects"]["deals"][deal.deal_id]["properties"]
+    assert after == props
+    assert _deal_patches(stack, deal.deal_id, before) == 1

@@ -51,7 +51,7 @@ def record_transaction(payload: dict[str, Any]) -> None:
 def find_deals_to_sync(payload: dict[str, Any]) -> dict[str, Any]:
     ledger = composition.ledger()
     found = discovery.find_deals(discovery.FindDealsInput.model_validate(payload), composition.crm(),
-                                 has_transaction=lambda deal_id: bool(ledger.for_deal(deal_id)))
+                                 has_transaction=lambda deal_id: discovery.has_transaction(ledger.for_deal(deal_id)))
     return found.model_dump(mode="json")
 
 

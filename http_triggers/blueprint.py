@@ -1,6 +1,5 @@
 """Thin HTTP trigger functions: parse the request, call a plain handler in shared/api, return its response."""
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,8 +11,8 @@ import azure.functions as func
 from shared import composition, names
 from shared.api import transactions, webhooks
 from shared.api.health import health as health_handler
-from shared.api.responses import ApiResponse, error_response, json_response
-from shared.api.starter import InstanceInfo, start_batch, start_deal_syncs, start_paid_invoice_syncs
+from shared.api.responses import ApiResponse
+from shared.api.starter import InstanceInfo, start_deal_syncs, start_paid_invoice_syncs, sync_now
 from shared.api.status_page import status_page
 from shared.config import get_settings
 
@@ -88,24 +87,7 @@ async def xero_webhook(req: func.HttpRequest, client: df.DurableOrchestrationCli
 @bp.route(route="sync", methods=["POST"])
 @bp.durable_client_input(client_name="client")
 async def start_sync(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    body = req.get_body()
-    try:
-        payload = json.loads(body) if body.strip() else {}
-    except (ValueError, UnicodeDecodeError):
-        return _to_http(error_response(400, "malformed_body", 'the body must be JSON, e.g. {"since": "2026-11-01"}'))
-    since = payload.get("since") if isinstance(payload, dict) else None
-    if not isinstance(payload, dict) or (since is not None and not isinstance(since, str)):
-        return _to_http(error_response(400, "invalid_parameter", "since: must be an ISO 8601 date"))
-    if since is not None:
-        try:
-            parsed = datetime.fromisoformat(since.replace("Z", "+00:00"))
-        except ValueError:
-            return _to_http(error_response(400, "invalid_parameter", "since: must be an ISO 8601 date"))
-        since = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
-    started = await start_batch(ClientAdapter(client), get_settings(), since=since, trigger="manual")
-    if started is None:
-        return _to_http(error_response(409, "conflict", "a batch is already running"))
-    return _to_http(json_response(202, {"id": started, "since": since}))
+    return _to_http(await sync_now(req.get_body(), ClientAdapter(client), get_settings()))
 
 
 @bp.function_name(names.LIST_TRANSACTIONS)

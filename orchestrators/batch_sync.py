@@ -9,12 +9,13 @@ singleton instance ``batch-sync``, so overlapping schedules never double-run.
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrators.context import Orchestration
+from orchestrators.retrying import call_with_retry
 from shared import names
 from shared.saga.policy import RetryPolicy
 from shared.sync.cursor import CURSOR_KEY
@@ -23,8 +24,7 @@ from shared.sync.identity import transaction_id
 from shared.sync.policy import DealSyncInput, SagaPolicy
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC).isoformat()
-SEARCH_ATTEMPTS = 6
-SEARCH_RETRY = RetryPolicy(max_attempts=SEARCH_ATTEMPTS, first_interval=2, max_interval=120)
+SEARCH_RETRY = RetryPolicy(max_attempts=6, first_interval=2, max_interval=120)
 
 
 class BatchInput(BaseModel):
@@ -52,19 +52,12 @@ def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]
         since = (cursor or {}).get("since") or EPOCH
     request = FindDealsInput(since=datetime.fromisoformat(since), stage=batch.stage, after=batch.after,
                              limit=batch.page_size).model_dump(mode="json")
-    raw = None
-    for attempt in range(1, SEARCH_ATTEMPTS + 1):
-        try:
-            raw = yield ctx.call_activity(names.FIND_DEALS, request)
-            break
-        except Exception as exc:  # the SDK surfaces activity failures as bare Exceptions
-            if attempt == SEARCH_ATTEMPTS:
-                # The CRM stayed unreachable: end this batch without moving the cursor; the next
-                # schedule starts from the same place, so nothing is lost.
-                return {"started": batch.started, "skipped": batch.skipped, "pages": batch.pages,
-                        "failed_starts": batch.failed_starts, "since": since,
-                        "error": str(exc).split(" \n ", 1)[0][:500]}
-            yield ctx.create_timer(ctx.current_utc_datetime + timedelta(seconds=SEARCH_RETRY.delay(attempt)))
+    ok, raw = yield from call_with_retry(ctx, names.FIND_DEALS, request, SEARCH_RETRY)
+    if not ok:
+        # The CRM stayed unreachable: end this batch without moving the cursor; the next schedule
+        # starts from the same place, so nothing is lost.
+        return {"started": batch.started, "skipped": batch.skipped, "pages": batch.pages,
+                "failed_starts": batch.failed_starts, "since": since, "error": raw}
     found = FindDealsResult.model_validate(raw)
     ids = [d.id for d in found.deals]
     for start in range(0, len(ids), batch.concurrency):

@@ -9,15 +9,16 @@ transaction low.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from datetime import timedelta
 from typing import Any
 
 from orchestrators.context import Orchestration
+from orchestrators.retrying import call_with_retry
 from shared import names
 from shared.domain.transaction import TransactionState, apply
 from shared.saga.outcome import SagaEvent
+from shared.saga.policy import RetryPolicy
 
-LEDGER_ATTEMPTS = 5
+LEDGER_RETRY = RetryPolicy(max_attempts=5, first_interval=5, max_interval=60)
 
 
 class Tracker:
@@ -38,17 +39,11 @@ class Tracker:
             yield from self.record()
 
     def record(self) -> Generator[Any, Any, None]:
-        """Upsert the ledger row; the ledger is a projection, so a storage outage must not fail the saga."""
+        """Upsert the ledger row; the ledger is a projection, so a storage outage must not fail the saga
+        (the entity still holds the truth, and the next status change rewrites the row)."""
         assert self.state is not None
-        snapshot = self.state.model_dump(mode="json")
-        for attempt in range(1, LEDGER_ATTEMPTS + 1):
-            try:
-                yield self.ctx.call_activity(names.RECORD_TRANSACTION, snapshot)
-                return
-            except Exception:  # the SDK surfaces activity failures as bare Exceptions
-                if attempt == LEDGER_ATTEMPTS:
-                    return  # the entity still holds the truth; the next status change rewrites the row
-                yield self.ctx.create_timer(self.ctx.current_utc_datetime + timedelta(seconds=5 * attempt))
+        yield from call_with_retry(self.ctx, names.RECORD_TRANSACTION, self.state.model_dump(mode="json"),
+                                   LEDGER_RETRY)
 
     def observe(self, event: SagaEvent) -> Iterator[Any]:
         """The saga engine's observer: batch a step's start with its end into one signal."""

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from shared import names
+from shared.api.responses import ApiResponse, error_response, json_response
 from shared.config import Settings
+from shared.domain.transaction import blocks_new_sync
 from shared.sync.identity import transaction_id
 from shared.sync.policy import DealSyncInput, SagaPolicy
 
@@ -47,9 +51,8 @@ class StartReport:
 def _counts_as_existing(info: InstanceInfo | None) -> bool:
     if info is None or info.runtime_status is None:
         return False
-    # A run that found the deal not yet won ("skipped") must not block the run for its win.
     output = info.output if isinstance(info.output, dict) else {}
-    return not (info.runtime_status == "Completed" and output.get("status") == "skipped")
+    return info.runtime_status != "Completed" or blocks_new_sync(str(output.get("status", "")))
 
 
 START_CONCURRENCY = 16  # a webhook batch holds up to 100 deals; HubSpot waits 5 s for the answer at most
@@ -121,3 +124,24 @@ async def start_batch(client: DurableClient, settings: Settings, *, since: str |
                "policy": SagaPolicy.from_settings(settings).model_dump(mode="json")}
     await client.start(names.BATCH_SYNC, names.BATCH_INSTANCE_ID, payload)
     return names.BATCH_INSTANCE_ID
+
+
+async def sync_now(body: bytes, client: DurableClient, settings: Settings) -> ApiResponse:
+    """``POST /api/sync``: start a batch now; an optional ``{"since": "<ISO date>"}`` makes it a backfill."""
+    try:
+        payload = json.loads(body) if body.strip() else {}
+    except (ValueError, UnicodeDecodeError):
+        return error_response(400, "malformed_body", 'the body must be JSON, e.g. {"since": "2026-11-01"}')
+    since = payload.get("since") if isinstance(payload, dict) else None
+    if not isinstance(payload, dict) or (since is not None and not isinstance(since, str)):
+        return error_response(400, "invalid_parameter", "since: must be an ISO 8601 date")
+    if since is not None:
+        try:
+            parsed = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            return error_response(400, "invalid_parameter", "since: must be an ISO 8601 date")
+        since = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
+    started = await start_batch(client, settings, since=since, trigger="manual")
+    if started is None:
+        return error_response(409, "conflict", "a batch is already running")
+    return json_response(202, {"id": started, "since": since})

@@ -25,10 +25,10 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from shared.config import Settings
 from shared.connectors import jsonwire
@@ -52,6 +52,7 @@ from shared.domain.models import Customer, CustomerRef, InvoiceDraft, InvoiceRef
 __all__ = ["XeroClient", "where_equals"]
 
 SERVICE = "xero"
+EnvelopeT = TypeVar("EnvelopeT", bound=BaseModel)
 MAX_IDEMPOTENCY_KEY = 128
 PAGE_SIZE = 100
 
@@ -198,22 +199,17 @@ class XeroClient:
             ) from None
 
     def _invoices(self, response: httpx.Response, what: str) -> list[XeroInvoice]:
-        if response.status_code != 200:
-            raise self._fail(response, what)
-        try:
-            return InvoicesEnvelope.model_validate(self._json(response, what)).Invoices
-        except ValidationError as exc:
-            raise PermanentError(
-                f"{what}: unexpected answer ({exc.error_count()} errors)",
-                service=SERVICE,
-                code="bad_response",
-            ) from None
+        return self._envelope(response, what, InvoicesEnvelope).Invoices
 
     def _contacts(self, response: httpx.Response, what: str) -> list[XeroContact]:
+        return self._envelope(response, what, ContactsEnvelope).Contacts
+
+    def _envelope(self, response: httpx.Response, what: str, model: type[EnvelopeT]) -> EnvelopeT:
+        """A 200 answer parsed into its envelope model; anything else is a mapped error."""
         if response.status_code != 200:
             raise self._fail(response, what)
         try:
-            return ContactsEnvelope.model_validate(self._json(response, what)).Contacts
+            return model.model_validate(self._json(response, what))
         except ValidationError as exc:
             raise PermanentError(
                 f"{what}: unexpected answer ({exc.error_count()} errors)",

@@ -33,6 +33,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "already_synced": frozenset(),
     "skipped": frozenset(),
 }
+# A run that found the deal not yet won must not block the run for its win.
+NOT_BLOCKING: frozenset[str] = frozenset({"skipped"})
 MANUAL_ACTIONS: dict[str, TxStatus] = {"retry": "running", "compensate": "compensating"}
 MAX_LOG = 200  # entity state must stay small; a runaway retry loop must not grow it without bound
 
@@ -198,6 +200,11 @@ def apply(state: TransactionState | None, command: dict[str, Any]) -> Transactio
             raise InvalidTransition(f"unknown operation {op!r}")
     state.updated_at = at or state.updated_at
     return state
+
+
+def blocks_new_sync(status: str) -> bool:
+    """Whether a deal's transaction in ``status`` means the deal must not be synced again automatically."""
+    return status not in NOT_BLOCKING
 
 
 def check_manual(state: TransactionState | None, action: str) -> str | None:

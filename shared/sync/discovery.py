@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from shared.connectors.ports import CrmPort
+from shared.domain.transaction import blocks_new_sync
 
 SEARCH_CAP = 10_000  # HubSpot returns at most this many results for one search
 RE_ANCHOR_AT = SEARCH_CAP - 400
@@ -32,6 +34,11 @@ class FindDealsResult(BaseModel):
     next_after: str | None
     next_since: str | None  # re-anchor: a new ``since`` with ``after`` reset, past the search cap
     max_modified: str | None
+
+
+def has_transaction(ledger_rows: list[dict[str, Any]]) -> bool:
+    """A deal has a transaction when any of its ledger rows blocks a new automatic sync."""
+    return any(blocks_new_sync(str(row.get("status", ""))) for row in ledger_rows)
 
 
 def find_deals(request: FindDealsInput, crm: CrmPort, has_transaction: Callable[[str], bool]) -> FindDealsResult:

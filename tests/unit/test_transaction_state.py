@@ -74,3 +74,11 @@ def test_a_duplicated_start_signal_is_harmless() -> None:
 def test_state_survives_json_round_trip() -> None:
     state = events(started(), {"type": "step_started", "step": "load", "at": "t"})
     assert TransactionState.model_validate_json(state.model_dump_json()) == state
+
+
+def test_only_a_skipped_run_leaves_a_deal_free_for_a_new_automatic_sync() -> None:
+    from shared.sync.discovery import has_transaction
+
+    assert not has_transaction([]) and not has_transaction([{"status": "skipped"}])
+    for status in ("running", "completed", "compensated", "needs_attention", "already_synced"):
+        assert has_transaction([{"status": "skipped"}, {"status": status}])

@@ -100,6 +100,7 @@ var defaultAppSettings = {
   HUBSPOT_PORTAL_ID: hubspotPortalId
   HUBSPOT_APP_URL: 'https://app.hubspot.com'
   HUBSPOT_REQUESTS_PER_10S: '100'
+  HUBSPOT_DEAL_READ: 'auto'
   XERO_BASE_URL: 'https://api.xero.com/api.xro/2.0'
   XERO_TOKEN_URL: 'https://identity.xero.com/connect/token'
   XERO_CLIENT_ID: '@Microsoft.KeyVault(SecretUri=${secretUriPrefix}${secretNames.xeroClientId}/)'

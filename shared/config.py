@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     hubspot_portal_id: str = Field(default="", validation_alias="HUBSPOT_PORTAL_ID")
     hubspot_app_url: str = Field(default="https://app.hubspot.com", validation_alias="HUBSPOT_APP_URL")
     hubspot_requests_per_10s: int = Field(default=100, ge=1, validation_alias="HUBSPOT_REQUESTS_PER_10S")
+    # "auto": read a deal with its lines, company and contact in one GraphQL call, falling back to
+    # REST (3-4 calls) where the portal has no GraphQL (paid hubs only); "rest": never try GraphQL.
+    hubspot_deal_read: Literal["auto", "rest"] = Field(default="auto", validation_alias="HUBSPOT_DEAL_READ")
 
     # --- Xero (accounting) ---
     xero_base_url: str = Field(validation_alias="XERO_BASE_URL")

@@ -23,6 +23,7 @@ from aiohttp import web
 from shared.connectors.hubspot_webhooks import sign_v3
 from simulators import seed as seed_data
 from simulators.base import SimServer
+from simulators.hubspot_graphql import execute as execute_graphql
 from simulators.hubspot_search import NUMBER_PROPERTIES, SearchError, matches, sort_key
 from simulators.ratelimit import Window
 from simulators.webhook_sender import deliver
@@ -101,6 +102,8 @@ class HubSpotSim(SimServer):
         "webhook_url": None,
         "webhook_secret": None,
         "webhook_attempts": 3,
+        # The CRM GraphQL API needs a paid hub and its own scope: False answers 403 as such a portal does.
+        "graphql": True,
         # Ids of new objects start here (None: 10000001 after every reset). HubSpot never reuses an id;
         # tests that share one app and ledger across resets set it so that theirs never meet.
         "first_id": None,
@@ -343,6 +346,7 @@ class HubSpotSim(SimServer):
 
     def add_routes(self, app: web.Application) -> None:
         r = app.router
+        r.add_post("/collector/graphql", self.graphql)
         r.add_post("/crm/v3/objects/{type}/search", self.search)
         r.add_post("/crm/v3/objects/{type}/batch/read", self.batch_read)
         r.add_post("/crm/v3/objects/{type}", self.create)
@@ -447,6 +451,19 @@ class HubSpotSim(SimServer):
         if t == "deals" and "dealstage" in props and obj["properties"].get("dealstage") != old_stage:
             self.webhook_event("deal.propertyChange", obj["id"], "dealstage", obj["properties"]["dealstage"])
         return json_response(self.render(t, obj, list(props) or None))
+
+    async def graphql(self, request: web.Request) -> web.Response:
+        if not self.config.get("graphql"):
+            return self.fail(
+                403,
+                "This app hasn't been granted all required scopes to make this call. "
+                "Read more about required scopes here: https://developers.hubspot.com/scopes.",
+                "MISSING_SCOPES",
+                errors=[{"message": "One or more of the following scopes are required.",
+                         "context": {"requiredGranularScopes": ["collector.graphql_query.execute"]}}],
+            )
+        status, body = execute_graphql(self, await read_json(request))
+        return json_response(body, status)
 
     async def batch_read(self, request: web.Request) -> web.Response:
         t = self._type(request)

@@ -13,8 +13,10 @@ Exceptions (``shared.domain.errors``), with the HubSpot API's own message:
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,7 +25,9 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from shared.config import Settings
+from shared.connectors import jsonwire
 from shared.connectors.http_client import ServiceHttp
+from shared.connectors.hubspot_graphql import DEAL_QUERY, GraphQLShapeError, TooLargeForOneRead, deal_snapshot_from
 from shared.connectors.hubspot_mapping import (
     COMPANY_PROPERTIES,
     CONTACT_PROPERTIES,
@@ -53,11 +57,13 @@ from shared.connectors.hubspot_models import (
 from shared.connectors.limiter import RateLimiter
 from shared.connectors.ports import DealPage
 from shared.domain.errors import BusinessRejection, PermanentError
-from shared.domain.models import Company, Deal, LineItem, Person
+from shared.domain.models import Company, Deal, DealSnapshot, LineItem, Person
 
 __all__ = ["APP_PROPERTIES", "PROPERTY_GROUP", "SEARCH_CAP", "HubSpotClient", "main"]
 
 SERVICE = "hubspot"
+GRAPHQL_REPROBE_SECONDS = 3600.0  # a portal may get GraphQL later (plan or scope change): ask again hourly
+log = logging.getLogger(__name__)
 SEARCH_CAP = 10_000  # HubSpot's search never returns more results than this, whatever the paging
 PROPERTY_GROUP = PropertyGroup(name="invoice_sync", label="Invoice sync", displayOrder=-1)
 
@@ -117,6 +123,7 @@ class HubSpotClient:
         time_scale: float = 1.0,
         transport: httpx.BaseTransport | None = None,
         search_cap: int = SEARCH_CAP,
+        deal_read: str = "auto",
     ) -> None:
         token = access_token if isinstance(access_token, SecretStr) else SecretStr(access_token)
         limiter = RateLimiter(requests_per_10s, 10.0, time_scale=time_scale) if requests_per_10s else None
@@ -131,6 +138,8 @@ class HubSpotClient:
         self.portal_id = portal_id
         self.app_url = app_url.rstrip("/")
         self.search_cap = search_cap
+        # GraphQL is tried while this is in the past; a portal that refuses it moves it an hour ahead.
+        self._graphql_after = float("inf") if deal_read == "rest" else 0.0
 
     @classmethod
     def from_settings(
@@ -145,6 +154,7 @@ class HubSpotClient:
             requests_per_10s=settings.hubspot_requests_per_10s,
             time_scale=settings.rate_limit_time_scale,
             transport=transport,
+            deal_read=settings.hubspot_deal_read,
         )
 
     def __repr__(self) -> str:
@@ -223,6 +233,52 @@ class HubSpotClient:
             params={"properties": ",".join(DEAL_PROPERTIES), "associations": "companies,contacts,line_items"},
         )
         return to_deal(self._object(response, f"deal {deal_id}"))
+
+    def get_deal_snapshot(self, deal_id: str) -> DealSnapshot:
+        """The deal, with its lines, company and first contact in the same call where GraphQL is available."""
+        if time.monotonic() >= self._graphql_after:
+            snapshot = self._graphql_snapshot(deal_id)
+            if snapshot is not None:
+                return snapshot
+        return DealSnapshot(deal=self.get_deal(deal_id))
+
+    def _graphql_snapshot(self, deal_id: str) -> DealSnapshot | None:
+        """One GraphQL read; None (and REST for the next hour) when the portal cannot answer it.
+
+        Transient trouble (429, 5xx, network) raises as on every call: that says nothing about GraphQL.
+        """
+        what = f"deal {deal_id}"
+        response = self._http.request("POST", "/collector/graphql", json={
+            "operationName": "DealForInvoice", "query": DEAL_QUERY, "variables": {"id": deal_id}})
+        if response.status_code == 401:
+            raise self._fail(response, what)  # the token itself is refused: REST would be too
+        reason: str | None = None
+        if response.status_code != 200:
+            refused = self._fail(response, "GraphQL")
+            reason = f"answered {response.status_code} {refused.details.get('category') or ''}: {refused}"
+        else:
+            try:
+                body = jsonwire.loads(response.text)
+            except ValueError:
+                body = None
+            errors = body.get("errors") if isinstance(body, dict) else None
+            if not isinstance(body, dict) or errors:
+                reason = f"query refused: {str(errors)[:300]}" if errors else "answer is not a JSON object"
+            else:
+                try:
+                    snapshot = deal_snapshot_from(body.get("data"))
+                except TooLargeForOneRead:
+                    return None  # this deal only: REST pages through its line items
+                except GraphQLShapeError as exc:
+                    reason = f"unexpected answer: {exc}"
+                else:
+                    if snapshot is None:
+                        raise PermanentError(f"{what}: not found", service=SERVICE, code="not_found", status=200)
+                    return snapshot
+        # Not on this portal's plan, no scope, or a schema that differs from ours: REST reads the same data.
+        log.warning("HubSpot GraphQL unavailable (%s); reading deals over REST for the next hour", reason)
+        self._graphql_after = time.monotonic() + GRAPHQL_REPROBE_SECONDS
+        return None
 
     def get_line_items(self, ids: Sequence[str]) -> list[LineItem]:
         wanted = list(dict.fromkeys(ids))

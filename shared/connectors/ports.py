@@ -12,6 +12,7 @@ from shared.domain.models import (
     Customer,
     CustomerRef,
     Deal,
+    DealSnapshot,
     InvoiceDraft,
     InvoiceRef,
     LineItem,
@@ -41,6 +42,11 @@ class CrmPort(Protocol):
 
     def get_deal(self, deal_id: str) -> Deal:
         """The deal with its properties, markers and associated company/contact/line-item ids (one call)."""
+        ...
+
+    def get_deal_snapshot(self, deal_id: str) -> DealSnapshot:
+        """The deal (as ``get_deal``) and, where the CRM can give them in the same call, its line items,
+        company and first contact; what it leaves None the caller reads with the calls below."""
         ...
 
     def get_line_items(self, ids: Sequence[str]) -> list[LineItem]:

@@ -87,12 +87,13 @@ class Deal(DomainModel):
 
 
 class DealSnapshot(DomainModel):
-    """Everything read from the CRM for one deal, before anything is written."""
+    """What one read of the CRM gave for a deal: always the deal; its lines, company and first contact
+    when the CRM can answer them in the same read (None: not read, ask for them separately)."""
 
     deal: Deal
+    line_items: tuple[LineItem, ...] | None = None
     company: Company | None = None
-    contacts: tuple[Person, ...] = ()
-    line_items: tuple[LineItem, ...] = ()
+    first_contact: Person | None = None
 
 
 class Customer(DomainModel):

@@ -56,7 +56,8 @@ def claim_undo_input(st: SagaState) -> JsonDict:
 def customer_input(st: SagaState) -> JsonDict:
     load = _load(st)
     return dump(EnsureCustomerInput(tx_id=st.input["tx_id"], round=st.input["round"], company_id=load.company_id,
-                                    contact_ids=load.deal.contact_ids, existing=load.existing_customer))
+                                    contact_ids=load.deal.contact_ids, existing=load.existing_customer,
+                                    company=load.company, first_contact=load.first_contact))
 
 
 def customer_undo_input(st: SagaState) -> JsonDict:

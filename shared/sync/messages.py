@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.domain.models import CustomerRef, Deal, InvoiceRef, LineItem, SyncMarkers
+from shared.domain.models import Company, CustomerRef, Deal, InvoiceRef, LineItem, Person, SyncMarkers
 
 
 class Message(BaseModel):
@@ -31,6 +31,9 @@ class LoadDealResult(Message):
     amount: str
     currency: str
     external_ids: dict[str, str]
+    # Read with the deal when the CRM allows (saves the customer step its reads); None: read when needed.
+    company: Company | None = None
+    first_contact: Person | None = None
 
 
 class MarkersInput(Message):
@@ -51,6 +54,8 @@ class EnsureCustomerInput(Message):
     company_id: str
     contact_ids: tuple[str, ...] = ()
     existing: CustomerRef | None = None
+    company: Company | None = None  # already read by the load step; None: read it here
+    first_contact: Person | None = None
 
 
 class EnsureCustomerResult(Message):

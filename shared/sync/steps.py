@@ -36,7 +36,8 @@ def load_deal(
     request: LoadDealInput, crm: CrmPort, accounting: AccountingPort, rules: MappingRules, trigger_stage: str
 ) -> LoadDealResult | Halt:
     """Read everything the saga needs, and refuse bad data before anything is written."""
-    deal = crm.get_deal(request.deal_id)
+    snapshot = crm.get_deal_snapshot(request.deal_id)
+    deal = snapshot.deal
     markers = deal.markers
     if markers.sync_status == "synced" and markers.invoice_id:
         return Halt("already_synced", {"external_ids": {"deal": deal.id, "invoice": markers.invoice_id,
@@ -46,10 +47,12 @@ def load_deal(
     if not deal.company_ids:
         raise BusinessRejection(f"deal {deal.id} has no associated company to invoice", service="sync",
                                 code="no_company")
-    items = tuple(crm.get_line_items(deal.line_item_ids)) if deal.line_item_ids else ()
+    items = snapshot.line_items
+    if items is None:
+        items = tuple(crm.get_line_items(deal.line_item_ids)) if deal.line_item_ids else ()
     # Validate the invoice now, so that a deal that cannot be invoiced is refused before the claim.
     draft = build_invoice(deal, items, "validation-only", request.today, rules)
-    company_id = deal.company_ids[0]
+    company_id = deal.company_ids[0]  # the primary company where the CRM says which
     # One lookup for the whole saga, archived contacts included (reactivated rather than duplicated).
     existing = accounting.find_customer(company_id, include_archived=True)
     if markers.sync_status == "in_progress" and markers.transaction_id == request.tx_id:
@@ -61,6 +64,8 @@ def load_deal(
         deal=deal, line_items=items, company_id=company_id, existing_customer=existing, previous=markers,
         deal_name=deal.name, amount=str(total), currency=draft.currency,
         external_ids={"deal": deal.id, "company": company_id, **({"customer": existing.id} if existing else {})},
+        company=snapshot.company if snapshot.company and snapshot.company.id == company_id else None,
+        first_contact=snapshot.first_contact,
     )
 
 
@@ -78,10 +83,11 @@ def ensure_customer(request: EnsureCustomerInput, crm: CrmPort, accounting: Acco
         # Archived (e.g. by an earlier rollback): bring it back; the undo archives it again.
         ref = accounting.reactivate_customer(request.existing.id)
         return EnsureCustomerResult(customer=ref, created=True, external_ids={"customer": ref.id})
-    company = crm.get_company(request.company_id)
+    # The load step may have read the company and contact already (one GraphQL call): no second read.
+    company = request.company or crm.get_company(request.company_id)
     email, first, last = company.email, None, None
     if not email and request.contact_ids:
-        person = crm.get_person(request.contact_ids[0])
+        person = request.first_contact or crm.get_person(request.contact_ids[0])
         email, first, last = person.email, person.first_name, person.last_name
     customer = Customer(external_id=company.id, name=company.name, email=email, first_name=first, last_name=last)
     # The key makes a re-run of this activity (crash after the create) return the same contact.

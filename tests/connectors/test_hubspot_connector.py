@@ -226,3 +226,121 @@ def test_markers_need_the_custom_properties(hub_sim: SimulatorsProcess, hubspot:
     with pytest.raises(BusinessRejection) as caught:
         hubspot.update_markers(deal_id, {"sync_status": "in_progress"})
     assert "invoice_sync_status" in caught.value.message
+
+
+# --- the deal snapshot: one GraphQL read where the portal has it, REST where it does not ---
+
+
+def _api(hub_sim: SimulatorsProcess) -> list[str]:
+    return [f"{r['method']} {r['path'].split('?')[0]}" for r in hub_sim.hubspot.requests()]
+
+
+def test_deal_snapshot_reads_deal_lines_company_and_contact_in_one_graphql_call_equal_to_the_rest_reads(
+    hubspot: HubSpotClient, portal: Portal, hub_sim: SimulatorsProcess
+) -> None:
+    hubspot.ensure_app_properties()
+    deal_id = portal.deal(payment_terms_days="45")
+    hubspot.update_markers(deal_id, {"sync_status": "in_progress", "transaction_id": "deal-x"})
+    hub_sim.hubspot.clear_requests()
+
+    snapshot = hubspot.get_deal_snapshot(deal_id)
+
+    assert _api(hub_sim) == ["POST /collector/graphql"]
+    deal = hubspot.get_deal(deal_id)
+    assert snapshot.deal == deal  # markers, money, dates and associations alike
+    assert snapshot.line_items == tuple(hubspot.get_line_items(deal.line_item_ids))
+    assert snapshot.line_items[0].unit_price == Decimal("1250.50")  # exact, though GraphQL sends numbers
+    company = hubspot.get_company(deal.company_ids[0])
+    assert snapshot.company == company.model_copy(update={"email": None})
+    assert snapshot.first_contact == hubspot.get_person(deal.contact_ids[0])
+
+
+def test_portal_without_graphql_falls_back_to_rest_and_stops_asking_for_an_hour(
+    hubspot: HubSpotClient, portal: Portal, hub_sim: SimulatorsProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub_sim.hubspot.config(graphql=False)  # a Starter hub, or a private app without the GraphQL scope
+    deal_id = portal.deal()
+    hub_sim.hubspot.clear_requests()
+
+    first = hubspot.get_deal_snapshot(deal_id)
+    second = hubspot.get_deal_snapshot(deal_id)
+
+    assert first == second and first.deal == hubspot.get_deal(deal_id)
+    assert first.line_items is None and first.company is None  # the saga reads them when it needs them
+    assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/v3/objects/deals/{deal_id}",
+                             f"GET /crm/v3/objects/deals/{deal_id}", f"GET /crm/v3/objects/deals/{deal_id}"]
+    assert "GraphQL unavailable" in caplog.text and "MISSING_SCOPES" in caplog.text
+    assert HUBSPOT_TOKEN not in caplog.text
+
+
+def test_rest_setting_never_tries_graphql(portal: Portal, hub_sim: SimulatorsProcess) -> None:
+    deal_id = portal.deal()
+    hub_sim.hubspot.clear_requests()
+    with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, timeout=10.0, deal_read="rest") as client:
+        assert client.get_deal_snapshot(deal_id).line_items is None
+    assert _api(hub_sim) == [f"GET /crm/v3/objects/deals/{deal_id}"]
+
+
+def test_graphql_query_the_portal_refuses_falls_back_to_rest(
+    hubspot: HubSpotClient, portal: Portal, hub_sim: SimulatorsProcess
+) -> None:
+    # A portal whose schema differs from the query (a property renamed, a type changed): a 200 with errors.
+    deal_id = portal.deal()
+    hub_sim.hubspot.add_fault("/collector/graphql", 200, method="POST", times=1, body={
+        "data": None, "errors": [{"message": "Validation error of type FieldUndefined: Field 'xero_invoice_url' "
+                                              "in type 'deal' is undefined"}]})
+    hub_sim.hubspot.clear_requests()
+    snapshot = hubspot.get_deal_snapshot(deal_id)
+    assert snapshot.deal.id == deal_id and snapshot.line_items is None
+    assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/v3/objects/deals/{deal_id}"]
+
+
+def test_unknown_deal_in_graphql_is_a_permanent_not_found(hubspot: HubSpotClient, portal: Portal) -> None:
+    hubspot.ensure_app_properties()
+    with pytest.raises(PermanentError) as caught:
+        hubspot.get_deal_snapshot("999")
+    assert caught.value.code == "not_found"
+
+
+def test_rate_limited_graphql_read_is_transient_and_keeps_using_graphql(
+    hubspot: HubSpotClient, portal: Portal, hub_sim: SimulatorsProcess
+) -> None:
+    hubspot.ensure_app_properties()
+    deal_id = portal.deal()
+    hub_sim.hubspot.add_fault("/collector/graphql", 429, method="POST", times=1, headers={"Retry-After": "0"})
+    with pytest.raises(TransientError):
+        hubspot.get_deal_snapshot(deal_id)
+    hub_sim.hubspot.clear_requests()
+    assert hubspot.get_deal_snapshot(deal_id).line_items is not None
+    assert _api(hub_sim) == ["POST /collector/graphql"]
+
+
+def test_bad_line_item_data_read_over_graphql_is_a_business_rejection_naming_the_property(
+    hubspot: HubSpotClient, portal: Portal, hub_sim: SimulatorsProcess
+) -> None:
+    hubspot.ensure_app_properties()
+    deal_id = portal.deal()
+    item = hubspot.get_deal(deal_id).line_item_ids[0]
+    portal.http.patch(f"/_sim/hubspot/objects/line_items/{item}", json={"properties": {"quantity": "0"}})
+    with pytest.raises(BusinessRejection) as caught:
+        hubspot.get_deal_snapshot(deal_id)
+    assert "quantity" in str(caught.value) and caught.value.code == "invalid_property"
+
+
+def test_deal_with_more_line_items_than_one_graphql_page_is_read_over_rest(
+    hubspot: HubSpotClient, portal: Portal, hub_sim: SimulatorsProcess
+) -> None:
+    hub_sim.hubspot.config(requests_per_10s=0)  # 100+ creates in a row
+    hubspot.ensure_app_properties()
+    company = portal.create("companies", {"name": "Big Order Ltd"})
+    items = [portal.create("line_items", {"name": f"Part {n}", "quantity": "1", "price": "1"}) for n in range(101)]
+    deal_id = portal.create("deals", {"dealname": "Big", "dealstage": "closedwon"},
+                            [(company, 5), *[(i, 19) for i in items]])
+    other = portal.deal()
+    hub_sim.hubspot.clear_requests()
+    snapshot = hubspot.get_deal_snapshot(deal_id)
+    assert snapshot.line_items is None and len(snapshot.deal.line_item_ids) == 101
+    hubspot.get_deal_snapshot(other)
+    # The big deal went over REST; the next deal is read over GraphQL again.
+    assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/v3/objects/deals/{deal_id}",
+                             "POST /collector/graphql"]

@@ -16,6 +16,7 @@ from shared.domain.models import (
     Customer,
     CustomerRef,
     Deal,
+    DealSnapshot,
     InvoiceDraft,
     InvoiceRef,
     LineItem,
@@ -45,6 +46,8 @@ class FakeCrm:
         self.companies: dict[str, Company] = {}
         self.faults = Faults()
         self.calls = 0
+        self.log: list[str] = []
+        self.combined_read = False  # True: the deal snapshot carries lines, company and contact (GraphQL)
 
     def add_won_deal(self, deal_id: str = "501", company_id: str = "77") -> Deal:
         self.companies[company_id] = Company(id=company_id, name=f"Company {company_id}", email="ap@example.com")
@@ -57,6 +60,7 @@ class FakeCrm:
 
     def _call(self, method: str) -> None:
         self.calls += 1
+        self.log.append(method)
         self.faults.check(method)
 
     def get_deal(self, deal_id: str) -> Deal:
@@ -64,6 +68,15 @@ class FakeCrm:
         if deal_id not in self.deals:
             raise PermanentError(f"deal {deal_id} not found", service="hubspot", status=404)
         return self.deals[deal_id]
+
+    def get_deal_snapshot(self, deal_id: str) -> DealSnapshot:
+        """The deal alone (HubSpot over REST), or with ``combined_read`` everything in one call (GraphQL)."""
+        if not self.combined_read:
+            return DealSnapshot(deal=self.get_deal(deal_id))
+        self._call("get_deal_snapshot")
+        deal = self.deals[deal_id]
+        return DealSnapshot(deal=deal, line_items=tuple(self.items[i] for i in deal.line_item_ids),
+                            company=self.companies[deal.company_ids[0]], first_contact=None)
 
     def get_line_items(self, ids: Sequence[str]) -> list[LineItem]:
         self._call("get_line_items")

@@ -60,6 +60,18 @@ def test_won_deal_gets_one_invoice_and_the_deal_is_written_back() -> None:
     assert [s.name for s in entity_state(ctx).steps] == ["load", "claim", "customer", "invoice", "write_back"]
 
 
+@pytest.mark.parametrize("combined", [False, True], ids=["rest", "graphql"])
+def test_crm_calls_for_a_new_customer_are_three_with_a_combined_read_and_five_over_rest(combined: bool) -> None:
+    world = World()
+    world.crm.combined_read = combined
+    result, _ = world.run()
+    assert result["status"] == "completed"
+    if combined:
+        assert world.crm.log == ["get_deal_snapshot", "update_markers", "update_markers"]
+    else:  # the company is read only because the customer is new (its e-mail is on the company)
+        assert world.crm.log == ["get_deal", "get_line_items", "update_markers", "get_company", "update_markers"]
+
+
 @pytest.mark.parametrize(("method", "step"), [("update_markers", "claim"), ("create_customer", "customer"),
                                               ("create_invoice", "invoice")])
 def test_permanent_failure_puts_both_systems_back(method: str, step: str) -> None:

@@ -1,0 +1,141 @@
+"""One GraphQL read of a deal with its line items, company and contacts (HubSpot's ``/collector/graphql``).
+
+The REST API needs three or four calls for the same data (deal, line items, company, contact). The
+GraphQL API is only on paid hubs and needs the ``collector.graphql_query.execute`` scope, so the
+adapter treats it as an optimisation with REST as the fallback (see ``HubSpotClient.get_deal_bundle``).
+
+GraphQL answers typed values (numbers as JSON numbers, enumerations as ``{value}`` objects); they are
+turned back into HubSpot's string properties here, so that one strict parser (``hubspot_mapping``)
+reads both APIs.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from shared.connectors.hubspot_mapping import (
+    CONTACT_PROPERTIES,
+    DEAL_PROPERTIES,
+    LINE_ITEM_PROPERTIES,
+    to_company,
+    to_deal,
+    to_line_item,
+    to_person,
+)
+from shared.connectors.hubspot_models import HubSpotObject
+from shared.domain.models import DealSnapshot
+
+__all__ = ["DEAL_QUERY", "LINE_ITEM_LIMIT", "GraphQLShapeError", "TooLargeForOneRead", "deal_snapshot_from"]
+
+# HubSpot types these as enumerations: selecting them without subfields is a validation error.
+ENUMERATIONS = frozenset({"dealstage", "pipeline", "deal_currency_code"})
+# Companies have no standard e-mail property (REST ignores an unknown name, GraphQL refuses it): the
+# e-mail comes from the deal's first contact.
+GRAPHQL_COMPANY_PROPERTIES = ("name", "domain", "address", "city", "country")
+LINE_ITEM_LIMIT = 100
+CONTACT_LIMIT = 10  # the saga uses the first contact only (for an e-mail)
+
+
+def _fields(names: tuple[str, ...]) -> str:
+    return " ".join(f"{n} {{ value }}" if n in ENUMERATIONS else n for n in ("hs_object_id", *names))
+
+
+def _collection(name: str, names: tuple[str, ...], limit: int | None = None) -> str:
+    args = f"(limit: {limit})" if limit else ""
+    return f"{name}{args} {{ total items {{ {_fields(names)} }} }}"
+
+
+DEAL_QUERY = "\n".join([
+    "query DealForInvoice($id: String!) {",
+    "  CRM {",
+    '    deal(uniqueIdentifier: "hs_object_id", uniqueIdentifierValue: $id) {',
+    f"      {_fields(DEAL_PROPERTIES)}",
+    "      associations {",
+    f"        {_collection('company_collection__primary', GRAPHQL_COMPANY_PROPERTIES)}",
+    f"        {_collection('company_collection__deal_to_company_unlabeled', GRAPHQL_COMPANY_PROPERTIES)}",
+    f"        {_collection('contact_collection__deal_to_contact', CONTACT_PROPERTIES, CONTACT_LIMIT)}",
+    f"        {_collection('line_item_collection__primary', LINE_ITEM_PROPERTIES, LINE_ITEM_LIMIT)}",
+    "      }",
+    "    }",
+    "  }",
+    "}",
+])
+
+
+class GraphQLShapeError(ValueError):
+    """The answer is not shaped as the query asked: the portal's schema differs; use REST instead."""
+
+
+class TooLargeForOneRead(ValueError):
+    """The deal has more line items than one read returns: read this deal over REST (paged batches)."""
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):  # an enumeration
+        return _text(value.get("value"))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise GraphQLShapeError(f"unexpected value {value!r}")
+
+
+def _object(raw: Any, names: tuple[str, ...]) -> HubSpotObject:
+    if not isinstance(raw, dict) or raw.get("hs_object_id") is None:
+        raise GraphQLShapeError("a record without hs_object_id")
+    return HubSpotObject(id=str(raw["hs_object_id"]), properties={n: _text(raw.get(n)) for n in names})
+
+
+def _items(associations: dict[str, Any], name: str) -> tuple[list[Any], int]:
+    collection = associations.get(name)
+    if collection is None:
+        return [], 0
+    if not isinstance(collection, dict) or not isinstance(collection.get("items"), list):
+        raise GraphQLShapeError(f"association {name} is not a collection")
+    total = collection.get("total")
+    items = collection["items"]
+    return items, total if isinstance(total, int) else len(items)
+
+
+def deal_snapshot_from(data: Any) -> DealSnapshot | None:
+    """The snapshot from the answer's ``data``; None when the deal does not exist.
+
+    Raises ``GraphQLShapeError`` when the answer cannot be read as asked, ``TooLargeForOneRead`` for a
+    deal with more line items than one read returns, and BusinessRejection (from
+    the mapping) when a property holds bad data, exactly as the REST reads would.
+    """
+    crm = data.get("CRM") if isinstance(data, dict) else None
+    if not isinstance(crm, dict):
+        raise GraphQLShapeError("no CRM in the answer")
+    raw = crm.get("deal")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("associations"), dict):
+        raise GraphQLShapeError("the deal has no associations")
+    assoc = raw["associations"]
+    primary, _ = _items(assoc, "company_collection__primary")
+    others, _ = _items(assoc, "company_collection__deal_to_company_unlabeled")
+    people, _ = _items(assoc, "contact_collection__deal_to_contact")
+    lines, line_total = _items(assoc, "line_item_collection__primary")
+    if line_total > len(lines):
+        raise TooLargeForOneRead(f"{line_total} line items, more than one read returns")
+    companies = {c.id: c for c in (_object(c, GRAPHQL_COMPANY_PROPERTIES) for c in [*primary, *others])}
+    contacts = [_object(p, CONTACT_PROPERTIES) for p in people]
+    items = [_object(i, LINE_ITEM_PROPERTIES) for i in lines]
+    # The REST shape of the same deal, so that to_deal reads both APIs alike; the primary company first.
+    deal = HubSpotObject.model_validate({**_object(raw, DEAL_PROPERTIES).model_dump(), "associations": {
+        "companies": {"results": [{"id": i} for i in companies]},
+        "contacts": {"results": [{"id": c.id} for c in contacts]},
+        "line items": {"results": [{"id": i.id} for i in items]},
+    }})
+    return DealSnapshot(
+        deal=to_deal(deal),
+        line_items=tuple(to_line_item(i) for i in items),
+        company=to_company(next(iter(companies.values()))) if companies else None,
+        first_contact=to_person(contacts[0]) if contacts else None,
+    )

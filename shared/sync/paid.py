@@ -32,5 +32,8 @@ def mark_deal_paid(request: MarkPaidInput, crm: CrmPort, accounting: AccountingP
         return MarkPaidResult(outcome="not_ours")
     if invoice.status != "PAID":
         return MarkPaidResult(outcome="not_paid", deal_id=match.group(1))
-    crm.mark_paid(match.group(1), datetime.now(UTC).date(), invoice.id)  # PATCH to known values: idempotent
+    # The date accounting says it was paid, not today's: a redelivered event a day later writes the
+    # same value (PATCH to known values), and the CRM shows when the money came in.
+    paid_on = invoice.paid_on or datetime.now(UTC).date()
+    crm.mark_paid(match.group(1), paid_on, invoice.id)
     return MarkPaidResult(outcome="marked_paid", deal_id=match.group(1))

@@ -47,6 +47,7 @@ class FakeCrm:
         self.faults = Faults()
         self.calls = 0
         self.log: list[str] = []
+        self.paid: dict[str, tuple[date, str]] = {}
         self.combined_read = False  # True: the deal snapshot carries lines, company and contact (GraphQL)
 
     def add_won_deal(self, deal_id: str = "501", company_id: str = "77") -> Deal:
@@ -104,6 +105,7 @@ class FakeCrm:
 
     def mark_paid(self, deal_id: str, paid_on: date, invoice_id: str) -> None:
         self._call("mark_paid")
+        self.paid[deal_id] = (paid_on, invoice_id)
 
     def deal_url(self, deal_id: str) -> str:
         return f"https://crm.example/deal/{deal_id}"
@@ -164,7 +166,8 @@ class FakeAccounting:
 
     def _ref(self, iid: str) -> InvoiceRef:
         inv = self.invoices[iid]
-        return InvoiceRef(id=iid, number=inv["number"], status=inv["status"], reference=inv["reference"])
+        return InvoiceRef(id=iid, number=inv["number"], status=inv["status"], reference=inv["reference"],
+                          paid_on=inv.get("paid_on"))
 
     def get_invoice(self, invoice_id: str) -> InvoiceRef | None:
         return self._ref(invoice_id) if invoice_id in self.invoices else None

@@ -111,6 +111,10 @@ class AccountingPort(Protocol):
 
     def find_invoices_by_reference(self, reference: str) -> list[InvoiceRef]: ...
 
+    def find_live_invoices(self, customer_id: str) -> list[InvoiceRef]:
+        """The customer's invoices that still stand (draft, submitted, authorised or paid)."""
+        ...
+
     def undo_invoice(self, invoice_id: str) -> UndoOutcome:
         """Delete or void; a paid invoice raises BusinessRejection (a person must issue a credit note)."""
         ...

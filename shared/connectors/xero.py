@@ -55,6 +55,7 @@ SERVICE = "xero"
 EnvelopeT = TypeVar("EnvelopeT", bound=BaseModel)
 MAX_IDEMPOTENCY_KEY = 128
 PAGE_SIZE = 100
+LIVE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID")  # invoices that still use their contact
 
 
 def where_equals(field: str, value: str) -> str:
@@ -385,18 +386,23 @@ class XeroClient:
         return self._invoice_ref(found) if found else None
 
     def find_invoices_by_reference(self, reference: str) -> list[InvoiceRef]:
-        refs: list[InvoiceRef] = []
+        found = self._all_invoices({"where": where_equals("Reference", reference)}, f"invoices {reference!r}")
+        return [self._invoice_ref(i) for i in found if (i.Reference or "") == reference]
+
+    def find_live_invoices(self, customer_id: str) -> list[InvoiceRef]:
+        params = {"ContactIDs": customer_id, "Statuses": ",".join(LIVE_STATUSES)}
+        found = self._all_invoices(params, f"invoices of contact {customer_id}")
+        return [self._invoice_ref(i) for i in found if i.Status in LIVE_STATUSES]
+
+    def _all_invoices(self, params: Mapping[str, str], what: str) -> list[XeroInvoice]:
+        invoices: list[XeroInvoice] = []
         page = 1
         while True:
-            params = {
-                "where": where_equals("Reference", reference),
-                "page": str(page),
-                "pageSize": str(PAGE_SIZE),
-            }
-            found = self._invoices(self._call("GET", "/Invoices", params=params), f"invoices {reference!r}")
-            refs.extend(self._invoice_ref(i) for i in found if (i.Reference or "") == reference)
+            paged = {**params, "page": str(page), "pageSize": str(PAGE_SIZE)}
+            found = self._invoices(self._call("GET", "/Invoices", params=paged), what)
+            invoices.extend(found)
             if len(found) < PAGE_SIZE:
-                return refs
+                return invoices
             page += 1
 
     def undo_invoice(self, invoice_id: str) -> UndoOutcome:

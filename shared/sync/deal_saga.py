@@ -67,7 +67,8 @@ def customer_undo_input(st: SagaState) -> JsonDict:
     existed = load.existing_customer is not None and load.existing_customer.status != "ARCHIVED"
     return dump(ArchiveCustomerInput(company_id=load.company_id, existed_before=existed,
                                      customer_id=done.customer.id if done else None,
-                                     created=done.created if done else None))
+                                     created=done.created if done else None,
+                                     reference=reference_for(st.input["deal_id"])))
 
 
 def invoice_input(st: SagaState) -> JsonDict:

@@ -69,10 +69,11 @@ class ArchiveCustomerInput(Message):
     existed_before: bool
     customer_id: str | None = None
     created: bool | None = None  # None: the create step never confirmed (crashed or timed out)
+    reference: str = ""  # this deal's invoice reference: its live invoice must go before the customer
 
 
 class ArchiveCustomerResult(Message):
-    outcome: Literal["archived", "kept", "absent"]
+    outcome: Literal["archived", "kept", "absent", "in_use"]
     customer_id: str | None = None
 
 

@@ -105,7 +105,13 @@ def ensure_customer(request: EnsureCustomerInput, crm: CrmPort, accounting: Acco
 
 
 def archive_customer_if_created(request: ArchiveCustomerInput, accounting: AccountingPort) -> ArchiveCustomerResult:
-    """Undo of ensure_customer: archive the customer only if this transaction created it."""
+    """Undo of ensure_customer: archive the customer only if this transaction created it, and no invoice uses it.
+
+    This deal's own invoice still standing (its undo failed: paid, or the void refused) must be dealt
+    with first: archiving its contact would strand it, so the undo fails and says so, and a person's
+    ``compensate`` runs it again after the invoice. Another deal's invoice on the same customer (a
+    concurrent deal adopted the contact we created) keeps the customer: it is theirs now too.
+    """
     if request.existed_before or request.created is False:
         return ArchiveCustomerResult(outcome="kept", customer_id=request.customer_id)
     customer_id = request.customer_id
@@ -116,6 +122,15 @@ def archive_customer_if_created(request: ArchiveCustomerInput, accounting: Accou
         if found is None:
             return ArchiveCustomerResult(outcome="absent")
         customer_id = found.id
+    live = accounting.find_live_invoices(customer_id)
+    ours = [i for i in live if request.reference and i.reference == request.reference]
+    if ours:
+        raise BusinessRejection(
+            f"customer {customer_id} is kept: this deal's invoice {ours[0].number} is still {ours[0].status}; "
+            "it is archived once that invoice is voided or credited",
+            service="sync", code="customer_in_use", details={"invoices": [i.id for i in ours]})
+    if live:
+        return ArchiveCustomerResult(outcome="in_use", customer_id=customer_id)
     accounting.archive_customer(customer_id)
     return ArchiveCustomerResult(outcome="archived", customer_id=customer_id)
 

@@ -145,6 +145,19 @@ def test_server_errors_and_dropped_connections_are_transient(
     )  # 404 on a GET by id is "not found"
 
 
+def test_live_invoices_of_a_customer_leave_out_voided_and_other_customers_invoices(
+    xero: XeroClient, xero_sim: SimulatorsProcess
+) -> None:
+    contact, other = customer(xero), customer(xero, "company-502", "Contoso")
+    live = xero.create_invoice(draft(contact, reference="deal-l"), "k-l")
+    voided = xero.create_invoice(draft(contact, reference="deal-v"), "k-v")
+    xero.create_invoice(draft(other, reference="deal-o"), "k-o")
+    xero.undo_invoice(voided.id)
+    assert [(r.id, r.reference) for r in xero.find_live_invoices(contact)] == [(live.id, "deal-l")]
+    sent = [r for r in xero_sim.xero.requests() if r["method"] == "GET" and r["path"] == INVOICES][-1]
+    assert sent["query"]["ContactIDs"] == contact  # filtered by Xero, not by reading every invoice
+
+
 def test_draft_is_deleted_and_authorised_is_voided_and_gone_stays_gone(xero: XeroClient) -> None:
     contact = customer(xero)
     drafted = xero.create_invoice(draft(contact, reference="deal-d", status="DRAFT"), "k-d")

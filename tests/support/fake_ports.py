@@ -176,6 +176,11 @@ class FakeAccounting:
         self.faults.check("find_invoices_by_reference")
         return [self._ref(i) for i, inv in self.invoices.items() if inv["reference"] == reference]
 
+    def find_live_invoices(self, customer_id: str) -> list[InvoiceRef]:
+        self.faults.check("find_live_invoices")
+        return [self._ref(i) for i, inv in self.invoices.items()
+                if inv["customer"] == customer_id and inv["status"] in ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID")]
+
     def undo_invoice(self, invoice_id: str) -> UndoOutcome:
         self.faults.check("undo_invoice")
         inv = self.invoices.get(invoice_id)

@@ -13,6 +13,8 @@ from shared.domain.invoice_mapping import MappingRules
 from shared.domain.models import SyncMarkers
 from shared.domain.transaction import TransactionState, apply
 from shared.sync import activities
+from shared.sync.messages import ArchiveCustomerInput
+from shared.sync.steps import archive_customer_if_created
 from tests.support.fake_durable import FakeDurableContext
 from tests.support.fake_ports import FakeAccounting, FakeCrm
 
@@ -141,8 +143,11 @@ def test_paid_invoice_needs_a_person_and_a_compensate_finishes_the_rollback() ->
     assert result is None  # waiting for a person
     state = entity_state(ctx)
     assert state.status == "needs_attention"
-    assert state.pending_compensations[0]["step"] == "invoice"
-    assert "credit note" in state.pending_compensations[0]["error"]["message"]
+    pending = {c["step"]: c["error"]["message"] for c in state.pending_compensations}
+    assert "credit note" in pending["invoice"]
+    # The contact the paid invoice uses is not archived under it: a person is told why and what unblocks it.
+    assert "INV-0001 is still PAID" in pending["customer"]
+    assert [c["status"] for c in world.acct.customers.values()] == ["ACTIVE"]
 
 
     # A person refunds the payment (the invoice is no longer PAID), then presses "compensate".
@@ -157,6 +162,7 @@ def test_paid_invoice_needs_a_person_and_a_compensate_finishes_the_rollback() ->
     result, ctx = world.run((names.EVENT_COMPENSATE, refund))
     assert result["status"] == "compensated"
     assert world.acct.invoices["I1"]["status"] == "VOIDED"
+    assert [c["status"] for c in world.acct.customers.values()] == ["ARCHIVED"]  # after its invoice
     assert world.crm.deals["501"].markers == SyncMarkers()
 
 
@@ -224,3 +230,19 @@ def test_a_customer_the_accountants_already_keep_by_name_is_used_and_never_archi
     result, _ = world.run()
     assert result["status"] == "compensated"
     assert world.acct.customers["C7"] == kept  # theirs, not ours to archive
+
+
+def test_rollback_keeps_a_customer_we_created_once_another_deals_invoice_uses_it() -> None:
+    world = World()
+    world.crm.add_won_deal("502", "77")  # the same company: the second deal adopted our new contact
+    result, _ = world.run()
+    assert result["status"] == "completed"
+    [customer_id] = list(world.acct.customers)
+    world.acct.invoices["I1"]["reference"] = "Deal 502"  # as if deal 502's invoice were the one using it
+
+    undo = archive_customer_if_created(ArchiveCustomerInput(
+        company_id="77", existed_before=False, customer_id=customer_id, created=True, reference="Deal 501"),
+        world.acct)
+
+    assert undo.outcome == "in_use"
+    assert world.acct.customers[customer_id]["status"] == "ACTIVE"

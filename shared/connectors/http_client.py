@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from shared.connectors import jsonwire
-from shared.connectors.limiter import RateLimiter
+from shared.connectors.limiter import PausedTooLong, RateLimiter
 from shared.domain.errors import TransientError
 
 __all__ = ["ServiceHttp", "parse_retry_after", "redact_headers"]
@@ -94,7 +94,14 @@ class ServiceHttp:
         send_headers.setdefault("Accept", "application/json")
         limiter = self.limiter if limited else None
         if limiter is not None:
-            limiter.acquire()
+            try:
+                limiter.acquire()
+            except PausedTooLong as paused:
+                # The server's pause (e.g. Xero's daily limit) is long: wait on a durable timer, not here.
+                raise TransientError(
+                    f"{method} {url} not sent: {self.service} asked to pause ({paused})",
+                    service=self.service, code="rate_limited", status=429, retry_after=paused.seconds,
+                ) from None
         try:
             response = self._client.request(
                 method,

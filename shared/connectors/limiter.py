@@ -8,7 +8,15 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["RateLimiter"]
+__all__ = ["PausedTooLong", "RateLimiter"]
+
+
+class PausedTooLong(Exception):
+    """The server asked for a pause longer than a call should wait in-process (e.g. a daily limit)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"paused for {seconds:.0f} s more")
+        self.seconds = seconds
 
 
 class RateLimiter:
@@ -19,6 +27,10 @@ class RateLimiter:
     widened by a small ``margin`` because the server counts a call when it arrives, slightly
     after this process counted it, and a rolling window that ends too early gives a 429.
     Activities run in a thread pool, so one limiter is shared by every thread of a process.
+
+    A server pause (``Retry-After``) longer than ``max_pause`` real seconds is not slept through:
+    ``acquire`` raises ``PausedTooLong`` so that the caller fails the call as transient and the
+    orchestration waits on a durable timer, instead of an activity holding a worker for hours.
     """
 
     def __init__(
@@ -29,6 +41,7 @@ class RateLimiter:
         max_concurrent: int | None = None,
         time_scale: float = 1.0,
         margin: float = 0.05,
+        max_pause: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if calls < 1 or period <= 0 or time_scale <= 0:
@@ -43,6 +56,7 @@ class RateLimiter:
         self._cond = threading.Condition()
         self._in_flight = 0
         self._blocked_until = 0.0
+        self.max_pause = max_pause
 
     def _wait_time(self, now: float) -> float:
         """Seconds until a new call may start (0 if now); caller holds the lock."""
@@ -57,10 +71,16 @@ class RateLimiter:
         return max(0.0, *waits)
 
     def acquire(self) -> None:
-        """Block until a call may start, then count it as started and in flight."""
+        """Block until a call may start, then count it as started and in flight.
+
+        Raises ``PausedTooLong`` while a server pause of more than ``max_pause`` seconds lasts.
+        """
         with self._cond:
             while True:
                 now = self._clock()
+                paused = self._blocked_until - now
+                if paused > self.max_pause:
+                    raise PausedTooLong(paused)
                 wait = self._wait_time(now)
                 if wait <= 0:
                     self._starts.append(now)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from shared.connectors.limiter import RateLimiter
+from shared.connectors.limiter import PausedTooLong, RateLimiter
 
 
 def test_limiter_never_starts_more_calls_than_the_rate_in_any_window() -> None:
@@ -69,3 +69,14 @@ def test_time_scale_shortens_the_window() -> None:
     assert RateLimiter(60, 60.0, time_scale=60, margin=0.0).window == pytest.approx(1.0)
     with pytest.raises(ValueError):
         RateLimiter(0, 60.0)
+
+
+def test_long_server_pause_is_handed_back_to_the_caller_instead_of_slept_in_process() -> None:
+    limiter = RateLimiter(100, 60.0, max_pause=30.0)
+    limiter.pause(3600)  # Xero's daily limit: Retry-After of an hour
+    started = time.monotonic()
+    with pytest.raises(PausedTooLong) as caught:
+        limiter.acquire()
+    assert time.monotonic() - started < 0.1
+    assert caught.value.seconds == pytest.approx(3600, abs=1)
+    assert limiter.in_flight == 0

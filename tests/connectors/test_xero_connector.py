@@ -267,6 +267,23 @@ def test_retry_after_is_honoured_by_the_next_call(xero: XeroClient, xero_sim: Si
     assert time.monotonic() - started >= 0.9
 
 
+def test_daily_limit_pause_is_not_slept_in_the_activity_but_handed_to_the_saga(
+    xero: XeroClient, xero_sim: SimulatorsProcess
+) -> None:
+    xero_sim.xero.add_fault(
+        "/api.xro/2.0/Contacts", 429, headers={"Retry-After": "43200", "X-Rate-Limit-Problem": "daily"}
+    )
+    with pytest.raises(TransientError):
+        xero.find_customer("a")
+    sent = len(xero_sim.xero.requests())
+    started = time.monotonic()
+    with pytest.raises(TransientError) as caught:
+        xero.find_customer("a")  # not sent: the saga waits on a durable timer instead
+    assert time.monotonic() - started < 1.0
+    assert caught.value.code == "rate_limited" and caught.value.retry_after == pytest.approx(43200, abs=5)
+    assert len(xero_sim.xero.requests()) == sent
+
+
 def test_client_limiter_keeps_within_sixty_calls_a_minute(xero_sim: SimulatorsProcess) -> None:
     xero_sim.xero.config(time_scale=30)  # 60 calls per 2 s
     with make_xero(xero_sim, time_scale=30) as client:

@@ -39,11 +39,15 @@ def load_deal(
     snapshot = crm.get_deal_snapshot(request.deal_id)
     deal = snapshot.deal
     markers = deal.markers
+    # What the ledger shows of a transaction that stops here: the deal as the CRM has it.
+    shown = {"deal_name": deal.name, "amount": "" if deal.amount is None else str(deal.amount),
+             "currency": deal.currency or ""}
     if markers.sync_status == "synced" and markers.invoice_id:
-        return Halt("already_synced", {"external_ids": {"deal": deal.id, "invoice": markers.invoice_id,
-                                                        "invoice_number": markers.invoice_number}})
+        return Halt("already_synced", {**shown, "external_ids": {
+            "deal": deal.id, "invoice": markers.invoice_id, "invoice_number": markers.invoice_number}})
     if deal.stage != trigger_stage:
-        return Halt("skipped", {"reason": f"deal is in stage {deal.stage!r}, not {trigger_stage!r}"})
+        return Halt("skipped", {**shown, "external_ids": {"deal": deal.id},
+                                "reason": f"deal is in stage {deal.stage!r}, not {trigger_stage!r}"})
     if not deal.company_ids:
         raise BusinessRejection(f"deal {deal.id} has no associated company to invoice", service="sync",
                                 code="no_company")

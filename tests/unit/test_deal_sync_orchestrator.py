@@ -116,6 +116,9 @@ def test_deal_already_invoiced_by_the_app_is_a_no_op() -> None:
     assert result["status"] == "already_synced"
     assert world.acct.invoices == {}
     assert ctx.names() == [names.RECORD_TRANSACTION, names.LOAD_DEAL, names.RECORD_TRANSACTION]
+    # The ledger still says which deal it was, for the status page.
+    assert (world.ledger[-1]["deal_name"], world.ledger[-1]["currency"]) == ("Deal 501", "EUR")
+    assert world.ledger[-1]["external_ids"]["invoice_number"] == "INV-9"
 
 
 def test_rate_limit_is_waited_out_without_a_duplicate_invoice() -> None:

@@ -130,7 +130,7 @@ def archive_customer_if_created(request: ArchiveCustomerInput, accounting: Accou
     ours = [i for i in live if request.reference and i.reference == request.reference]
     if ours:
         raise BusinessRejection(
-            f"customer {customer_id} is kept: this deal's invoice {ours[0].number} is still {ours[0].status}; "
+            f"the customer is kept: this deal's invoice {ours[0].number} is still {ours[0].status}; "
             "it is archived once that invoice is voided or credited",
             service="sync", code="customer_in_use", details={"invoices": [i.id for i in ours]})
     if live:

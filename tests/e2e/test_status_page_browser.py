@@ -178,5 +178,9 @@ def test_status_page_filters_shows_timeline_and_compensates(stack: Stack, browse
     page.click(f"#rows tr[aria-label^='Transaction {made['needs_attention']},']")
     expect(page.locator("#detail h2")).to_contain_text(made["needs_attention"])
     expect(page.locator("#detail h2")).to_contain_text("compensated")
+    # Each undo attempt is shown once, as it ended (the log's "running" entries are folded into it).
+    undos = page.eval_on_selector_all("#detail ul.timeline li", "els => els.map(e => e.textContent)")
+    assert undos and not any("— running" in u for u in undos), undos
+    assert sum("undo claim" in u and "— done" in u for u in undos) == 1, undos
     page.screenshot(path=str(ARTIFACTS / "status-1280-compensated.png"), full_page=True)
     assert errors == [], errors

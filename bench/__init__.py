@@ -1,1 +1,1 @@
-"""Benchmarks: each script prints one JSON document with its figures and their goals."""
+"""Benchmarks: each script prints one JSON document; its ``figures`` list (see ``_figures.py``) feeds the report."""

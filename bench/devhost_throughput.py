@@ -1,6 +1,6 @@
 """Benchmark: orchestrations/second through devhost for N instances of a five-activity orchestration.
 
-Prints JSON: completed orchestrations per second and the devhost process's peak RSS.
+Prints JSON: completed orchestrations per second and the devhost process's peak RSS (also as ``figures``).
 Usage: python bench/devhost_throughput.py [--instances 1000] [--state FILE]
 """
 
@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._figures import figure
 from devhost.testing import DevHostProcess
 
 APP = textwrap.dedent("""
@@ -79,6 +80,11 @@ def main() -> int:
                 "orchestrator_episodes": stats["orchestrator_episodes"],
                 "peak_rss_mb": round(_peak_rss_kb(proc.pid) / 1024, 1),
             }
+            result["figures"] = [
+                figure("orchestrations per second (5 activities each)", result["orchestrations_per_second"],
+                       "orchestrations/s"),
+                figure("devhost peak RSS", result["peak_rss_mb"], "MB"),
+            ]
         finally:
             proc.close()
     print(json.dumps(result))

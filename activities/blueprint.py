@@ -4,7 +4,9 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from http_triggers.blueprint import ClientAdapter
 from shared import composition, names
+from shared.api import starter
 from shared.domain.transaction import TransactionState
 from shared.saga.envelope import run_activity
 from shared.sync import activities, discovery, paid
@@ -59,3 +61,12 @@ def find_deals_to_sync(payload: dict[str, Any]) -> dict[str, Any]:
 def mark_deal_paid(payload: dict[str, Any]) -> dict[str, Any]:
     return run_activity(lambda p: paid.mark_deal_paid(paid.MarkPaidInput.model_validate(p), composition.crm(),
                                                       composition.accounting()), payload)
+
+
+@bp.activity_trigger(input_name="payload", activity=names.START_DEAL_SYNCS)
+@bp.durable_client_input(client_name="client")
+async def start_deal_syncs(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    # An activity, not the orchestrator, because starting is I/O; async because the durable client is.
+    request = starter.DealSyncStarts.model_validate(payload)
+    report = await starter.start_deal_syncs(ClientAdapter(client), request.deal_ids, request.trigger, request.policy)
+    return report.as_json()

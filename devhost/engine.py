@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from devhost.clock import Clock, fmt_ts, parse_ts
 from devhost.entities import EntityScheduler, split_entity_id
 from devhost.faults import FaultRegistry
 from devhost.invoke import call_function, decode_activity_input, encode_activity_output, worker_exception_text
-from devhost.loader import FunctionIndex
+from devhost.loader import FunctionIndex, FunctionInfo
 from devhost.model import EntityRecord, Instance
 from devhost.stats import Stats
 from devhost.store import Store
@@ -175,6 +176,14 @@ def nondeterminism_message(old: dict[str, Any], cur: dict[str, Any] | None, old_
     return None
 
 
+def _run_episode(fn: Callable[..., Any], context: dict[str, Any], input_text: str | None) -> dict[str, Any]:
+    """One episode, on an orchestrator thread. The history is encoded and the reply decoded here rather than on
+    the event loop, where that work (it grows with the history) would hold up every HTTP request queued behind it."""
+    context["input"] = json.loads(input_text) if input_text is not None else None
+    reply: dict[str, Any] = json.loads(fn(func.OrchestrationContext(json.dumps(context))))
+    return reply
+
+
 class Engine:
     """Owns all instance state. Everything mutates on the event loop thread; user code runs in executors.
 
@@ -216,6 +225,9 @@ class Engine:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timer_task: asyncio.Task[None] | None = None
         self._http_session: aiohttp.ClientSession | None = None
+        # The durableClient binding value for a function (activities may declare one, as in Azure); the server
+        # sets it once it knows its own URL, before any activity runs.
+        self.client_binding: Callable[[FunctionInfo], str] | None = None
 
     # ----- lifecycle -------------------------------------------------------------------------------------
 
@@ -513,8 +525,12 @@ class Engine:
                 if info is None:
                     raise LookupError(f"activity function '{name}' not found")
                 value = decode_activity_input(input_text)
-                param = str(info.trigger.get("name"))
-                result = await call_function(info, {param: value}, self.app_dir, self.activity_pool)
+                kwargs: dict[str, Any] = {str(info.trigger.get("name")): value}
+                for client_param in info.client_params:
+                    if self.client_binding is None:
+                        raise LookupError(f"no durable client binding for activity '{name}'")
+                    kwargs[client_param] = self.client_binding(info)
+                result = await call_function(info, kwargs, self.app_dir, self.activity_pool)
                 result_text = encode_activity_output(result)
                 return h.ev(h.TASK_COMPLETED, self._now_ts(), TaskScheduledId=task_id, Result=result_text)
             except Exception as exc:
@@ -613,8 +629,8 @@ class Engine:
         started = inst.history[1] if len(inst.history) > 1 else {}
         input_text = started.get("Input")
         context = {
-            "history": inst.history,
-            "input": json.loads(input_text) if input_text is not None else None,
+            "history": list(inst.history),  # a snapshot: a terminate may append while the episode runs
+            "input": None,  # decoded with the rest on the orchestrator thread
             "instanceId": inst.instance_id,
             "isReplaying": False,
             "parentInstanceId": inst.parent["instance_id"] if inst.parent else None,
@@ -625,7 +641,6 @@ class Engine:
             "maximumShortTimerDuration": "6.00:00:00",
             "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
         }
-        body = json.dumps(context)
         info = self.index.orchestrators.get(inst.name.lower())
         state: dict[str, Any] | None
         error: str | None = None
@@ -635,8 +650,7 @@ class Engine:
         else:
             loop = asyncio.get_running_loop()
             try:
-                reply = await loop.run_in_executor(self.orch_pool, info.fn, func.OrchestrationContext(body))
-                state = json.loads(reply)
+                state = await loop.run_in_executor(self.orch_pool, _run_episode, info.fn, context, input_text)
             except Exception as exc:
                 state, error = parse_failure(exc)
         self.stats.orchestrator_episodes += 1

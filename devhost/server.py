@@ -107,6 +107,7 @@ class DevHost:
         if sockets:
             self.port = int(sockets[0].getsockname()[1])
         self.base_url = f"http://{self.host}:{self.port}"
+        engine.client_binding = lambda info: client_for(info, self.base_url)
         engine.start()
         self._timers = TimerTriggerRunner(
             index.timers, clock, self._fn_pool, str(self.app_dir), lambda info: client_for(info, self.base_url)

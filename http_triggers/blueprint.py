@@ -12,7 +12,7 @@ from shared import composition, names
 from shared.api import transactions, webhooks
 from shared.api.health import health as health_handler
 from shared.api.responses import ApiResponse
-from shared.api.starter import InstanceInfo, start_deal_syncs, start_paid_invoice_syncs, sync_now
+from shared.api.starter import InstanceInfo, start_paid_invoice_syncs, sync_now
 from shared.api.status_page import status_page
 from shared.config import get_settings
 
@@ -33,7 +33,7 @@ class _Info:
 
 
 class ClientAdapter:
-    """``DurableOrchestrationClient`` behind the plain ``DurableClient`` port."""
+    """``DurableOrchestrationClient`` behind the plain ``DurableClient`` port (also used by client activities)."""
 
     def __init__(self, client: df.DurableOrchestrationClient) -> None:
         self._client = client
@@ -69,8 +69,7 @@ async def hubspot_webhook(req: func.HttpRequest, client: df.DurableOrchestration
     decision = webhooks.hubspot(req.method, req.url, dict(req.headers), req.get_body(), settings)
     if decision.response is not None:
         return _to_http(decision.response)
-    report = await start_deal_syncs(ClientAdapter(client), decision.deal_ids, "webhook", settings)
-    return _to_http(webhooks.hubspot_accepted(decision, report.started, report.duplicates))
+    return _to_http(await webhooks.hubspot_accept(decision, ClientAdapter(client), settings))
 
 
 @bp.function_name(names.XERO_WEBHOOK)

@@ -9,6 +9,7 @@ import azure.durable_functions as df
 from orchestrators.batch_sync import batch_sync as run_batch_sync
 from orchestrators.deal_sync import deal_sync as run_deal_sync
 from orchestrators.invoice_paid import invoice_paid as run_invoice_paid
+from orchestrators.webhook_batch import webhook_batch as run_webhook_batch
 from shared import names
 
 bp = df.Blueprint()
@@ -77,4 +78,10 @@ def batch_sync(context: df.DurableOrchestrationContext) -> Generator[Any, Any, d
 @bp.orchestration_trigger(context_name="context", orchestration=names.INVOICE_PAID)
 def invoice_paid(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     result = yield from run_invoice_paid(_Context(context))
+    return result
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=names.WEBHOOK_BATCH)
+def webhook_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    result = yield from run_webhook_batch(_Context(context))
     return result

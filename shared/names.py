@@ -10,6 +10,8 @@ from __future__ import annotations
 DEAL_SYNC = "deal_sync"
 BATCH_SYNC = "batch_sync"
 INVOICE_PAID = "invoice_paid"
+WEBHOOK_BATCH = "webhook_batch"  # instance id: WEBHOOK_BATCH_PREFIX + a hash of the batch's events
+WEBHOOK_BATCH_PREFIX = "hswh-"
 BATCH_INSTANCE_ID = "batch-sync"  # a singleton: overlapping schedules never double-run
 
 # --- activities ---
@@ -22,6 +24,7 @@ UNDO_INVOICE = "undo_invoice_if_present"
 RECORD_TRANSACTION = "record_transaction"
 FIND_DEALS = "find_deals_to_sync"
 MARK_DEAL_PAID = "mark_deal_paid"
+START_DEAL_SYNCS = "start_deal_syncs"
 
 # --- entities ---
 SYNC_TRANSACTION = "sync_transaction"
@@ -49,6 +52,8 @@ REGISTERED: dict[str, str] = {
     DEAL_SYNC: "orchestrationTrigger",
     BATCH_SYNC: "orchestrationTrigger",
     INVOICE_PAID: "orchestrationTrigger",
+    WEBHOOK_BATCH: "orchestrationTrigger",
+    START_DEAL_SYNCS: "activityTrigger",
     MARK_DEAL_PAID: "activityTrigger",
     FIND_DEALS: "activityTrigger",
     SYNC_CURSOR: "entityTrigger",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared import names
 from shared.api.responses import ApiResponse, error_response, json_response
@@ -39,13 +41,27 @@ class DurableClient(Protocol):
     async def entity_state(self, entity: str, key: str) -> Any: ...
 
 
-@dataclass
-class StartReport:
-    started: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
+class StartReport(BaseModel):
+    """Which instances a starter started, and which it found already there (plain JSON across activities)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    started: list[str] = Field(default_factory=list)
+    duplicates: list[str] = Field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"started": self.started, "duplicates": self.duplicates}
+        return self.model_dump(mode="json")
+
+
+class DealSyncStarts(BaseModel):
+    """The deals one webhook delivery accepted: the input of ``webhook_batch`` and of ``start_deal_syncs``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    deal_ids: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]] = Field(min_length=1, max_length=100)
+    trigger: str = "webhook"
+    policy: SagaPolicy = Field(default_factory=SagaPolicy)  # frozen when the webhook was accepted
 
 
 def _counts_as_existing(info: InstanceInfo | None) -> bool:
@@ -55,17 +71,31 @@ def _counts_as_existing(info: InstanceInfo | None) -> bool:
     return info.runtime_status != "Completed" or blocks_new_sync(str(output.get("status", "")))
 
 
-START_CONCURRENCY = 16  # a webhook batch holds up to 100 deals; HubSpot waits 5 s for the answer at most
+# Deal syncs being started at once by one worker process, across all the batches it is running. A start
+# is cheap for the caller but admits a whole saga; a burst of deliveries admitted all at once would crowd
+# the worker's event loop, which also answers the webhooks (within HubSpot's 5 s) and runs the sagas.
+START_CONCURRENCY = 1
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _start_gate() -> asyncio.Semaphore:
+    """The worker's gate (one per event loop: an asyncio semaphore belongs to the loop that first waits on it)."""
+    loop = asyncio.get_running_loop()
+    gate = _GATES.get(loop)
+    if gate is None:
+        gate = _GATES[loop] = asyncio.Semaphore(START_CONCURRENCY)
+    return gate
 
 
 async def start_deal_syncs(client: DurableClient, deal_ids: Iterable[str], trigger: str,
-                           settings: Settings) -> StartReport:
+                           policy: SagaPolicy) -> StartReport:
     """Start ``deal_sync`` for each deal that has no transaction yet; the rest are duplicates.
 
-    The deals are distinct transactions, so they are started concurrently (bounded); the report keeps their order.
+    Safe to run again (activities run at least once): a deal started by an earlier run is a duplicate now.
+    A start that fails for any reason other than a concurrent start of the same transaction raises, once
+    every other deal has been tried, so the caller retries and no deal is lost. The report keeps the order.
     """
-    policy = SagaPolicy.from_settings(settings)
-    gate = asyncio.Semaphore(START_CONCURRENCY)
+    gate = _start_gate()
 
     async def one(deal_id: str) -> tuple[str, bool]:
         tx_id = transaction_id(deal_id)
@@ -77,13 +107,49 @@ async def start_deal_syncs(client: DurableClient, deal_ids: Iterable[str], trigg
                     deal_id=deal_id, trigger=trigger, policy=policy).model_dump(mode="json"))
             except Exception:
                 # The host refuses an id that is running: another trigger won the race for this deal.
-                return tx_id, False
+                # Otherwise (the task hub unreachable, say) the deal is not started: that must not pass for a duplicate.
+                if _counts_as_existing(await client.status(tx_id)):
+                    return tx_id, False
+                raise
             return tx_id, True
 
     report = StartReport()
-    for tx_id, started in await asyncio.gather(*(one(d) for d in dict.fromkeys(deal_ids))):  # in order, each once
+    outcomes = await asyncio.gather(*(one(d) for d in dict.fromkeys(deal_ids)), return_exceptions=True)
+    for outcome in outcomes:  # in order, each deal once
+        if isinstance(outcome, BaseException):
+            raise outcome
+        tx_id, started = outcome
         (report.started if started else report.duplicates).append(tx_id)
     return report
+
+
+# A webhook batch that is running or has finished its starts needs nothing more; a failed or terminated one
+# is started again by the next delivery of the same events.
+_BATCH_SEEN = ACTIVE | {"Completed"}
+
+
+def _batch_seen(info: InstanceInfo | None) -> bool:
+    return info is not None and info.runtime_status in _BATCH_SEEN
+
+
+async def start_webhook_batch(client: DurableClient, batch_id: str, deal_ids: list[str], settings: Settings) -> bool:
+    """Hand one delivery's deals to a ``webhook_batch`` orchestration; True if this delivery was handed over before.
+
+    One status read and at most one start, whatever the number of deals, so the webhook answers at once;
+    the orchestration starts the deal syncs. The status is read first because the host replaces a
+    *completed* instance on a start with its id: without the read, a replayed delivery would run again.
+    """
+    if _batch_seen(await client.status(batch_id)):
+        return True
+    request = DealSyncStarts(deal_ids=deal_ids, trigger="webhook", policy=SagaPolicy.from_settings(settings))
+    try:
+        await client.start(names.WEBHOOK_BATCH, batch_id, request.model_dump(mode="json"))
+    except Exception:
+        # A concurrent delivery of the same events started it first; anything else is an error HubSpot retries.
+        if _batch_seen(await client.status(batch_id)):
+            return True
+        raise
+    return False
 
 
 def _already_marked_paid(info: InstanceInfo | None) -> bool:
@@ -130,7 +196,7 @@ async def sync_now(body: bytes, client: DurableClient, settings: Settings) -> Ap
     """``POST /api/sync``: start a batch now; an optional ``{"since": "<ISO date>"}`` makes it a backfill."""
     try:
         payload = json.loads(body) if body.strip() else {}
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return error_response(400, "malformed_body", 'the body must be JSON, e.g. {"since": "2026-11-01"}')
     since = payload.get("since") if isinstance(payload, dict) else None
     if not isinstance(payload, dict) or (since is not None and not isinstance(since, str)):

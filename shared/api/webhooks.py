@@ -1,20 +1,28 @@
 """Incoming webhooks: verify the vendor's signature over the raw body, then decide what to start.
 
 Nothing here calls HubSpot or Xero: webhooks must be answered within seconds, and the work belongs
-to durable orchestrations that retry on their own.
+to durable orchestrations that retry on their own. A HubSpot delivery is answered after one durable
+start (``webhook_batch``), which then starts a ``deal_sync`` per deal off the request path.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from shared import names
 from shared.api.responses import ApiResponse, error_response, json_response
+from shared.api.starter import DurableClient, start_webhook_batch
 from shared.config import Settings
 from shared.connectors import hubspot_webhooks, xero_webhooks
+from shared.sync.identity import transaction_id
+
+log = logging.getLogger(__name__)
 
 MAX_EVENTS = 100
 DEAL_EVENTS = frozenset({"deal.creation", "deal.propertyChange"})
@@ -23,9 +31,19 @@ DEAL_EVENTS = frozenset({"deal.creation", "deal.propertyChange"})
 @dataclass
 class HubSpotDecision:
     response: ApiResponse | None = None  # set when the request is refused
-    deal_ids: list[str] = field(default_factory=list)
+    deal_ids: list[str] = field(default_factory=list)  # each deal once, in the order of its first event
     received: int = 0
     ignored: int = 0
+    event_keys: list[str] = field(default_factory=list)  # what identifies the accepted events (batch_id)
+
+    @property
+    def batch_id(self) -> str | None:
+        """The ``webhook_batch`` instance id: the same accepted events give the same id, whatever else a
+        redelivery carries, so a replay is recognised by one status read. None when nothing was accepted."""
+        if not self.event_keys:
+            return None
+        digest = hashlib.sha256("\n".join(sorted(set(self.event_keys))).encode()).hexdigest()
+        return names.WEBHOOK_BATCH_PREFIX + digest
 
 
 def public_url(url: str, headers: Mapping[str, str], settings: Settings) -> str:
@@ -61,7 +79,7 @@ def hubspot(method: str, url: str, headers: Mapping[str, str], body: bytes, sett
                                               "X-HubSpot-Signature-v3 is missing, wrong or older than 5 minutes"))
     try:
         events = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return HubSpotDecision(error_response(400, "malformed_body", "the body is not JSON"))
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
         return HubSpotDecision(error_response(400, "malformed_body", "expected a JSON array of event objects"))
@@ -76,7 +94,10 @@ def hubspot(method: str, url: str, headers: Mapping[str, str], body: bytes, sett
             decision.ignored += 1
             continue
         seen.add(key)
-        decision.deal_ids.append(deal_id)
+        # HubSpot always sends an eventId; without one the event's own content identifies it.
+        decision.event_keys.append(f"{key}:{deal_id}" if key else json.dumps(event, sort_keys=True, default=str))
+        if deal_id not in decision.deal_ids:  # a deal is one transaction, however many of its events arrive
+            decision.deal_ids.append(deal_id)
     return decision
 
 
@@ -94,9 +115,26 @@ def _wanted_deal(event: dict[str, Any], stage: str) -> str | None:
     return deal_id
 
 
-def hubspot_accepted(decision: HubSpotDecision, started: list[str], duplicates: list[str]) -> ApiResponse:
+async def hubspot_accept(decision: HubSpotDecision, client: DurableClient, settings: Settings) -> ApiResponse:
+    """Hand a verified delivery's deals to one ``webhook_batch`` orchestration and answer 200.
+
+    ``accepted`` names the transactions the delivery asks for (each is started once, or was already);
+    ``duplicate`` says this same delivery was handed over before, so nothing new was started for it.
+    When the task hub cannot be reached the answer is 503: nothing was accepted, and HubSpot delivers
+    the events again (it retries any non-2xx answer for about a day).
+    """
+    batch_id = decision.batch_id
+    duplicate = False
+    if batch_id is not None:
+        try:
+            duplicate = await start_webhook_batch(client, batch_id, decision.deal_ids, settings)
+        except Exception as exc:  # the durable client's errors have no common type (HTTP, SDK, host)
+            log.warning("webhook batch %s not started: %s", batch_id, type(exc).__name__)
+            return error_response(503, "unavailable", "the orchestration store could not be reached; nothing was "
+                                  "accepted, HubSpot will deliver these events again", {"Retry-After": "30"})
     return json_response(200, {"received": decision.received, "ignored": decision.ignored,
-                               "started": started, "duplicates": duplicates})
+                               "accepted": [transaction_id(d) for d in decision.deal_ids],
+                               "batch": batch_id, "duplicate": duplicate})
 
 
 @dataclass
@@ -115,7 +153,7 @@ def xero(headers: Mapping[str, str], body: bytes, settings: Settings) -> XeroDec
         return XeroDecision(ApiResponse(401, "", "text/plain"))
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return XeroDecision(error_response(400, "malformed_body", "the body is not JSON"))
     events = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(events, list):

@@ -158,3 +158,14 @@ def test_http_starter_returns_check_status_response(client: DevHostClient) -> No
     assert status == 202 and headers["Location"] == body["statusQueryGetUri"]
     assert body["statusQueryGetUri"].startswith(client.base_url + DURABLE + "/instances/")
     assert client.wait(body["id"])["runtimeStatus"] == "Completed"
+
+
+def test_an_activity_with_a_durable_client_binding_gets_a_working_client(client: DevHostClient) -> None:
+    # Azure binds a durableClient to any function, activities included: the activity starts a child itself.
+    child = "child-" + uuid.uuid4().hex[:8]
+    iid = client.start("starts_child", {"name": "sequence", "instance_id": child})
+    status = client.wait(iid)
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == {"started": child, "seen": True}
+    done = client.wait(child)
+    assert done["name"] == "sequence" and done["runtimeStatus"] == "Completed"

@@ -56,7 +56,10 @@ def error_of(raw: bytes) -> dict[str, Any]:
 
 
 @pytest.mark.e2e
-def test_signed_hubspot_batch_starts_transactions_once_and_replay_starts_none(stack: Stack) -> None:
+def test_signed_hubspot_batch_is_accepted_at_once_starts_each_transaction_once_and_replay_starts_none(
+    fresh_stack: Stack,
+) -> None:
+    stack = fresh_stack
     deals = [create_won_deal(stack.sims.hubspot_url, company=f"Webhook Co {i}") for i in range(3)]
     events = [won_event(d.deal_id, 9000 + i) for i, d in enumerate(deals)]
     events.append({"eventId": 9100, "subscriptionType": "contact.creation", "objectId": 5})  # ignored
@@ -67,19 +70,66 @@ def test_signed_hubspot_batch_starts_transactions_once_and_replay_starts_none(st
     assert status == 200, raw
     first = json.loads(raw)
     expected = [f"deal-{d.deal_id}" for d in deals]
-    assert first == {"received": 4, "ignored": 1, "started": expected, "duplicates": []}
+    assert first == {"received": 4, "ignored": 1, "accepted": expected, "batch": first["batch"], "duplicate": False}
+    assert str(first["batch"]).startswith("hswh-")
+
+    # The transactions are started off the request path, by the batch orchestration: each once.
+    batch = stack.client.wait(first["batch"], timeout=60)
+    assert batch["runtimeStatus"] == "Completed", batch
+    assert batch["output"] == {"accepted": expected, "started": expected, "duplicates": []}
     for tx in expected:
         done = stack.client.wait(tx, timeout=60)
         assert done["runtimeStatus"] == "Completed" and done["output"]["status"] == "completed", done
     assert len(stack.sims.xero.state()["invoices"]) == 3
 
-    # The same delivery again (HubSpot retries with the same bytes and signature): nothing new starts.
+    # The same delivery again (HubSpot retries with the same bytes and signature): a duplicate at once,
+    # the batch is not run again and no transaction is started again.
+    runs = start_runs(stack)
     status, raw, _ = post(stack, HUBSPOT_PATH, body, headers)
     assert status == 200, raw
-    replay = json.loads(raw)
-    assert replay["started"] == [] and replay["duplicates"] == expected
+    assert json.loads(raw) == {**first, "duplicate": True}
+    time.sleep(0.5)
+    assert start_runs(stack) == runs
+    again = stack.client.status(first["batch"])
+    assert again is not None and again["runtimeStatus"] == "Completed"
+
+    # New events for the same deals (a stage moved away and back): a new batch, but every transaction exists.
+    newer = json.dumps([won_event(d.deal_id, 9200 + i) for i, d in enumerate(deals)]).encode()
+    status, raw, _ = post(stack, HUBSPOT_PATH, newer, hubspot_headers(stack, newer))
+    assert status == 200, raw
+    second = json.loads(raw)
+    assert second["batch"] != first["batch"] and second["duplicate"] is False
+    rerun = stack.client.wait(second["batch"], timeout=60)
+    assert rerun["output"] == {"accepted": expected, "started": [], "duplicates": expected}, rerun
+    assert start_runs(stack) == runs + 1
     time.sleep(0.5)
     assert len(stack.sims.xero.state()["invoices"]) == 3
+
+
+def start_runs(stack: Stack) -> int:
+    """How many times the activity that starts a batch's deal syncs has run on this devhost."""
+    return int(stack.client.stats()["activity_executions"].get("start_deal_syncs", 0))
+
+
+@pytest.mark.e2e
+def test_a_batch_whose_start_activity_runs_twice_still_starts_each_transaction_once(fresh_stack: Stack) -> None:
+    stack = fresh_stack
+    deals = [create_won_deal(stack.sims.hubspot_url, company=f"Twice Co {i}") for i in range(2)]
+    # The host loses the activity's result after its starts happened and runs it again (at least once).
+    stack.client.add_fault("start_deal_syncs", "crash_after", times=1)
+    runs = start_runs(stack)
+    body = json.dumps([won_event(d.deal_id, 9300 + i) for i, d in enumerate(deals)]).encode()
+    status, raw, _ = post(stack, HUBSPOT_PATH, body, hubspot_headers(stack, body))
+    assert status == 200, raw
+    accepted = json.loads(raw)
+    expected = [f"deal-{d.deal_id}" for d in deals]
+    batch = stack.client.wait(accepted["batch"], timeout=60)
+    assert batch["runtimeStatus"] == "Completed", batch
+    assert batch["output"]["duplicates"] == expected  # the second run found what the first had started
+    assert start_runs(stack) == runs + 2
+    for tx in expected:
+        assert stack.client.wait(tx, timeout=60)["output"]["status"] == "completed"
+    assert len(stack.sims.xero.state()["invoices"]) == 2
 
 
 @pytest.mark.e2e

@@ -1,16 +1,21 @@
-"""Webhook rules: signatures over the raw body and public URL, the 5-minute window, sizes, what starts a sync."""
+"""Webhook rules: signatures over the raw body and public URL, the 5-minute window, sizes, what starts a sync,
+and a HubSpot delivery answered after one durable start, a replay recognised at once."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from typing import Any
 
 import pytest
 
+from shared import names
 from shared.api import webhooks
 from shared.config import Settings, get_settings
 from shared.connectors.hubspot_webhooks import sign_v3
 from shared.connectors.xero_webhooks import sign
+from tests.support.fake_client import FakeDurableClient
 
 URL = "https://sync.example.com/api/webhooks/hubspot"
 
@@ -34,7 +39,7 @@ def stage_change(event_id: int, deal: int, stage: str = "closedwon") -> dict[str
             "propertyName": "dealstage", "propertyValue": stage, "occurredAt": 1, "attemptNumber": 0}
 
 
-def test_won_deals_in_a_signed_batch_are_started_once_each(settings: Settings) -> None:
+def test_won_and_created_deals_in_a_signed_batch_are_accepted_once_each(settings: Settings) -> None:
     events = [stage_change(1, 10), stage_change(2, 11), stage_change(1, 10), stage_change(3, 10),
               stage_change(4, 12, "appointmentscheduled"),
               {"eventId": 5, "subscriptionType": "deal.creation", "objectId": 13},
@@ -42,8 +47,98 @@ def test_won_deals_in_a_signed_batch_are_started_once_each(settings: Settings) -
     body, headers = signed(settings, events)
     decision = webhooks.hubspot("POST", URL, headers, body, settings)
     assert decision.response is None
-    assert decision.deal_ids == ["10", "11", "10", "13"]  # the starter dedupes by transaction id
-    assert decision.received == 7 and decision.ignored == 3
+    assert decision.deal_ids == ["10", "11", "13"]  # event 1 twice is one event; deal 10 twice is one transaction
+    assert decision.received == 7 and decision.ignored == 3  # the repeated event 1, a lost deal, a contact
+
+
+def decide(settings: Settings, events: list[dict[str, Any]]) -> webhooks.HubSpotDecision:
+    body, headers = signed(settings, events)
+    decision = webhooks.hubspot("POST", URL, headers, body, settings)
+    assert decision.response is None
+    return decision
+
+
+def accept(decision: webhooks.HubSpotDecision, client: FakeDurableClient, settings: Settings) -> dict[str, Any]:
+    response = asyncio.run(webhooks.hubspot_accept(decision, client, settings))
+    assert response.status == 200
+    return dict(json.loads(response.body))
+
+
+def test_a_delivery_is_answered_after_one_durable_start_that_carries_all_its_deals(settings: Settings) -> None:
+    client = FakeDurableClient()
+    decision = decide(settings, [stage_change(i, 100 + i) for i in range(100)])
+    body = accept(decision, client, settings)
+    assert body == {"received": 100, "ignored": 0, "accepted": [f"deal-{100 + i}" for i in range(100)],
+                    "batch": decision.batch_id, "duplicate": False}
+    # No deal_sync is started inside the request: one webhook_batch is, whatever the number of deals.
+    [(orchestrator, instance_id, payload)] = client.starts
+    assert (orchestrator, instance_id) == (names.WEBHOOK_BATCH, decision.batch_id)
+    assert payload["deal_ids"] == [str(100 + i) for i in range(100)] and payload["trigger"] == "webhook"
+    assert payload["policy"]["step_max_attempts"] == settings.step_max_attempts
+    assert client.status_reads == [decision.batch_id]
+
+
+@pytest.mark.parametrize("state", ["Pending", "Running", "Completed"])
+def test_a_replayed_delivery_is_a_duplicate_and_starts_nothing(settings: Settings, state: str) -> None:
+    client = FakeDurableClient()
+    decision = decide(settings, [stage_change(1, 10), stage_change(2, 11)])
+    accept(decision, client, settings)
+    assert decision.batch_id is not None
+    client.finish(decision.batch_id, state)  # a completed batch is not restarted, as the host would do
+    replay = accept(decide(settings, [stage_change(1, 10), stage_change(2, 11)]), client, settings)
+    assert replay["duplicate"] is True and replay["accepted"] == ["deal-10", "deal-11"]
+    assert len(client.starts) == 1
+
+
+@pytest.mark.parametrize("state", ["Failed", "Terminated"])
+def test_a_redelivery_of_a_batch_that_failed_to_start_its_deals_starts_it_again(settings: Settings,
+                                                                                 state: str) -> None:
+    client = FakeDurableClient()
+    decision = decide(settings, [stage_change(1, 10)])
+    assert decision.batch_id is not None
+    client.finish(decision.batch_id, state)
+    assert accept(decision, client, settings)["duplicate"] is False
+    assert client.started_ids(names.WEBHOOK_BATCH) == [decision.batch_id]
+
+
+def test_the_batch_id_depends_only_on_the_accepted_events(settings: Settings) -> None:
+    first = decide(settings, [stage_change(1, 10), stage_change(2, 11)])
+    # HubSpot redelivers with a new attemptNumber, in another order, with other (ignored) events around.
+    again = decide(settings, [{**stage_change(2, 11), "attemptNumber": 3}, stage_change(9, 12, "qualified"),
+                              {**stage_change(1, 10), "attemptNumber": 3}])
+    more = decide(settings, [stage_change(1, 10), stage_change(2, 11), stage_change(3, 12)])
+    other_deal = decide(settings, [stage_change(1, 10), stage_change(2, 13)])
+    assert first.batch_id == again.batch_id
+    assert first.batch_id is not None and first.batch_id.startswith(names.WEBHOOK_BATCH_PREFIX)
+    assert len({first.batch_id, more.batch_id, other_deal.batch_id}) == 3
+
+
+def test_a_delivery_with_nothing_to_sync_is_answered_without_starting_anything(settings: Settings) -> None:
+    client = FakeDurableClient()
+    contact = {"eventId": 2, "subscriptionType": "contact.creation", "objectId": 5}
+    decision = decide(settings, [stage_change(1, 10, "qualified"), contact])
+    assert accept(decision, client, settings) == {"received": 2, "ignored": 2, "accepted": [], "batch": None,
+                                                  "duplicate": False}
+    assert client.starts == [] and client.status_reads == []
+
+
+def test_a_concurrent_delivery_of_the_same_events_is_a_duplicate(settings: Settings) -> None:
+    client = FakeDurableClient()
+    decision = decide(settings, [stage_change(1, 10)])
+    assert decision.batch_id is not None
+    batch_id = decision.batch_id
+    client.before_start = lambda iid: client.finish(batch_id, "Running")  # the other delivery got there first
+    assert accept(decision, client, settings)["duplicate"] is True
+    assert client.starts == []
+
+
+def test_an_unreachable_task_hub_answers_503_so_that_hubspot_delivers_again(settings: Settings) -> None:
+    decision = decide(settings, [stage_change(1, 10)])
+    assert decision.batch_id is not None
+    client = FakeDurableClient(refuse={decision.batch_id: 1})
+    response = asyncio.run(webhooks.hubspot_accept(decision, client, settings))
+    assert response.status == 503 and json.loads(response.body)["error"] == "unavailable"
+    assert client.starts == []  # nothing was accepted
 
 
 @pytest.mark.parametrize("tamper", ["body", "stale", "secret", "missing", "url"])

@@ -58,6 +58,20 @@ def slow(seconds: float) -> float:
     return seconds
 
 
+@app.activity_trigger(input_name="payload")
+@app.durable_client_input(client_name="client")
+async def start_child(payload: dict, client: df.DurableOrchestrationClient) -> dict:
+    """An activity with a durable client binding (Azure allows it): starts an orchestration and reads it back."""
+    instance_id = await client.start_new(payload["name"], payload["instance_id"], payload.get("input"))
+    status = await client.get_status(instance_id)
+    return {"started": instance_id, "seen": status.runtime_status is not None}
+
+
+@app.orchestration_trigger(context_name="context")
+def starts_child(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity("start_child", context.get_input()))
+
+
 @app.orchestration_trigger(context_name="context")
 def sequence(context: df.DurableOrchestrationContext):
     out = []

@@ -1,0 +1,83 @@
+"""Starting deal syncs off the request path: once per transaction, never a lost deal, a bounded pace per worker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from shared import names
+from shared.api import starter
+from shared.sync.policy import SagaPolicy
+from tests.support.fake_client import FakeDurableClient, TaskHubDown
+
+POLICY = SagaPolicy(step_max_attempts=3, deadline_minutes=30)
+
+
+def start(client: FakeDurableClient, deal_ids: list[str]) -> starter.StartReport:
+    return asyncio.run(starter.start_deal_syncs(client, deal_ids, "webhook", POLICY))
+
+
+def test_each_deal_without_a_transaction_gets_one_deal_sync_carrying_the_policy_frozen_at_acceptance() -> None:
+    client = FakeDurableClient()
+    report = start(client, ["10", "11", "10"])
+    assert report.started == ["deal-10", "deal-11"] and report.duplicates == []
+    assert [(name, iid) for name, iid, _ in client.starts] == [(names.DEAL_SYNC, "deal-10"),
+                                                               (names.DEAL_SYNC, "deal-11")]
+    first = client.starts[0][2]
+    assert first["deal_id"] == "10" and first["trigger"] == "webhook"
+    assert first["policy"] == POLICY.model_dump(mode="json")
+
+
+def test_a_deal_whose_transaction_runs_or_ended_is_a_duplicate_but_one_that_found_it_not_won_starts_again() -> None:
+    client = FakeDurableClient()
+    client.finish("deal-1", "Running")
+    client.finish("deal-2", "Completed", {"status": "completed"})
+    client.finish("deal-3", "Completed", {"status": "needs_attention"})
+    client.finish("deal-4", "Completed", {"status": "skipped"})  # ran before the deal was won
+    report = start(client, ["1", "2", "3", "4"])
+    assert report.duplicates == ["deal-1", "deal-2", "deal-3"]
+    assert report.started == ["deal-4"] and client.started_ids() == ["deal-4"]
+
+
+def test_a_deal_started_by_another_trigger_in_between_is_a_duplicate_not_an_error() -> None:
+    client = FakeDurableClient()
+
+    def schedule_wins(instance_id: str) -> None:
+        if instance_id == "deal-7":
+            client.finish("deal-7", "Running")  # the scheduled batch started it after our status read
+
+    client.before_start = schedule_wins
+    report = start(client, ["7", "8"])
+    assert report.duplicates == ["deal-7"] and report.started == ["deal-8"]
+
+
+def test_a_start_the_task_hub_refused_is_never_reported_as_a_duplicate_and_fails_after_trying_every_deal() -> None:
+    client = FakeDurableClient(refuse={"deal-21": 1})
+    with pytest.raises(TaskHubDown):
+        start(client, ["20", "21", "22"])
+    # The other deals were started all the same; deal-21 has no transaction and is left for the retry.
+    assert client.started_ids() == ["deal-20", "deal-22"]
+    assert "deal-21" not in client.instances
+
+
+def test_running_again_after_a_partial_failure_starts_only_the_deals_still_missing() -> None:
+    client = FakeDurableClient(refuse={"deal-21": 1})
+    with pytest.raises(TaskHubDown):
+        start(client, ["20", "21", "22"])
+    again = start(client, ["20", "21", "22"])  # the activity's retry (or the host re-running it)
+    assert again.started == ["deal-21"] and again.duplicates == ["deal-20", "deal-22"]
+    assert sorted(client.started_ids()) == ["deal-20", "deal-21", "deal-22"]  # each exactly once
+
+
+def test_a_worker_starts_at_most_start_concurrency_deals_at_once_across_all_its_batches() -> None:
+    client = FakeDurableClient()
+
+    async def many_batches() -> list[starter.StartReport]:
+        return list(await asyncio.gather(*(starter.start_deal_syncs(client, [str(b * 100 + i) for i in range(20)],
+                                                                    "webhook", POLICY) for b in range(5))))
+
+    reports = asyncio.run(many_batches())
+    assert sum(len(r.started) for r in reports) == 100
+    assert client.max_in_flight == starter.START_CONCURRENCY
+

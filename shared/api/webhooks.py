@@ -42,7 +42,9 @@ class HubSpotDecision:
         redelivery carries, so a replay is recognised by one status read. None when nothing was accepted."""
         if not self.event_keys:
             return None
-        digest = hashlib.sha256("\n".join(sorted(set(self.event_keys))).encode()).hexdigest()
+        # surrogatepass: an eventId may be any JSON string, lone surrogates included; same ids for normal text.
+        joined = "\n".join(sorted(set(self.event_keys)))
+        digest = hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
         return names.WEBHOOK_BATCH_PREFIX + digest
 
 

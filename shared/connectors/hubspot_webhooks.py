@@ -59,7 +59,8 @@ def verify_v3(
     ``uri`` is the public URI HubSpot called (scheme, host, path and query), not the one a proxy
     forwarded; ``body`` the raw bytes, before any JSON parsing.
     """
-    if not signature or not timestamp or not timestamp.strip().isdigit():
+    # isdigit() alone admits "²" and other Unicode digits that int() refuses: ASCII digits only.
+    if not signature or not timestamp or not (timestamp.strip().isascii() and timestamp.strip().isdigit()):
         return False
     ts = int(timestamp.strip())
     now = int(time.time() * 1000) if now_ms is None else now_ms
@@ -67,4 +68,5 @@ def verify_v3(
     if abs(now - ts) > max_age_ms:
         return False
     expected = sign_v3(secret, method, uri, body, ts)
-    return hmac.compare_digest(expected.encode(), signature.strip().encode())
+    # surrogatepass: a forged header may carry any code point; it must compare unequal, not raise.
+    return hmac.compare_digest(expected.encode(), signature.strip().encode("utf-8", "surrogatepass"))

@@ -18,7 +18,8 @@ def verify(webhook_key: str, body: bytes, signature: str | None) -> bool:
     """True if ``signature`` is Xero's for these raw bytes (constant-time comparison)."""
     if not signature:
         return False
-    return hmac.compare_digest(sign(webhook_key, body).encode(), signature.strip().encode())
+    # surrogatepass: a forged header may carry any code point; it must compare unequal, not raise.
+    return hmac.compare_digest(sign(webhook_key, body).encode(), signature.strip().encode("utf-8", "surrogatepass"))
 
 
 def intent_to_receive_status(webhook_key: str, body: bytes, signature: str | None) -> int:

@@ -132,3 +132,17 @@ def test_hubspot_timestamps_outside_five_minutes_are_rejected(stale_ms: int) -> 
     assert not hubspot_webhooks.verify_v3(
         APP_SECRET, "POST", "https://x/h", b"[]", signature, str(now - stale_ms), now_ms=now
     )
+
+
+@pytest.mark.parametrize("timestamp", ["²", "١٢٣", " 12\u00b3", "1e3", "-5", ""])
+def test_hubspot_timestamp_of_anything_but_ascii_digits_is_refused_not_an_error(timestamp: str) -> None:
+    assert hubspot_webhooks.verify_v3(APP_SECRET, "POST", "https://app.example/api/webhooks/hubspot", b"[]",
+                                      "c2lnbmF0dXJl", timestamp) is False
+
+
+@pytest.mark.parametrize("signature", ["\ud800", "é" * 44, "\x00"])
+def test_forged_signatures_with_odd_characters_compare_unequal_for_both_vendors(signature: str) -> None:
+    now = int(time.time() * 1000)
+    assert hubspot_webhooks.verify_v3(APP_SECRET, "POST", "https://app.example/x", b"[]", signature,
+                                      str(now), now_ms=now) is False
+    assert xero_webhooks.verify(WEBHOOK_KEY, b"{}", signature) is False

@@ -113,6 +113,14 @@ def test_the_batch_id_depends_only_on_the_accepted_events(settings: Settings) ->
     assert len({first.batch_id, more.batch_id, other_deal.batch_id}) == 3
 
 
+def test_an_event_id_with_a_lone_surrogate_still_gets_a_batch_and_its_deal_synced(settings: Settings) -> None:
+    # json.dumps writes "\ud800" as an escape; json.loads gives back a str no UTF-8 encoder takes.
+    decision = decide(settings, [{**stage_change(1, 10), "eventId": "\ud800"}])
+    client = FakeDurableClient()
+    assert accept(decision, client, settings)["accepted"] == ["deal-10"]
+    assert client.started_ids(names.WEBHOOK_BATCH) == [decision.batch_id]
+
+
 def test_a_delivery_with_nothing_to_sync_is_answered_without_starting_anything(settings: Settings) -> None:
     client = FakeDurableClient()
     contact = {"eventId": 2, "subscriptionType": "contact.creation", "objectId": 5}

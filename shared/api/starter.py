@@ -192,14 +192,20 @@ async def start_batch(client: DurableClient, settings: Settings, *, since: str |
     return names.BATCH_INSTANCE_ID
 
 
+MAX_SYNC_BODY_BYTES = 4096  # {"since": "<ISO date>"} needs a few dozen bytes
+
+
 async def sync_now(body: bytes, client: DurableClient, settings: Settings) -> ApiResponse:
     """``POST /api/sync``: start a batch now; an optional ``{"since": "<ISO date>"}`` makes it a backfill."""
+    if len(body) > MAX_SYNC_BODY_BYTES:
+        return error_response(413, "payload_too_large", f"the body is limited to {MAX_SYNC_BODY_BYTES} bytes")
     try:
         payload = json.loads(body) if body.strip() else {}
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return error_response(400, "malformed_body", 'the body must be JSON, e.g. {"since": "2026-11-01"}')
     since = payload.get("since") if isinstance(payload, dict) else None
-    if not isinstance(payload, dict) or (since is not None and not isinstance(since, str)):
+    # An ISO date-time is at most ~35 characters; Python also parses absurdly long digit runs, so cap it.
+    if not isinstance(payload, dict) or (since is not None and (not isinstance(since, str) or len(since) > 40)):
         return error_response(400, "invalid_parameter", "since: must be an ISO 8601 date")
     if since is not None:
         try:

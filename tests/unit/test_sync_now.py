@@ -1,0 +1,45 @@
+"""``POST /api/sync``: what starts a batch, and what is refused with a clear 4xx before anything starts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from shared import names
+from shared.api.starter import sync_now
+from shared.config import Settings, get_settings
+from tests.support.fake_client import FakeDurableClient
+
+
+@pytest.fixture
+def settings(app_settings: dict[str, str]) -> Settings:
+    return get_settings()
+
+
+def call(body: bytes, settings: Settings, client: FakeDurableClient | None = None) -> tuple[int, dict[str, str]]:
+    response = asyncio.run(sync_now(body, client or FakeDurableClient(), settings))
+    return response.status, json.loads(response.body)
+
+
+def test_a_backfill_since_a_date_starts_the_singleton_batch_from_that_date(settings: Settings) -> None:
+    client = FakeDurableClient()
+    status, body = call(b'{"since": "2026-11-01"}', settings, client)
+    assert (status, body["id"]) == (202, names.BATCH_INSTANCE_ID)
+    assert body["since"] == "2026-11-01T00:00:00+00:00"
+    assert client.started_ids(names.BATCH_SYNC) == [names.BATCH_INSTANCE_ID]
+
+
+@pytest.mark.parametrize(("body", "status", "error"), [
+    (b'{"since": "' + b"2026-11-01" + b"0" * 100 + b'"}', 400, "invalid_parameter"),  # Python would parse it
+    (b'{"since": 20261101}', 400, "invalid_parameter"),
+    (b"[" * 2000 + b"]" * 2000, 400, "malformed_body"),  # nested too deep for the parser, under the size cap
+    (b'{"since": "2026-11-01", "pad": "' + b"x" * 5000 + b'"}', 413, "payload_too_large"),
+], ids=["since-too-long", "since-a-number", "nested-deep", "too-large"])
+def test_bad_or_oversized_bodies_are_refused_and_start_nothing(settings: Settings, body: bytes, status: int,
+                                                               error: str) -> None:
+    client = FakeDurableClient()
+    got, answer = call(body, settings, client)
+    assert (got, answer["error"]) == (status, error) and answer["message"]
+    assert client.starts == []

@@ -7,7 +7,8 @@ Decisions (documented for test writers):
   original status and body and changes nothing, even if the new body differs (Xero's behaviour).
 - Token lifetime is in real seconds (``token_lifetime``); ``POST /_sim/xero/expire-tokens`` kills
   every issued token. ``time_scale`` K makes the rate-limit minute last 60/K real seconds and the day
-  86400/K; ``Retry-After`` is in real seconds (rounded up).
+  86400/K; ``Retry-After`` is in real seconds (rounded up). ``GET /_sim/state`` counts the 429s served
+  by limit (``rate_limited``: ``{"minute": n, "concurrent": n, ...}``).
 - ``POST /_sim/xero/invoices/{id}/pay`` ``{"amount": "...", "date": "YYYY-MM-DD"}`` (amount defaults to
   what is due) records a payment; fully paid means PAID with FullyPaidOnDate; a webhook (INVOICE UPDATE)
   goes to the URL configured with ``POST /_sim/webhooks`` ``{"url": ..., "key": ...}``.
@@ -89,6 +90,8 @@ class XeroSim(SimServer):
         self.idempotency: dict[tuple[str, str], dict[str, Any]] = {}
         self.deliveries: list[dict[str, Any]] = []
         self.token_requests = 0
+        # 429s served, by X-Rate-Limit-Problem (minute, daily, concurrent, appminute): what a client met.
+        self.rate_limited: dict[str, int] = {}
         self._numbers = itertools.count(1)
         self._ids = itertools.count(1)
         self._event_seq = itertools.count(1)
@@ -192,6 +195,7 @@ class XeroSim(SimServer):
         elif minute.wait() > 0:
             problem, wait = "minute", minute.wait()
         if problem:
+            self.rate_limited[problem] = self.rate_limited.get(problem, 0) + 1
             response = json_response(
                 self.error_body(429, f"Rate limit exceeded: {problem}"),
                 429,
@@ -908,6 +912,7 @@ class XeroSim(SimServer):
             ],
             "tokens_issued": self.token_requests,
             "live_tokens": sum(1 for e in self.tokens.values() if e > time.monotonic()),
+            "rate_limited": dict(self.rate_limited),
             "webhook_deliveries": self.deliveries,
         }
 

@@ -55,9 +55,12 @@ def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tupl
 
 
 @contextlib.contextmanager
-def app_host(azurite: Azurite, simulators: SimulatorsProcess,
-             extra: dict[str, str] | None = None) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    """The app on devhost (virtual clock), wired to this Azurite and these simulators, plus ``extra`` settings."""
+def app_host(azurite: Azurite, simulators: SimulatorsProcess, extra: dict[str, str] | None = None,
+             **host_options: Any) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
+    """The app on devhost (virtual clock), wired to this Azurite and these simulators, plus ``extra`` settings.
+
+    ``host_options`` go to ``DevHostProcess`` (``clock=None`` for the real clock, ``state_file``, ``extra_args``).
+    """
     settings = {
         "AzureWebJobsStorage": azurite.connection_string,
         "LEDGER_TABLE_NAME": "Ledger" + uuid.uuid4().hex[:10],
@@ -68,7 +71,7 @@ def app_host(azurite: Azurite, simulators: SimulatorsProcess,
         "SYNC_SCHEDULE": "0 0 0 1 1 *",  # the schedule stays out of the way of these tests
         **(extra or {}),
     }
-    host = DevHostProcess(REPO, settings_env=settings, clock="virtual")
+    host = DevHostProcess(REPO, settings_env=settings, **{"clock": "virtual", **host_options})
     host.start()
     try:
         yield host, settings

@@ -1,0 +1,148 @@
+"""What the reliability tests share: won deals in bulk, signed webhooks, the ledger and Xero read in full."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from shared.connectors.hubspot_webhooks import sign_v3
+from tests.e2e.conftest import Stack
+from tests.e2e.saga_helpers import wait_for
+from tests.support.crm_data import ASSOC
+from tests.support.settings import sample_settings
+
+HUBSPOT_WEBHOOK = "/api/webhooks/hubspot"
+XERO_WEBHOOK = "/api/webhooks/xero"
+TERMINAL = frozenset({"completed", "compensated", "needs_attention", "already_synced", "skipped"})
+SAMPLE = sample_settings()
+
+
+def setting(stack: Stack, name: str) -> str:
+    """The value the app runs with: the module's own setting, else the sample file's (devhost's fallback)."""
+    return stack.settings.get(name, SAMPLE[name])
+
+
+def _create(http: httpx.Client, kind: str, properties: dict[str, str], links: Sequence[tuple[str, str]] = ()) -> str:
+    body: dict[str, Any] = {"properties": properties, "associations": [
+        {"to": {"id": to_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED",
+                                          "associationTypeId": ASSOC[(kind, to_type)]}]} for to_type, to_id in links]}
+    response = http.post(f"/crm/v3/objects/{kind}", json=body)
+    response.raise_for_status()
+    return str(response.json()["id"])
+
+
+def seed_won_deals(stack: Stack, count: int, label: str, *, companies: int | None = None) -> list[str]:
+    """``count`` won deals (USD, one line each) spread over ``companies`` companies (default: one each),
+    each company with one contact; returns the deal ids. Deals of one company share one Xero contact."""
+    companies = companies or count
+    with httpx.Client(base_url=stack.sims.hubspot_url, headers={"Authorization": "Bearer seed"}, timeout=30) as http:
+        def company(i: int) -> tuple[str, str]:
+            company_id = _create(http, "companies", {"name": f"{label} {i:04d}", "domain": f"c{i}.example"})
+            contact_id = _create(http, "contacts", {"firstname": "Pat", "lastname": f"Buyer {i}",
+                                                    "email": f"pat{i}@c{i}.example"}, [("companies", company_id)])
+            return company_id, contact_id
+
+        def deal(i: int) -> str:
+            company_id, contact_id = owners[i % companies]
+            item = _create(http, "line_items", {"name": "Licence", "quantity": "1", "price": f"{100 + i}.00"})
+            return _create(http, "deals", {
+                "dealname": f"{label} deal {i}", "dealstage": "closedwon", "pipeline": "default",
+                "deal_currency_code": "USD", "closedate": "2026-11-02T00:00:00Z", "amount": f"{100 + i}.00",
+                "payment_terms_days": "14",
+            }, [("companies", company_id), ("contacts", contact_id), ("line_items", item)])
+
+        with ThreadPoolExecutor(8) as pool:
+            owners = list(pool.map(company, range(companies)))
+            return list(pool.map(deal, range(count)))
+
+
+def won_event(deal_id: str, event_id: int, *, occurred_at: int = 0, stage: str = "closedwon",
+              attempt: int = 0) -> dict[str, Any]:
+    """A HubSpot ``deal.propertyChange`` event: the deal moved to ``stage``."""
+    return {"eventId": event_id, "subscriptionId": 1, "portalId": 1000001, "appId": 1,
+            "occurredAt": occurred_at or int(time.time() * 1000), "subscriptionType": "deal.propertyChange",
+            "attemptNumber": attempt, "objectId": int(deal_id), "propertyName": "dealstage",
+            "propertyValue": stage, "changeSource": "CRM_UI"}
+
+
+def created_event(deal_id: str, event_id: int, *, occurred_at: int = 0) -> dict[str, Any]:
+    return {"eventId": event_id, "subscriptionId": 2, "portalId": 1000001, "appId": 1,
+            "occurredAt": occurred_at or int(time.time() * 1000), "subscriptionType": "deal.creation",
+            "attemptNumber": 0, "objectId": int(deal_id), "changeSource": "CRM_UI"}
+
+
+def hubspot_headers(stack: Stack, body: bytes, *, secret: str | None = None) -> dict[str, str]:
+    """Signature v3 over the exact URL called, as HubSpot signs a delivery."""
+    ts = int(time.time() * 1000)
+    url = stack.client.base_url + HUBSPOT_WEBHOOK
+    key = setting(stack, "HUBSPOT_APP_SECRET") if secret is None else secret
+    return {"Content-Type": "application/json", "X-HubSpot-Signature-v3": sign_v3(key, "POST", url, body, ts),
+            "X-HubSpot-Request-Timestamp": str(ts)}
+
+
+def post_hubspot_events(http: httpx.Client, stack: Stack, events: Sequence[dict[str, Any]]) -> httpx.Response:
+    body = json.dumps(list(events)).encode()
+    return http.post(HUBSPOT_WEBHOOK, content=body, headers=hubspot_headers(stack, body))
+
+
+def all_ledger_rows(stack: Stack) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = stack.ledger.query(now - timedelta(days=1), now + timedelta(days=1), limit=500, continuation=token)
+        rows += page.items
+        token = page.continuation
+        if token is None:
+            return rows
+
+
+def step_attempts(stack: Stack, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Per transaction, the most attempts any of its steps took (1: no retry), from the full ledger rows."""
+    def most(row: dict[str, Any]) -> int:
+        full = stack.ledger.get(row["id"], row["started_at"]) or {}
+        return max((int(s.get("attempts") or 1) for s in full.get("steps") or []), default=0)
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(most, rows))
+
+
+def wait_terminal_rows(stack: Stack, deal_ids: set[str], timeout: float) -> list[dict[str, Any]]:
+    """Wait until the ledger has a terminal row for every deal; returns every ledger row."""
+    def done() -> list[dict[str, Any]] | None:
+        rows = all_ledger_rows(stack)
+        finished = {r["deal_id"] for r in rows if r["status"] in TERMINAL}
+        return rows if deal_ids <= finished else None
+
+    try:
+        return list(wait_for("a terminal ledger row for every deal", done, timeout=timeout, interval=0.5))
+    except AssertionError:
+        rows = all_ledger_rows(stack)
+        statuses = Counter(r["status"] for r in rows)
+        missing = len(deal_ids - {r["deal_id"] for r in rows})
+        raise AssertionError(f"not every deal finished in {timeout}s: ledger {dict(statuses)}, "
+                             f"{missing} deals without a row") from None
+
+
+def wait_instances_completed(stack: Stack, tx_ids: Sequence[str], timeout: float = 60) -> dict[str, dict[str, Any]]:
+    """Every instance's final status (its orchestration ended, not only its ledger row)."""
+    return {tx: stack.client.wait(tx, timeout=timeout, interval=0.05) for tx in tx_ids}
+
+
+def invoices_by_reference(stack: Stack) -> Counter[str]:
+    return Counter(str(i.get("Reference", "")) for i in stack.sims.xero.state()["invoices"])
+
+
+def outcome_figures(stack: Stack, deal_ids: set[str]) -> dict[str, int]:
+    """Invoices per deal as Xero holds them: how many deals got exactly one, none, or more than one."""
+    refs = invoices_by_reference(stack)
+    per_deal = [refs.get(f"Deal {d}", 0) for d in deal_ids]
+    return {"invoices": sum(per_deal), "duplicates": sum(n - 1 for n in per_deal if n > 1),
+            "lost": sum(1 for n in per_deal if n == 0)}

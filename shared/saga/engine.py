@@ -143,6 +143,16 @@ def _register(state: SagaState, step: Step) -> None:
     state.compensations.append(CompensationRecord(step=step.name, activity=step.compensation))
 
 
+# A 429 is the server pacing its callers, not the step failing: it does not use up the retry policy's
+# attempts (under contention a healthy step could otherwise be rolled back for waiting its turn). The
+# saga's deadline bounds such waits; without one, this many paced retries in a row give up.
+MAX_PACED_RETRIES = 200
+
+
+def _paced(error: StepError) -> bool:
+    return error.kind == "transient" and (error.status == 429 or error.code == "rate_limited")
+
+
 def _forward(
     ctx: DurableContext,
     saga: Saga,
@@ -154,6 +164,8 @@ def _forward(
     policy = step.retry or saga.retry
     payload = step.build_input(state)
     attempt = 0
+    spent = 0  # attempts that count against the policy (every failure but a 429)
+    paced = 0
     while True:
         attempt += 1
         state.attempts[step.name] = state.attempts.get(step.name, 0) + 1
@@ -172,7 +184,12 @@ def _forward(
             )
             return reply
         error = _error(reply["error"], step.name, attempt)
-        retryable = error.kind == "transient" and not policy.gives_up_after(attempt)
+        if _paced(error):
+            paced += 1
+        else:
+            spent += 1
+        retryable = (error.kind == "transient" and not policy.gives_up_after(spent)
+                     and (deadline is not None or paced <= MAX_PACED_RETRIES))
         if retryable:
             delay = policy.delay(attempt, error.retry_after)
             fire_at = ctx.current_utc_datetime + timedelta(seconds=delay)
@@ -202,6 +219,7 @@ def run_compensations(
         record.input = step.build_compensation_input(state) if step.build_compensation_input else {}
         record.error = None
         attempt = 0
+        spent = paced = 0  # as in _forward: a 429 does not use up the attempts; undos have no deadline
         while True:
             attempt += 1
             record.attempts += 1
@@ -214,7 +232,11 @@ def run_compensations(
                 )
                 break
             error = _error(reply["error"], record.step, attempt)
-            if error.kind == "transient" and not policy.gives_up_after(attempt):
+            if _paced(error):
+                paced += 1
+            else:
+                spent += 1
+            if error.kind == "transient" and not policy.gives_up_after(spent) and paced <= MAX_PACED_RETRIES:
                 delay = policy.delay(attempt, error.retry_after)
                 yield from observer(
                     _event(ctx, "compensation_retrying", record.step, attempt=attempt,

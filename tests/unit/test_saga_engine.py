@@ -132,6 +132,33 @@ def test_transient_failure_that_never_clears_compensates_after_the_last_attempt(
     assert ctx.names() == ["claim", "contact", "contact", "contact", "undo_contact", "undo_claim"]
 
 
+def test_rate_limited_attempts_wait_their_turn_without_using_up_the_retry_policy() -> None:
+    world = World()  # the policy allows 3 attempts; five 429s in a row are the server pacing, not failures
+    world.fail("invoice", *[TransientError("429", retry_after=2, status=429, code="rate_limited")] * 5)
+    outcome, ctx = run(world)
+    assert outcome.status == "completed"
+    assert ctx.timers == [2.0] * 5 and world.effects.count("invoice") == 1
+
+
+def test_real_failures_between_rate_limits_still_exhaust_the_retry_policy() -> None:
+    world = World()
+    limited = TransientError("429", retry_after=1, status=429)
+    world.fail("invoice", TransientError("503"), limited, limited, TransientError("503"), limited,
+               TransientError("503"))
+    outcome, ctx = run(world)
+    assert outcome.status == "compensated" and outcome.failed_step == "invoice"
+    assert ctx.names().count("invoice") == 6  # three 503s (the policy's 3 attempts) and three 429s
+
+
+def test_rate_limited_undo_waits_its_turn_without_using_up_the_compensation_policy() -> None:
+    world = World()
+    world.fail("writeback", PermanentError("refused"))
+    world.fail("undo_invoice", *[TransientError("429", retry_after=1, status=429)] * 4)
+    outcome, _ = run(world)
+    assert outcome.status == "compensated"
+    assert [c.status for c in outcome.state.compensations] == ["done"] * 4
+
+
 def test_unexpected_exception_counts_as_transient_and_keeps_the_host_reason() -> None:
     world = World()
     world.fail("claim", KeyError("dealstage"), None)

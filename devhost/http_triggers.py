@@ -105,11 +105,15 @@ class HttpTriggerRouter:
             return web.Response(status=404)
         route, params = found
         info = route.info
+        headers = dict(request.headers.items())
+        if not all(_is_text(v) for v in headers.values()):
+            # The Functions host (Kestrel) refuses such a request itself; the function never sees it.
+            return web.Response(status=400, text="Bad Request: a header value is not valid text")
         body = await request.read()
         req = func.HttpRequest(
             method=request.method,
             url=str(request.url),
-            headers=dict(request.headers.items()),
+            headers=headers,
             params=dict(request.query.items()),
             route_params=params,
             body=body,
@@ -124,6 +128,15 @@ class HttpTriggerRouter:
             log.exception("HTTP function '%s' failed", info.name)
             return web.Response(status=500)
         return to_aiohttp_response(result)
+
+
+def _is_text(value: str) -> bool:
+    """False for header bytes that are not UTF-8 (aiohttp hands them over as lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def to_aiohttp_response(result: Any) -> web.Response:

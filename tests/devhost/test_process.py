@@ -74,3 +74,5 @@ def test_http_triggers_route_params_methods_sync_async_and_errors(
     assert c.request("GET", "/api/echo")[0] == 404  # method not allowed for this route
     assert c.request("GET", "/api/explode")[0] == 500
     assert c.request("GET", "/api/nothing/here")[0] == 404
+    # Header bytes that are not UTF-8 are refused by the host, as Kestrel does, before any function runs.
+    assert c.request("GET", "/api/sync/bob", headers={"x-test": "\xff\xfe"})[0] == 400

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from shared.connectors.hubspot_webhooks import sign_v3
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import FAST_HUBSPOT_SIM, FAST_XERO_SIM, Stack
 from tests.e2e.saga_helpers import wait_for
 from tests.support.crm_data import ASSOC
 from tests.support.settings import sample_settings
@@ -61,6 +61,20 @@ def seed_won_deals(stack: Stack, count: int, label: str, *, companies: int | Non
         with ThreadPoolExecutor(8) as pool:
             owners = list(pool.map(company, range(companies)))
             return list(pool.map(deal, range(count)))
+
+
+def seed_and_sync(stack: Stack, count: int, label: str) -> tuple[list[str], str]:
+    """``count`` won deals in HubSpot, then a batch started as a person would (``POST /api/sync``): (deals, batch id).
+
+    The simulators' rate limits are raised to the app's (``FAST_*``): these scenarios are about faults, not pacing.
+    """
+    stack.sims.hubspot.config(**FAST_HUBSPOT_SIM)
+    stack.sims.xero.config(**FAST_XERO_SIM)
+    deal_ids = seed_won_deals(stack, count, label)
+    with httpx.Client(base_url=stack.client.base_url, timeout=30) as http:
+        answer = http.post("/api/sync", json={})
+    assert answer.status_code == 202, answer.text
+    return deal_ids, str(answer.json()["id"])
 
 
 def won_event(deal_id: str, event_id: int, *, occurred_at: int = 0, stage: str = "closedwon",

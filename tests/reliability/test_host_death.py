@@ -13,15 +13,14 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from devhost.testing import DevHostProcess
 from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import FAST_APP_LIMITS, FAST_HUBSPOT_SIM, FAST_XERO_SIM, Stack, app_host
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, app_host
 from tests.e2e.saga_helpers import wait_for
 from tests.reliability.figures import report
-from tests.reliability.helpers import all_ledger_rows, outcome_figures, seed_won_deals, wait_instances_completed
+from tests.reliability.helpers import all_ledger_rows, outcome_figures, seed_and_sync, wait_instances_completed
 from tests.support.azurite import Azurite
 
 DEALS = 100
@@ -46,14 +45,7 @@ def test_host_killed_mid_batch_resumes_and_invoices_every_deal_once_with_one_con
 ) -> None:
     stack = fresh_stack
     started = time.monotonic()
-    stack.sims.hubspot.config(**FAST_HUBSPOT_SIM)
-    stack.sims.xero.config(**FAST_XERO_SIM)
-    deal_ids = seed_won_deals(stack, DEALS, "Crash Co")
-
-    with httpx.Client(base_url=stack.client.base_url, timeout=30) as http:
-        answer = http.post("/api/sync", json={})
-    assert answer.status_code == 202, answer.text
-    batch_id = answer.json()["id"]
+    deal_ids, batch_id = seed_and_sync(stack, DEALS, "Crash Co")
     kills: list[tuple[int, int]] = []  # (invoices in Xero, instances running) at each kill
     for share in (1 / 3, 2 / 3):  # killed twice: the second time while it recovers from the first
         wait_for(f"{share:.0%} of the invoices", lambda s=share: len(stack.sims.xero.state()["invoices"]) >= DEALS * s,

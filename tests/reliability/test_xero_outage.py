@@ -13,18 +13,17 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from devhost.testing import DevHostProcess
 from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import FAST_APP_LIMITS, FAST_HUBSPOT_SIM, FAST_XERO_SIM, Stack, app_host
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, app_host
 from tests.e2e.saga_helpers import XERO_API, faulted, wait_for
 from tests.reliability.figures import report
 from tests.reliability.helpers import (
     all_ledger_rows,
     outcome_figures,
-    seed_won_deals,
+    seed_and_sync,
     step_attempts,
     wait_instances_completed,
 )
@@ -46,14 +45,7 @@ def test_xero_outage_in_the_middle_of_a_batch_delays_but_completes_every_deal_wi
 ) -> None:
     stack = fresh_stack
     started = time.monotonic()
-    stack.sims.hubspot.config(**FAST_HUBSPOT_SIM)
-    stack.sims.xero.config(**FAST_XERO_SIM)
-    deal_ids = seed_won_deals(stack, DEALS, "Outage Co")
-
-    with httpx.Client(base_url=stack.client.base_url, timeout=30) as http:
-        answer = http.post("/api/sync", json={})
-    assert answer.status_code == 202, answer.text
-    batch_id = answer.json()["id"]
+    deal_ids, batch_id = seed_and_sync(stack, DEALS, "Outage Co")
 
     # The outage begins once a quarter of the deals are invoiced.
     wait_for("a quarter of the invoices", lambda: len(stack.sims.xero.state()["invoices"]) >= DEALS // 4,

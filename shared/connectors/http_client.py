@@ -99,7 +99,7 @@ class ServiceHttp:
             except PausedTooLong as paused:
                 # The server's pause (e.g. Xero's daily limit) is long: wait on a durable timer, not here.
                 raise TransientError(
-                    f"{method} {url} not sent: {self.service} asked to pause ({paused})",
+                    f"rate limited on {method} {url}: not sent, {self.service} asked to pause ({paused})",
                     service=self.service, code="rate_limited", status=429, retry_after=paused.seconds,
                 ) from None
         try:

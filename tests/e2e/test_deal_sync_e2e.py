@@ -22,9 +22,16 @@ def deal_props(stack: Stack, deal_id: str) -> dict[str, Any]:
 @pytest.mark.e2e
 def test_won_deal_becomes_exactly_one_authorised_invoice_and_is_written_back(stack: Stack) -> None:
     deal = create_won_deal(stack.sims.hubspot_url, currency="EUR", terms_days=14, close_date="2026-11-02")
+    stack.sims.hubspot.clear_requests()
     status = stack.run_deal(deal.deal_id)
 
     assert status["runtimeStatus"] == "Completed", status
+    # HubSpot: one read of the deal with its lines, company and contact (GraphQL), the claim, the write-back.
+    assert [f"{r['method']} {r['path']}" for r in stack.sims.hubspot.requests()] == [
+        "POST /collector/graphql", f"PATCH /crm/v3/objects/deals/{deal.deal_id}",
+        f"PATCH /crm/v3/objects/deals/{deal.deal_id}"]
+    [contact] = stack.sims.xero.state()["contacts"]
+    assert (contact["Name"], contact["EmailAddress"]) == ("Northwind Traders", "nancy@northwind.example")
     assert status["output"]["status"] == "completed"
     invoices = xero_invoices(stack)
     assert len(invoices) == 1

@@ -24,7 +24,8 @@ from shared.connectors.hubspot_mapping import (
     to_person,
 )
 from shared.connectors.hubspot_models import HubSpotObject
-from shared.domain.models import DealSnapshot
+from shared.domain.errors import BusinessRejection
+from shared.domain.models import Company, DealSnapshot
 
 __all__ = ["DEAL_QUERY", "LINE_ITEM_LIMIT", "GraphQLShapeError", "TooLargeForOneRead", "deal_snapshot_from"]
 
@@ -136,6 +137,15 @@ def deal_snapshot_from(data: Any) -> DealSnapshot | None:
     return DealSnapshot(
         deal=to_deal(deal),
         line_items=tuple(to_line_item(i) for i in items),
-        company=to_company(next(iter(companies.values()))) if companies else None,
+        company=_company(next(iter(companies.values()))) if companies else None,
         first_contact=to_person(contacts[0]) if contacts else None,
     )
+
+
+def _company(obj: HubSpotObject) -> Company | None:
+    # Only a new Xero contact needs the company's data: a company without a name must not stop a deal whose
+    # contact exists already. Left out here, the customer step reads it and refuses it only if it needs it.
+    try:
+        return to_company(obj)
+    except BusinessRejection:
+        return None

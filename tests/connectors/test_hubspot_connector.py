@@ -344,3 +344,16 @@ def test_deal_with_more_line_items_than_one_graphql_page_is_read_over_rest(
     # The big deal went over REST; the next deal is read over GraphQL again.
     assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/v3/objects/deals/{deal_id}",
                              "POST /collector/graphql"]
+
+
+def test_company_without_a_name_does_not_stop_the_graphql_read_only_a_new_customer_needs_it(
+    hubspot: HubSpotClient, portal: Portal
+) -> None:
+    hubspot.ensure_app_properties()
+    deal_id = portal.deal()
+    company_id = hubspot.get_deal(deal_id).company_ids[0]
+    portal.http.patch(f"/_sim/hubspot/objects/companies/{company_id}", json={"properties": {"name": ""}})
+    snapshot = hubspot.get_deal_snapshot(deal_id)
+    assert snapshot.company is None and snapshot.line_items is not None  # as over REST: read when needed
+    with pytest.raises(BusinessRejection):
+        hubspot.get_company(company_id)

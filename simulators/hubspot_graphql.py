@@ -73,6 +73,7 @@ def _number(value: Any) -> Any:
 
 NUMBER = GraphQLScalarType("Number", serialize=_number)
 LONG = GraphQLScalarType("Long", serialize=lambda v: int(str(v)))
+# The simulator keeps no option labels: ``label`` answers the internal value too (the app reads ``value`` only).
 ENUMERATION = GraphQLObjectType("Enumeration", {
     "value": GraphQLField(GraphQLString, resolve=lambda v, _info: v),
     "label": GraphQLField(GraphQLString, resolve=lambda v, _info: v),

@@ -12,7 +12,7 @@ from shared import composition, names
 from shared.api import transactions, webhooks
 from shared.api.health import health as health_handler
 from shared.api.responses import ApiResponse
-from shared.api.starter import InstanceInfo, start_paid_invoice_syncs, sync_now
+from shared.api.starter import InstanceInfo, sync_now
 from shared.api.status_page import status_page
 from shared.config import get_settings
 
@@ -77,9 +77,7 @@ async def hubspot_webhook(req: func.HttpRequest, client: df.DurableOrchestration
 @bp.durable_client_input(client_name="client")
 async def xero_webhook(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     decision = webhooks.xero(dict(req.headers), req.get_body(), get_settings())
-    if decision.paid_invoice_ids:
-        await start_paid_invoice_syncs(ClientAdapter(client), decision.paid_invoice_ids)
-    return _to_http(decision.response)
+    return _to_http(await webhooks.xero_accept(decision, ClientAdapter(client)))
 
 
 @bp.function_name(names.START_SYNC)

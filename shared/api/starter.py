@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol
 
@@ -64,6 +64,25 @@ class DealSyncStarts(BaseModel):
     policy: SagaPolicy = Field(default_factory=SagaPolicy)  # frozen when the webhook was accepted
 
 
+async def _start_unless_seen(client: DurableClient, orchestrator: str, instance_id: str, input_: Any,
+                             seen: Callable[[InstanceInfo | None], bool]) -> bool:
+    """Start ``instance_id`` unless ``seen`` says it is already there; True if this call started it.
+
+    The status is read first because the host replaces a *completed* instance on a start with its id. A
+    refused start is a duplicate only if the instance is there now (a concurrent trigger won the race);
+    any other failure (the task hub unreachable) raises, so that the caller's retry starts it: never lost.
+    """
+    if seen(await client.status(instance_id)):
+        return False
+    try:
+        await client.start(orchestrator, instance_id, input_)
+    except Exception:
+        if seen(await client.status(instance_id)):
+            return False
+        raise
+    return True
+
+
 def _counts_as_existing(info: InstanceInfo | None) -> bool:
     if info is None or info.runtime_status is None:
         return False
@@ -100,18 +119,9 @@ async def start_deal_syncs(client: DurableClient, deal_ids: Iterable[str], trigg
     async def one(deal_id: str) -> tuple[str, bool]:
         tx_id = transaction_id(deal_id)
         async with gate:
-            if _counts_as_existing(await client.status(tx_id)):
-                return tx_id, False
-            try:
-                await client.start(names.DEAL_SYNC, tx_id, DealSyncInput(
-                    deal_id=deal_id, trigger=trigger, policy=policy).model_dump(mode="json"))
-            except Exception:
-                # The host refuses an id that is running: another trigger won the race for this deal.
-                # Otherwise (the task hub unreachable, say) the deal is not started: that must not pass for a duplicate.
-                if _counts_as_existing(await client.status(tx_id)):
-                    return tx_id, False
-                raise
-            return tx_id, True
+            started = await _start_unless_seen(client, names.DEAL_SYNC, tx_id, DealSyncInput(
+                deal_id=deal_id, trigger=trigger, policy=policy).model_dump(mode="json"), _counts_as_existing)
+            return tx_id, started
 
     report = StartReport()
     outcomes = await asyncio.gather(*(one(d) for d in dict.fromkeys(deal_ids)), return_exceptions=True)
@@ -136,20 +146,11 @@ async def start_webhook_batch(client: DurableClient, batch_id: str, deal_ids: li
     """Hand one delivery's deals to a ``webhook_batch`` orchestration; True if this delivery was handed over before.
 
     One status read and at most one start, whatever the number of deals, so the webhook answers at once;
-    the orchestration starts the deal syncs. The status is read first because the host replaces a
-    *completed* instance on a start with its id: without the read, a replayed delivery would run again.
+    the orchestration starts the deal syncs.
     """
-    if _batch_seen(await client.status(batch_id)):
-        return True
     request = DealSyncStarts(deal_ids=deal_ids, trigger="webhook", policy=SagaPolicy.from_settings(settings))
-    try:
-        await client.start(names.WEBHOOK_BATCH, batch_id, request.model_dump(mode="json"))
-    except Exception:
-        # A concurrent delivery of the same events started it first; anything else is an error HubSpot retries.
-        if _batch_seen(await client.status(batch_id)):
-            return True
-        raise
-    return False
+    return not await _start_unless_seen(client, names.WEBHOOK_BATCH, batch_id, request.model_dump(mode="json"),
+                                        _batch_seen)
 
 
 def _already_marked_paid(info: InstanceInfo | None) -> bool:
@@ -164,19 +165,16 @@ def _already_marked_paid(info: InstanceInfo | None) -> bool:
 
 
 async def start_paid_invoice_syncs(client: DurableClient, invoice_ids: Iterable[str]) -> StartReport:
-    """Start ``invoice_paid`` per invoice unless one is running or already marked its deal paid."""
+    """Start ``invoice_paid`` per invoice unless one is running or already marked its deal paid.
+
+    A start the task hub refuses raises: the caller answers Xero with an error, and Xero delivers again.
+    """
     report = StartReport()
     for invoice_id in dict.fromkeys(invoice_ids):
         instance = f"paid-{invoice_id}"
-        if _already_marked_paid(await client.status(instance)):
-            report.duplicates.append(instance)
-            continue
-        try:
-            await client.start(names.INVOICE_PAID, instance, {"invoice_id": invoice_id})
-        except Exception:
-            report.duplicates.append(instance)  # another delivery won the race for this invoice
-        else:
-            report.started.append(instance)
+        started = await _start_unless_seen(client, names.INVOICE_PAID, instance, {"invoice_id": invoice_id},
+                                           _already_marked_paid)
+        (report.started if started else report.duplicates).append(instance)
     return report
 
 

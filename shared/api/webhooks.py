@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from shared import names
 from shared.api.responses import ApiResponse, error_response, json_response
-from shared.api.starter import DurableClient, start_webhook_batch
+from shared.api.starter import DurableClient, start_paid_invoice_syncs, start_webhook_batch
 from shared.config import Settings
 from shared.connectors import hubspot_webhooks, xero_webhooks
 from shared.sync.identity import transaction_id
@@ -131,9 +131,7 @@ async def hubspot_accept(decision: HubSpotDecision, client: DurableClient, setti
         try:
             duplicate = await start_webhook_batch(client, batch_id, decision.deal_ids, settings)
         except Exception as exc:  # the durable client's errors have no common type (HTTP, SDK, host)
-            log.warning("webhook batch %s not started: %s", batch_id, type(exc).__name__)
-            return error_response(503, "unavailable", "the orchestration store could not be reached; nothing was "
-                                  "accepted, HubSpot will deliver these events again", {"Retry-After": "30"})
+            return _unavailable("HubSpot", f"webhook batch {batch_id}", exc)
     return json_response(200, {"received": decision.received, "ignored": decision.ignored,
                                "accepted": [transaction_id(d) for d in decision.deal_ids],
                                "batch": batch_id, "duplicate": duplicate})
@@ -164,3 +162,23 @@ def xero(headers: Mapping[str, str], body: bytes, settings: Settings) -> XeroDec
            if isinstance(e, dict) and e.get("eventCategory") == "INVOICE" and isinstance(e.get("resourceId"), str)
            and e.get("tenantId") in (None, settings.xero_tenant_id)]
     return XeroDecision(ApiResponse(200, "", "text/plain"), list(dict.fromkeys(ids)))
+
+
+async def xero_accept(decision: XeroDecision, client: DurableClient) -> ApiResponse:
+    """Start the paid-invoice write-backs a signed delivery names, then answer as ``xero`` decided.
+
+    When the task hub cannot be reached the answer is 503: Xero delivers the events again.
+    """
+    if decision.paid_invoice_ids:
+        try:
+            await start_paid_invoice_syncs(client, decision.paid_invoice_ids)
+        except Exception as exc:  # the durable client's errors have no common type (HTTP, SDK, host)
+            return _unavailable("Xero", "paid-invoice write-backs", exc)
+    return decision.response
+
+
+def _unavailable(vendor: str, what: str, exc: Exception) -> ApiResponse:
+    """503: nothing was accepted, and the vendor delivers the events again (both retry any non-2xx answer)."""
+    log.warning("%s not started: %s", what, type(exc).__name__)
+    return error_response(503, "unavailable", f"the orchestration store could not be reached; nothing was "
+                          f"accepted, {vendor} will deliver these events again", {"Retry-After": "30"})

@@ -204,3 +204,28 @@ def test_xero_invoice_events_name_the_invoices_to_check(settings: Settings) -> N
     decision = webhooks.xero({"x-xero-signature": sign(settings.xero_webhook_key.get_secret_value(), body)}, body,
                              settings)
     assert decision.paid_invoice_ids == ["inv-1"]
+
+
+def _paid_delivery(settings: Settings, invoice_id: str) -> webhooks.XeroDecision:
+    body = json.dumps({"events": [{"resourceId": invoice_id, "eventCategory": "INVOICE", "eventType": "UPDATE",
+                                   "tenantId": settings.xero_tenant_id}]}).encode()
+    return webhooks.xero({"x-xero-signature": sign(settings.xero_webhook_key.get_secret_value(), body)}, body,
+                         settings)
+
+
+def test_a_paid_invoice_event_starts_its_write_back_once_and_answers_xero_with_an_empty_200(
+        settings: Settings) -> None:
+    client = FakeDurableClient()
+    first = asyncio.run(webhooks.xero_accept(_paid_delivery(settings, "inv-1"), client))
+    client.finish("paid-inv-1", output={"outcome": "marked_paid"})
+    again = asyncio.run(webhooks.xero_accept(_paid_delivery(settings, "inv-1"), client))  # Xero redelivers
+    assert (first.status, first.body, again.status) == (200, "", 200)
+    assert client.started_ids(names.INVOICE_PAID) == ["paid-inv-1"]
+
+
+def test_an_unreachable_task_hub_answers_xero_503_so_that_the_paid_event_is_delivered_again(
+        settings: Settings) -> None:
+    client = FakeDurableClient(refuse={"paid-inv-1": 1})
+    response = asyncio.run(webhooks.xero_accept(_paid_delivery(settings, "inv-1"), client))
+    assert response.status == 503 and json.loads(response.body)["error"] == "unavailable"
+    assert client.started_ids(names.INVOICE_PAID) == []  # not counted as a duplicate either

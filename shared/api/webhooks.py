@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,9 @@ from shared.sync.identity import transaction_id
 log = logging.getLogger(__name__)
 
 MAX_EVENTS = 100
+# Xero's InvoiceID is a GUID. Anything else in a signed event cannot name one of our invoices, and must
+# not reach the task hub: it becomes part of an instance id, which refuses control characters and '/'.
+XERO_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", re.ASCII)
 DEAL_EVENTS = frozenset({"deal.creation", "deal.propertyChange"})
 
 
@@ -158,9 +162,9 @@ def xero(headers: Mapping[str, str], body: bytes, settings: Settings) -> XeroDec
     events = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(events, list):
         return XeroDecision(error_response(400, "malformed_body", "expected an object with an events array"))
-    ids = [str(e["resourceId"]) for e in events
+    ids = [e["resourceId"].lower() for e in events
            if isinstance(e, dict) and e.get("eventCategory") == "INVOICE" and isinstance(e.get("resourceId"), str)
-           and e.get("tenantId") in (None, settings.xero_tenant_id)]
+           and XERO_GUID.fullmatch(e["resourceId"]) and e.get("tenantId") in (None, settings.xero_tenant_id)]
     return XeroDecision(ApiResponse(200, "", "text/plain"), list(dict.fromkeys(ids)))
 
 

@@ -105,6 +105,8 @@ def test_hubspot_webhook_never_5xx(http: httpx.Client, body: bytes, signed: bool
     signed=st.booleans())
 @example(body=HUGE, signed=True)
 @example(body=UNICODE, signed=True)
+@example(body=json.dumps({"events": [{"eventCategory": "INVOICE", "resourceId": "\b",
+                                      "tenantId": SETTINGS["XERO_TENANT_ID"]}]}).encode(), signed=True)
 @FUZZ
 def test_xero_webhook_never_5xx(http: httpx.Client, body: bytes, signed: bool) -> None:
     headers = {"x-xero-signature": sign(SETTINGS["XERO_WEBHOOK_KEY"], body) if signed else "bad"}

@@ -62,6 +62,8 @@ ODD_TEXT = {
     "arabic-indic-digits": "\u0663\u0664",
     "fullwidth-digits": "\uff11\uff12",
     "superscript-two": "\u00b2",
+    "backspace": "\b",
+    "slash-and-hash": "a/b#c?d",
 }
 
 
@@ -187,7 +189,9 @@ def xero_cases(stack: Stack) -> list[Case]:
         events = [{"eventCategory": "INVOICE", "tenantId": "another-organisation", "resourceId": text},
                   {"eventCategory": f"INVOICE{text}", "tenantId": tenant, "resourceId": "a"},
                   {"eventCategory": "INVOICE", "tenantId": f"{tenant}{text}", "resourceId": "b"},
-                  {"eventCategory": "INVOICE", "tenantId": tenant, "resourceId": 7}]
+                  {"eventCategory": "INVOICE", "tenantId": tenant, "resourceId": 7},
+                  # Our organisation, but not a Xero GUID: it cannot name an invoice (nor an instance id).
+                  {"eventCategory": "INVOICE", "tenantId": tenant, "resourceId": text}]
         body = dumps({"events": events})
         cases.append(Case(f"signed-odd-{name}", "POST", XERO_WEBHOOK, body, signed(body), expect="ignored"))
     return cases

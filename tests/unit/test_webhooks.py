@@ -17,6 +17,10 @@ from shared.connectors.hubspot_webhooks import sign_v3
 from shared.connectors.xero_webhooks import sign
 from tests.support.fake_client import FakeDurableClient
 
+INV_1 = "5f3b1a52-0c55-4d8e-9d2a-6c0f3f1b7a10"  # Xero ids are GUIDs
+INV_2 = "0d9e8b7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+CON_1 = "c0ffee00-0000-4000-8000-000000000001"
+
 URL = "https://sync.example.com/api/webhooks/hubspot"
 
 
@@ -196,14 +200,34 @@ def test_xero_intent_to_receive_answers_200_empty_when_signed_and_401_otherwise(
 
 def test_xero_invoice_events_name_the_invoices_to_check(settings: Settings) -> None:
     events = {"events": [
-        {"resourceId": "inv-1", "eventCategory": "INVOICE", "eventType": "UPDATE", "tenantId": settings.xero_tenant_id},
-        {"resourceId": "inv-1", "eventCategory": "INVOICE", "eventType": "UPDATE", "tenantId": settings.xero_tenant_id},
-        {"resourceId": "c-1", "eventCategory": "CONTACT", "eventType": "UPDATE", "tenantId": settings.xero_tenant_id},
-        {"resourceId": "inv-2", "eventCategory": "INVOICE", "eventType": "UPDATE", "tenantId": "another-org"}]}
+        {"resourceId": INV_1, "eventCategory": "INVOICE", "eventType": "UPDATE", "tenantId": settings.xero_tenant_id},
+        {"resourceId": INV_1, "eventCategory": "INVOICE", "eventType": "UPDATE", "tenantId": settings.xero_tenant_id},
+        {"resourceId": CON_1, "eventCategory": "CONTACT", "eventType": "UPDATE", "tenantId": settings.xero_tenant_id},
+        {"resourceId": INV_2, "eventCategory": "INVOICE", "eventType": "UPDATE", "tenantId": "another-org"}]}
     body = json.dumps(events).encode()
     decision = webhooks.xero({"x-xero-signature": sign(settings.xero_webhook_key.get_secret_value(), body)}, body,
                              settings)
-    assert decision.paid_invoice_ids == ["inv-1"]
+    assert decision.paid_invoice_ids == [INV_1]
+
+
+def test_an_invoice_event_whose_resource_id_is_not_a_xero_guid_is_acknowledged_and_ignored(
+        settings: Settings) -> None:
+    # A control character or a '/' would reach the task hub inside an instance id, which refuses it:
+    # the answer would be an error and Xero would deliver the same event again, forever.
+    odd = ["\b", "inv-1", "a/b", INV_1 + "x", INV_1.replace("a", "\u0663"), "", " " + INV_1]
+    body = json.dumps({"events": [{"resourceId": r, "eventCategory": "INVOICE", "eventType": "UPDATE",
+                                   "tenantId": settings.xero_tenant_id} for r in odd]}).encode()
+    decision = webhooks.xero({"x-xero-signature": sign(settings.xero_webhook_key.get_secret_value(), body)}, body,
+                             settings)
+    assert (decision.response.status, decision.paid_invoice_ids) == (200, [])
+
+
+def test_an_invoice_guid_in_capitals_is_the_same_invoice(settings: Settings) -> None:
+    body = json.dumps({"events": [{"resourceId": r, "eventCategory": "INVOICE", "eventType": "UPDATE",
+                                   "tenantId": settings.xero_tenant_id} for r in (INV_1.upper(), INV_1)]}).encode()
+    decision = webhooks.xero({"x-xero-signature": sign(settings.xero_webhook_key.get_secret_value(), body)}, body,
+                             settings)
+    assert decision.paid_invoice_ids == [INV_1]
 
 
 def _paid_delivery(settings: Settings, invoice_id: str) -> webhooks.XeroDecision:
@@ -216,16 +240,16 @@ def _paid_delivery(settings: Settings, invoice_id: str) -> webhooks.XeroDecision
 def test_a_paid_invoice_event_starts_its_write_back_once_and_answers_xero_with_an_empty_200(
         settings: Settings) -> None:
     client = FakeDurableClient()
-    first = asyncio.run(webhooks.xero_accept(_paid_delivery(settings, "inv-1"), client))
-    client.finish("paid-inv-1", output={"outcome": "marked_paid"})
-    again = asyncio.run(webhooks.xero_accept(_paid_delivery(settings, "inv-1"), client))  # Xero redelivers
+    first = asyncio.run(webhooks.xero_accept(_paid_delivery(settings, INV_1), client))
+    client.finish(f"paid-{INV_1}", output={"outcome": "marked_paid"})
+    again = asyncio.run(webhooks.xero_accept(_paid_delivery(settings, INV_1), client))  # Xero redelivers
     assert (first.status, first.body, again.status) == (200, "", 200)
-    assert client.started_ids(names.INVOICE_PAID) == ["paid-inv-1"]
+    assert client.started_ids(names.INVOICE_PAID) == [f"paid-{INV_1}"]
 
 
 def test_an_unreachable_task_hub_answers_xero_503_so_that_the_paid_event_is_delivered_again(
         settings: Settings) -> None:
-    client = FakeDurableClient(refuse={"paid-inv-1": 1})
-    response = asyncio.run(webhooks.xero_accept(_paid_delivery(settings, "inv-1"), client))
+    client = FakeDurableClient(refuse={f"paid-{INV_1}": 1})
+    response = asyncio.run(webhooks.xero_accept(_paid_delivery(settings, INV_1), client))
     assert response.status == 503 and json.loads(response.body)["error"] == "unavailable"
     assert client.started_ids(names.INVOICE_PAID) == []  # not counted as a duplicate either

@@ -18,6 +18,10 @@ from shared.sync.policy import DealSyncInput, SagaPolicy
 STATUSES = ("pending", "running", "completed", "compensating", "compensated", "needs_attention", "already_synced",
             "skipped")
 MAX_WINDOW = timedelta(days=31)
+# The ledger's time keys, and datetime arithmetic near year 1 or 9999, need a bounded range; no
+# transaction of this app is older than 2000, and 9000 leaves room for a window after any real date.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 TX_ID = re.compile(r"^deal-[A-Za-z0-9_-]{1,64}$")
 
 
@@ -35,7 +39,13 @@ def _time(params: Mapping[str, str], name: str, default: datetime) -> datetime:
         value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00").replace(" ", "+"))
     except ValueError:
         raise BadRequest(name, f"{name} must be an ISO 8601 date or time, such as 2026-11-23T08:00:00Z") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first datetime once in UTC
+        value = EARLIEST - timedelta(days=1) if value.year < 2000 else LATEST + timedelta(days=1)
+    if not EARLIEST <= value <= LATEST:
+        raise BadRequest(name, f"{name} must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return value
 
 
 def parse_window(params: Mapping[str, str], now: datetime) -> tuple[datetime, datetime]:

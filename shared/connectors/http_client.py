@@ -41,6 +41,15 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, seconds)
 
 
+# A 429 for a quota that resets only after hours (Xero's 5,000 calls a day; Xero's documentation says
+# "day", our notes "daily"): the saga waits for the reset instead of counting the wait against its deadline.
+QUOTA_PROBLEMS = frozenset({"day", "daily"})
+
+
+def _rate_limit_code(problem: str) -> str:
+    return "quota_exhausted" if problem.strip().lower() in QUOTA_PROBLEMS else "rate_limited"
+
+
 class ServiceHttp:
     """One vendor's HTTP client: base URL, timeouts, optional limiter, transient errors raised.
 
@@ -100,7 +109,8 @@ class ServiceHttp:
                 # The server's pause (e.g. Xero's daily limit) is long: wait on a durable timer, not here.
                 raise TransientError(
                     f"rate limited on {method} {url}: not sent, {self.service} asked to pause ({paused})",
-                    service=self.service, code="rate_limited", status=429, retry_after=paused.seconds,
+                    service=self.service, code=_rate_limit_code(paused.reason), status=429,
+                    retry_after=paused.seconds,
                 ) from None
         try:
             response = self._client.request(
@@ -126,15 +136,15 @@ class ServiceHttp:
                 limiter.release()
         if response.status_code == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            problem = response.headers.get("X-Rate-Limit-Problem", "")[:40]
             if limiter is not None and retry_after:
-                limiter.pause(retry_after)
-            problem = response.headers.get("X-Rate-Limit-Problem", "")
+                limiter.pause(retry_after, problem)
             raise TransientError(
                 f"rate limited on {method} {url}"
                 + (f" ({problem} limit)" if problem else "")
                 + f": {self.error_text(response)}",
                 service=self.service,
-                code="rate_limited",
+                code=_rate_limit_code(problem),
                 status=429,
                 retry_after=retry_after,
             )

@@ -14,9 +14,10 @@ __all__ = ["PausedTooLong", "RateLimiter"]
 class PausedTooLong(Exception):
     """The server asked for a pause longer than a call should wait in-process (e.g. a daily limit)."""
 
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"paused for {seconds:.0f} s more")
+    def __init__(self, seconds: float, reason: str = "") -> None:
+        super().__init__(f"paused for {seconds:.0f} s more" + (f" ({reason} limit)" if reason else ""))
         self.seconds = seconds
+        self.reason = reason
 
 
 class RateLimiter:
@@ -56,6 +57,7 @@ class RateLimiter:
         self._cond = threading.Condition()
         self._in_flight = 0
         self._blocked_until = 0.0
+        self._pause_reason = ""
         self.max_pause = max_pause
 
     def _wait_time(self, now: float) -> float:
@@ -80,7 +82,7 @@ class RateLimiter:
                 now = self._clock()
                 paused = self._blocked_until - now
                 if paused > self.max_pause:
-                    raise PausedTooLong(paused)
+                    raise PausedTooLong(paused, self._pause_reason)
                 wait = self._wait_time(now)
                 if wait <= 0:
                     self._starts.append(now)
@@ -103,10 +105,12 @@ class RateLimiter:
         finally:
             self.release()
 
-    def pause(self, seconds: float) -> None:
-        """Start no call for ``seconds`` real seconds (the server's ``Retry-After``)."""
+    def pause(self, seconds: float, reason: str = "") -> None:
+        """Start no call for ``seconds`` real seconds (the server's ``Retry-After``); ``reason`` names the limit."""
         with self._cond:
-            self._blocked_until = max(self._blocked_until, self._clock() + max(0.0, seconds))
+            until = self._clock() + max(0.0, seconds)
+            if until > self._blocked_until:
+                self._blocked_until, self._pause_reason = until, reason
 
     @property
     def in_flight(self) -> int:

@@ -15,6 +15,7 @@ then). It is a pure function: the same commands in the same order always give th
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -50,6 +51,7 @@ class StepRecord(BaseModel):
     ended_at: str = ""
     attempts: int = 0
     last_error: dict[str, Any] | None = None
+    retry_at: str = ""  # while retrying: when the next attempt is due (e.g. after Xero's daily limit resets)
 
 
 class CompensationEntry(BaseModel):
@@ -115,6 +117,16 @@ def _step(state: TransactionState, name: str) -> StepRecord:
     return record
 
 
+def _later(at: str, seconds: Any) -> str:
+    """``at`` plus ``seconds`` as ISO 8601, or "" when either is missing or unreadable."""
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return ""
+    try:
+        return (datetime.fromisoformat(at) + timedelta(seconds=float(seconds))).isoformat()
+    except (ValueError, OverflowError):
+        return ""
+
+
 def _apply_event(state: TransactionState, event: dict[str, Any]) -> None:
     kind, name, at = str(event["type"]), str(event["step"]), str(event.get("at", ""))
     error = event.get("error")
@@ -123,9 +135,10 @@ def _apply_event(state: TransactionState, event: dict[str, Any]) -> None:
         if kind == "step_started":
             if record.status in ("succeeded", "failed") or not record.started_at:
                 record.started_at, record.ended_at, record.last_error = at, "", None
-            record.status, record.attempts = "running", record.attempts + 1
+            record.status, record.attempts, record.retry_at = "running", record.attempts + 1, ""
         elif kind == "step_retrying":
             record.status, record.last_error = "retrying", error
+            record.retry_at = _later(at, event.get("delay_seconds"))
         elif kind == "step_succeeded":
             record.status, record.ended_at = "succeeded", at
             result = event.get("result")

@@ -118,6 +118,8 @@ def run_saga(
         if step.compensation:
             _register(state, step)
         reply = yield from _forward(ctx, saga, step, state, deadline, observer)
+        if deadline is not None:
+            deadline += timedelta(seconds=float(reply.pop("quota_wait_s", 0.0)))
         if reply["ok"]:
             state.results[step.name] = reply.get("result")
             if step.name not in state.completed_steps:
@@ -145,12 +147,24 @@ def _register(state: SagaState, step: Step) -> None:
 
 # A 429 is the server pacing its callers, not the step failing: it does not use up the retry policy's
 # attempts (under contention a healthy step could otherwise be rolled back for waiting its turn). The
-# saga's deadline bounds such waits; without one, this many paced retries in a row give up.
+# saga's deadline bounds such waits; without one (or for quota waits), this many paced retries give up.
 MAX_PACED_RETRIES = 200
 
 
 def _paced(error: StepError) -> bool:
-    return error.kind == "transient" and (error.status == 429 or error.code == "rate_limited")
+    return error.kind == "transient" and (error.status == 429 or error.code in ("rate_limited", "quota_exhausted"))
+
+
+def _quota(error: StepError) -> bool:
+    """A quota that resets after hours (Xero's daily limit): the wait is the quota's, not the step's.
+
+    Waiting for the reset does not count against the saga's deadline: rolling back a healthy deal
+    because the organisation ran out of calls for the day would leave a person to press Retry for
+    each one, and its undo would need the same exhausted quota anyway. Keyed on the error code (set
+    by the connector from ``X-Rate-Limit-Problem``), never on the wait's length, so that histories
+    recorded before the code existed replay the same decisions.
+    """
+    return error.kind == "transient" and error.code == "quota_exhausted"
 
 
 def _forward(
@@ -166,6 +180,7 @@ def _forward(
     attempt = 0
     spent = 0  # attempts that count against the policy (every failure but a 429)
     paced = 0
+    quota_wait = 0.0  # seconds waited for a quota reset: the caller moves its deadline by as much
     while True:
         attempt += 1
         state.attempts[step.name] = state.attempts.get(step.name, 0) + 1
@@ -175,24 +190,31 @@ def _forward(
                 step=step.name, attempts=attempt - 1,
             )
             yield from observer(_event(ctx, "step_failed", step.name, attempt=attempt - 1, error=error))
-            return {"ok": False, "error": error}
+            return {"ok": False, "error": error, "quota_wait_s": quota_wait}
         yield from observer(_event(ctx, "step_started", step.name, attempt=attempt))
         reply = yield from _call(ctx, step.activity, payload)
         if reply["ok"]:
             yield from observer(
                 _event(ctx, "step_succeeded", step.name, attempt=attempt, result=reply.get("result"))
             )
-            return reply
+            return {**reply, "quota_wait_s": quota_wait}
         error = _error(reply["error"], step.name, attempt)
         if _paced(error):
             paced += 1
         else:
             spent += 1
+        # Paced waits are bounded by the deadline, or by a count where nothing else bounds them: without
+        # a deadline, and for quota waits (which move the deadline, so a quota that never resets would
+        # otherwise keep the saga waiting for ever).
+        bounded_by_deadline = deadline is not None and not _quota(error)
         retryable = (error.kind == "transient" and not policy.gives_up_after(spent)
-                     and (deadline is not None or paced <= MAX_PACED_RETRIES))
+                     and (bounded_by_deadline or paced <= MAX_PACED_RETRIES))
         if retryable:
             delay = policy.delay(attempt, error.retry_after)
             fire_at = ctx.current_utc_datetime + timedelta(seconds=delay)
+            if deadline is not None and _quota(error):
+                deadline += timedelta(seconds=delay)
+                quota_wait += delay
             if deadline is None or fire_at < deadline:
                 yield from observer(
                     _event(ctx, "step_retrying", step.name, attempt=attempt, delay_seconds=delay, error=error)
@@ -200,7 +222,7 @@ def _forward(
                 yield ctx.create_timer(fire_at)
                 continue
         yield from observer(_event(ctx, "step_failed", step.name, attempt=attempt, error=error))
-        return {"ok": False, "error": error}
+        return {"ok": False, "error": error, "quota_wait_s": quota_wait}
 
 
 def run_compensations(

@@ -280,8 +280,23 @@ def test_daily_limit_pause_is_not_slept_in_the_activity_but_handed_to_the_saga(
     with pytest.raises(TransientError) as caught:
         xero.find_customer("a")  # not sent: the saga waits on a durable timer instead
     assert time.monotonic() - started < 1.0
-    assert caught.value.code == "rate_limited" and caught.value.retry_after == pytest.approx(43200, abs=5)
+    # "quota_exhausted": the saga waits for the reset without counting it against its deadline.
+    assert caught.value.code == "quota_exhausted" and caught.value.retry_after == pytest.approx(43200, abs=5)
+    assert "daily limit" in str(caught.value)
     assert len(xero_sim.xero.requests()) == sent
+
+
+@pytest.mark.parametrize(("problem", "code"), [("daily", "quota_exhausted"), ("Day", "quota_exhausted"),
+                                                ("minute", "rate_limited"), ("concurrent", "rate_limited"),
+                                                ("appminute", "rate_limited"), ("", "rate_limited")])
+def test_a_429_says_whether_it_is_a_quota_for_the_day_or_a_short_pause(
+    xero: XeroClient, xero_sim: SimulatorsProcess, problem: str, code: str
+) -> None:
+    headers = {"Retry-After": "0"} | ({"X-Rate-Limit-Problem": problem} if problem else {})
+    xero_sim.xero.add_fault("/api.xro/2.0/Contacts", 429, headers=headers)
+    with pytest.raises(TransientError) as caught:
+        xero.find_customer("a")
+    assert (caught.value.code, caught.value.status) == (code, 429)
 
 
 def test_client_limiter_keeps_within_sixty_calls_a_minute(xero_sim: SimulatorsProcess) -> None:

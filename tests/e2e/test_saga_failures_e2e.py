@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from devhost.testing import DevHostProcess
+from shared import names
 from simulators.testing import SimulatorsProcess
 from tests.e2e.conftest import Stack, fast_host
 from tests.e2e.saga_helpers import (
@@ -173,6 +175,43 @@ def test_transient_failures_at_any_step_are_retried_and_the_deal_gets_exactly_on
     attempts = {s["name"]: s["attempts"] for s in row["steps"]}
     assert attempts[step] == case.times + 1, attempts
     assert [r["status"] for r in row["compensations"]] == []
+
+
+@pytest.mark.e2e
+def test_xero_daily_limit_makes_the_invoice_wait_visibly_for_the_reset_and_then_the_deal_is_invoiced(
+    fast_stack: Stack,
+) -> None:
+    stack = fast_stack
+    deal = create_won_deal(stack.sims.hubspot_url)
+    # Out of calls for the day: Xero names the limit and how long until it resets (3 s here).
+    stack.sims.xero.add_fault(f"{XERO_API}/Invoices", 429, method="PUT", times=1,
+                              headers={"Retry-After": "3", "X-Rate-Limit-Problem": "daily"})
+    stack.client.clock(auto_advance=False)  # the wait takes real time, so that a person can see it
+    try:
+        tx = start_deal(stack, deal.deal_id)
+
+        def waiting() -> dict[str, Any] | None:
+            _, state = stack.client.read_entity(names.SYNC_TRANSACTION, tx)
+            steps = {s["name"]: s for s in (state or {}).get("steps", [])}
+            invoice = steps.get("invoice", {})
+            return state if invoice.get("status") == "retrying" and invoice.get("retry_at") else None
+
+        state = wait_for("the invoice step to wait for the daily limit", waiting)
+        step = next(s for s in state["steps"] if s["name"] == "invoice")
+        assert state["status"] == "running"  # waiting, not rolling back
+        assert step["last_error"]["code"] == "quota_exhausted" and "daily limit" in step["last_error"]["message"]
+        failed_at = datetime.fromisoformat(step["started_at"])
+        assert timedelta(seconds=2) <= datetime.fromisoformat(step["retry_at"]) - failed_at <= timedelta(seconds=5)
+        assert invoices(stack) == []
+        status = stack.client.wait(tx, timeout=30)
+    finally:
+        stack.client.clock(auto_advance=True)
+    assert status["output"]["status"] == "completed", status["output"]
+    [invoice] = invoices(stack)
+    assert invoice["Status"] == "AUTHORISED"
+    row = ledger_row(stack, deal.deal_id)
+    assert {s["name"]: s["attempts"] for s in row["steps"]}["invoice"] == 2
+    assert row["compensations"] == []
 
 
 def _fail_write_back(stack: Stack, delay_ms: int = 0) -> None:

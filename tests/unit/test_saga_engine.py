@@ -19,6 +19,7 @@ from shared.saga import (
     run_compensations,
     run_saga,
 )
+from shared.saga.engine import MAX_PACED_RETRIES
 from shared.saga.envelope import Halt
 from tests.support.fake_durable import FakeDurableContext
 
@@ -257,6 +258,48 @@ def test_deadline_passing_during_retries_compensates() -> None:
     assert outcome.status == "compensated"
     assert outcome.reason.kind == "transient"
     assert ctx.timers == []  # a wait that would end past the deadline is not started
+
+
+def _daily_limit(hours: float) -> TransientError:
+    return TransientError("429 (daily limit)", retry_after=hours * 3600, status=429, code="quota_exhausted")
+
+
+def test_waiting_for_xero_daily_limit_to_reset_does_not_count_against_the_deadline() -> None:
+    world = World()  # the organisation is out of calls for 6 hours; the deadline is 5 minutes away
+    world.fail("invoice", _daily_limit(6), _daily_limit(6))
+    ctx = world.context()
+    deadline = ctx.current_utc_datetime + timedelta(minutes=5)
+    outcome = ctx.run(run_saga(ctx, make_saga(), SagaState(), deadline=deadline))
+    assert outcome.status == "completed"  # the invoice is late, not rolled back
+    assert ctx.timers == [21600.0, 21600.0] and world.effects == list(STEPS)
+
+
+def test_after_a_quota_wait_the_deadline_still_bounds_ordinary_retries() -> None:
+    world = World()  # the quota wait moves the deadline by 6 h, not further: a 10-minute pause after it is too long
+    world.fail("contact", _daily_limit(6))
+    world.fail("writeback", TransientError("503", retry_after=600, status=503))
+    ctx = world.context()
+    deadline = ctx.current_utc_datetime + timedelta(minutes=5)
+    outcome = ctx.run(run_saga(ctx, make_saga(), SagaState(), deadline=deadline))
+    assert outcome.status == "compensated" and outcome.failed_step == "writeback"
+    assert ctx.timers == [21600.0]
+
+
+def test_a_quota_that_never_resets_does_not_keep_the_saga_waiting_for_ever() -> None:
+    world = World()
+    world.fail("invoice", *[_daily_limit(0)] * (MAX_PACED_RETRIES + 5))
+    ctx = world.context()
+    outcome = ctx.run(run_saga(ctx, make_saga(), SagaState(), deadline=ctx.current_utc_datetime + timedelta(minutes=5)))
+    assert outcome.status == "compensated" and outcome.reason.code == "quota_exhausted"
+    assert ctx.names().count("invoice") == MAX_PACED_RETRIES + 1
+
+
+def test_a_minute_limit_pause_past_the_deadline_still_compensates() -> None:
+    world = World()  # only a quota that resets after hours is exempt; "rate_limited" is the minute limit
+    world.fail("invoice", TransientError("429", retry_after=600, status=429, code="rate_limited"))
+    ctx = world.context()
+    outcome = ctx.run(run_saga(ctx, make_saga(), SagaState(), deadline=ctx.current_utc_datetime + timedelta(minutes=5)))
+    assert outcome.status == "compensated" and ctx.timers == []
 
 
 def test_deadline_already_passed_fails_the_next_step_without_calling_it() -> None:

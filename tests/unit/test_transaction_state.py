@@ -37,6 +37,16 @@ def test_step_timeline_keeps_start_end_attempts_and_last_error() -> None:
     assert state.external_ids == {"invoice": "INV-9", "invoice_number": "INV-0009"}
 
 
+def test_a_waiting_step_says_when_its_next_attempt_is_due_until_it_runs_again() -> None:
+    state = events(started(),
+                   {"type": "step_started", "step": "invoice", "at": "2026-11-23T22:00:00+00:00"},
+                   {"type": "step_retrying", "step": "invoice", "at": "2026-11-23T22:00:01+00:00",
+                    "delay_seconds": 7200.0, "error": {"kind": "transient", "code": "quota_exhausted"}})
+    assert (state.steps[0].status, state.steps[0].retry_at) == ("retrying", "2026-11-24T00:00:01+00:00")
+    state = events(state, {"type": "step_started", "step": "invoice", "at": "2026-11-24T00:00:01+00:00"})
+    assert (state.steps[0].status, state.steps[0].retry_at) == ("running", "")
+
+
 def test_failed_step_moves_to_compensating_then_compensated() -> None:
     state = events(started(), {"type": "step_failed", "step": "invoice", "at": "t1",
                                "error": {"kind": "rejected", "message": "bad account"}},

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint typecheck unit bench bootstrap clean
+.PHONY: run test lint typecheck unit bench fuzz bootstrap clean
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: bootstrap lint typecheck
 
 bench: bootstrap
 	$(PY) -m bench
+
+# A deep run of the property-based endpoint tests (random examples; `make test` runs 40 per endpoint).
+fuzz: bootstrap
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(PY) -m pytest -p no:cacheprovider tests/e2e/test_endpoints_fuzz_e2e.py
 
 clean:
 	rm -rf $(VENV) node_modules .azurite .run .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -9,7 +9,7 @@ from shared import composition, names
 from shared.api import starter
 from shared.domain.transaction import TransactionState
 from shared.saga.envelope import run_activity
-from shared.sync import activities, discovery, paid
+from shared.sync import activities, attention, discovery, paid
 
 bp = df.Blueprint()
 
@@ -46,7 +46,9 @@ def undo_invoice_if_present(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload", activity=names.RECORD_TRANSACTION)
 def record_transaction(payload: dict[str, Any]) -> None:
-    composition.ledger().upsert(TransactionState.model_validate(payload))
+    state = TransactionState.model_validate(payload)
+    composition.ledger().upsert(state)
+    attention.report(state)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.FIND_DEALS)

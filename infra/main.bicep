@@ -1,8 +1,8 @@
 // Deal-to-invoice sync (HubSpot -> Xero): everything `azd up` provisions.
 // One resource group holding a Flex Consumption function app (Python 3.11, system-assigned identity),
-// its storage account (identity-only access), Application Insights on Log Analytics and a Key Vault
-// for the five secrets. Standing cost is near zero: no always-ready instances, Standard_LRS storage,
-// a daily ingestion cap on Log Analytics.
+// its storage account (identity-only access), Application Insights on Log Analytics, a Key Vault
+// for the five secrets and, with alertEmail, a log alert that mails a person. Standing cost is near
+// zero: no always-ready instances, Standard_LRS storage, a daily ingestion cap on Log Analytics.
 targetScope = 'subscription'
 
 @minLength(1)
@@ -63,6 +63,9 @@ param syncSchedule string = '0 */15 * * * *'
 
 @description('Public origin HubSpot calls, if a proxy or custom domain sits in front of the app. Empty: the app\'s own https://<host>.')
 param publicBaseUrl string = ''
+
+@description('E-mail address told when transactions need a person (needs_attention, or rolled back). Empty: no alert.')
+param alertEmail string = ''
 
 @description('Values of the remaining app settings; each key overrides the default in main.bicep.')
 param settingOverrides object = {}
@@ -147,6 +150,18 @@ module monitoring 'modules/monitoring.bicep' = {
     applicationInsightsName: 'appi-${resourceToken}'
     dailyCapGb: logDailyCapGb
     retentionInDays: logRetentionDays
+  }
+}
+
+module alerts 'modules/alerts.bicep' = if (!empty(alertEmail)) {
+  name: 'alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    namePrefix: resourceToken
+    workspaceId: monitoring.outputs.workspaceId
+    alertEmail: alertEmail
   }
 }
 

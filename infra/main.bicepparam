@@ -11,6 +11,7 @@ param hubspotPortalId = readEnvironmentVariable('HUBSPOT_PORTAL_ID', '')
 param hubspotTriggerStage = readEnvironmentVariable('HUBSPOT_TRIGGER_STAGE', 'closedwon')
 param syncSchedule = readEnvironmentVariable('SYNC_SCHEDULE', '0 */15 * * * *')
 param publicBaseUrl = readEnvironmentVariable('PUBLIC_BASE_URL', '')
+param alertEmail = readEnvironmentVariable('ALERT_EMAIL', '')
 param logDailyCapGb = 1
 param logRetentionDays = 30
 param maximumInstanceCount = 40

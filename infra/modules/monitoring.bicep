@@ -43,3 +43,4 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' = {
 
 output applicationInsightsName string = applicationInsights.name
 output workspaceName string = workspace.name
+output workspaceId string = workspace.id

@@ -114,3 +114,8 @@ def wait_custom_status(stack: Stack, tx: str, status: str, timeout: float = 30) 
 def faulted(stack_admin_requests: list[dict[str, Any]], method: str, path_part: str) -> int:
     """How many requests matching ``method`` and ``path_part`` a simulator answered with an injected fault."""
     return sum(1 for r in stack_admin_requests if r["fault"] and r["method"] == method and path_part in r["path"])
+
+
+def host_log_lines(stack: Stack) -> list[str]:
+    """Everything devhost and the app's workers logged so far (stderr and stdout)."""
+    return stack.host.stderr_text().splitlines() + list(stack.host._stdout_lines)

@@ -21,6 +21,7 @@ from tests.e2e.saga_helpers import (
     XERO_API,
     contacts,
     deal_props,
+    host_log_lines,
     hubspot_data,
     invoices,
     ledger_row,
@@ -268,6 +269,10 @@ def test_an_undo_that_keeps_failing_needs_attention_and_a_compensate_event_finis
     assert f"invoice {invoice['InvoiceNumber']} is still AUTHORISED" in failed["customer"]
     # The other undos did not wait for it.
     assert hubspot_data(stack) == hubspot_before
+    # The line the alert rule matches: what is left, for whom to act on.
+    wanted = f"sync attention: status=needs_attention transaction={tx} "
+    told = wait_for("the attention line", lambda: [line for line in host_log_lines(stack) if wanted in line])
+    assert "step=write_back" in told[0] and "undos_left=invoice,customer" in told[0], told
 
     stack.sims.xero.clear_faults()
     assert stack.client.raise_event(tx, "compensate") in (200, 202)
@@ -279,6 +284,8 @@ def test_an_undo_that_keeps_failing_needs_attention_and_a_compensate_event_finis
     assert invoice["Status"] == "VOIDED"
     assert xero_live(stack, xero_before) == xero_before
     assert hubspot_data(stack) == hubspot_before
+    # The rollback a person asked for is not reported as something to act on.
+    assert not [line for line in host_log_lines(stack) if f"status=compensated transaction={tx} " in line]
 
 
 @pytest.mark.e2e

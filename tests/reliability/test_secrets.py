@@ -216,4 +216,6 @@ def test_no_secret_appears_in_logs_http_answers_or_the_ledger(stack: Stack, secr
     assert intent["passed"], intent
     assert len(ledger_rows) >= 4 and len(logs) > 50 and len(recorder.answers) >= 10
     assert any("401" in line or "Unauthorized" in line or "invalid_client" in line for line in logs)
+    # The alert lines (which carry the APIs' reasons) were among the lines searched.
+    assert sum("sync attention: " in line for line in logs) >= 3
     assert found == {k: [] for k in found}, found

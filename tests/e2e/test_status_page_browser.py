@@ -184,3 +184,49 @@ def test_status_page_filters_shows_timeline_and_compensates(stack: Stack, browse
     assert sum("undo claim" in u and "— done" in u for u in undos) == 1, undos
     page.screenshot(path=str(ARTIFACTS / "status-1280-compensated.png"), full_page=True)
     assert errors == [], errors
+
+
+def test_a_deal_waiting_for_xero_daily_limit_shows_when_its_next_attempt_is_due(
+        fresh_stack: Stack, browser_context: Any) -> None:
+    """Last in the module: the app's Xero limiter stays paused for the 10 minutes Xero asked for."""
+    from playwright.sync_api import expect
+
+    stack = fresh_stack  # new deal ids: the first test's transactions are still in devhost
+
+    deal = create_won_deal(stack.sims.hubspot_url, company="Wingtip Waiting")
+    stack.sims.xero.add_fault("/api.xro/2.0/Invoices", 429, method="PUT", times=1,
+                              headers={"Retry-After": "600", "X-Rate-Limit-Problem": "day"})
+    tx = f"deal-{deal.deal_id}"
+    stack.client.clock(auto_advance=False)  # the wait takes real time, as it would in Azure
+    try:
+        stack.client.start("deal_sync", {"deal_id": deal.deal_id, "trigger": "test", "policy": POLICY}, tx)
+
+        def waiting() -> bool:
+            _, state = stack.client.read_entity("sync_transaction", tx)
+            steps = {s["name"]: s for s in (state or {}).get("steps", [])}
+            return bool(steps.get("invoice", {}).get("retry_at"))
+
+        import time
+        limit = time.monotonic() + 30
+        while not waiting():
+            assert time.monotonic() < limit, "the invoice step never waited"
+            time.sleep(0.1)
+        page = browser_context.new_page()
+        page.goto(stack.client.base_url + "/api/status")
+        page.click(".presets button[data-hours='720']")
+        page.select_option("#status", "running")
+        expect(page.locator("#rows tr[data-i] td.badge")).to_have_text(["running"])
+        page.click("#rows tr[data-i]")
+        expect(page.locator("#detail h2")).to_contain_text(f"{tx} running")
+        invoice = page.locator("#detail ol.timeline li", has_text="invoice")
+        expect(invoice).to_contain_text("retrying")
+        expect(invoice).to_contain_text("(day limit)")
+        expect(invoice.locator(".retry-at")).to_contain_text("next attempt ")
+        shown = invoice.locator(".retry-at").inner_text()
+        _, state = stack.client.read_entity("sync_transaction", tx)
+        retry_at = next(s["retry_at"] for s in state["steps"] if s["name"] == "invoice")
+        assert retry_at[:19].replace("T", " ") in shown, (shown, retry_at)
+        page.screenshot(path=str(ARTIFACTS / "status-1280-waiting.png"), full_page=True)
+    finally:
+        stack.client.terminate(tx, "the test is over; the wait would last 10 minutes")
+        stack.client.clock(auto_advance=True)

@@ -37,6 +37,19 @@ class FunctionIndex:
     timers: list[FunctionInfo] = field(default_factory=list)
     other: list[FunctionInfo] = field(default_factory=list)
 
+    def find(self, name: str) -> FunctionInfo | None:
+        """A function by its function name, case-insensitively like the Functions host (exact match first)."""
+        everything = [
+            *self.orchestrators.values(),
+            *self.activities.values(),
+            *self.entities.values(),
+            *self.http,
+            *self.timers,
+            *self.other,
+        ]
+        exact = next((f for f in everything if f.name == name), None)
+        return exact or next((f for f in everything if f.name.casefold() == name.casefold()), None)
+
     def known(self, kind: str) -> str:
         table = {"orchestrator": self.orchestrators, "activity": self.activities, "entity": self.entities}[kind]
         return ", ".join(f"'{f.durable_name}'" for f in table.values())

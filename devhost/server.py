@@ -87,11 +87,17 @@ class DevHost:
         )
         self.engine = engine
         durable_api = DurableHttpApi(engine, hub)
-        admin = AdminApi(engine, faults)
 
         def client_for(info: FunctionInfo, base_url: str) -> str:
             binding = next((b for b in info.bindings if b.get("type") == "durableClient"), {})
             return client_binding_json(base_url, hub, binding.get("taskHub"), binding.get("connectionName"))
+
+        # Built before serving so the admin invoke route can use it; its schedule loops start further down.
+        timers = TimerTriggerRunner(
+            index.timers, clock, self._fn_pool, str(self.app_dir), lambda info: client_for(info, self.base_url)
+        )
+        self._timers = timers
+        admin = AdminApi(engine, faults, index, timers)
 
         router = HttpTriggerRouter(index.http, route_prefix, self._fn_pool, str(self.app_dir), client_for)
         app = web.Application(client_max_size=100 * 1024 * 1024)
@@ -109,10 +115,7 @@ class DevHost:
         self.base_url = f"http://{self.host}:{self.port}"
         engine.client_binding = lambda info: client_for(info, self.base_url)
         engine.start()
-        self._timers = TimerTriggerRunner(
-            index.timers, clock, self._fn_pool, str(self.app_dir), lambda info: client_for(info, self.base_url)
-        )
-        self._timers.start()
+        timers.start()
         log.info(
             "loaded %d orchestrators, %d activities, %d entities, %d http, %d timer functions",
             len(index.orchestrators),
@@ -122,6 +125,11 @@ class DevHost:
             len(index.timers),
         )
         return self.base_url
+
+    @property
+    def timers(self) -> TimerTriggerRunner | None:
+        """The timer-trigger runner once started (its `invocations` count scheduled and on-demand runs)."""
+        return self._timers
 
     async def stop(self) -> None:
         if self._timers is not None:

@@ -120,6 +120,12 @@ class DevHostClient:
 
     # ----- admin API -------------------------------------------------------------------------------------
 
+    def invoke_function(self, name: str, input: str = "") -> int:
+        """`POST /admin/functions/{name}` (run a timer function now, as Core Tools does); returns the status
+        code: 202 once started (it does not wait for the function), 404 unknown name, 400 not invokable."""
+        path = f"/admin/functions/{urllib.parse.quote(name, safe='')}"
+        return self.request("POST", path, json.dumps({"input": input}))[0]
+
     def add_fault(self, activity: str, mode: str, times: int = 1, delay_ms: int = 0, skip: int = 0) -> None:
         """``skip``: let that many executions of the activity through before the rule applies."""
         body = json.dumps({"activity": activity, "mode": mode, "times": times, "delay_ms": delay_ms, "skip": skip})

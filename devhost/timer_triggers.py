@@ -1,4 +1,4 @@
-"""Runs timerTrigger functions on their schedules (UTC, host clock), honouring run_on_startup."""
+"""Runs timerTrigger functions on their schedules (UTC, host clock), honouring run_on_startup, or on demand."""
 
 from __future__ import annotations
 
@@ -33,12 +33,17 @@ class TimerTriggerRunner:
         self.app_dir = app_dir
         self.client_json = client_json
         self.functions = functions
+        # The Functions host matches function names case-insensitively; an exact match wins over a folded one.
+        self._by_name = {info.name: info for info in functions}
+        self._by_folded = {info.name.casefold(): info for info in functions}
         self.schedules: dict[str, Schedule] = {}
         self.invocations: dict[str, int] = {}
         for info in functions:
             # `use_monitor` is ignored: there is no schedule monitor locally.
             self.schedules[info.name] = parse_schedule(str(info.trigger.get("schedule", "")))
         self._tasks: list[asyncio.Task[None]] = []
+        # On-demand runs: the loop keeps only weak references to tasks, and stop() must cancel them.
+        self._on_demand: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -46,8 +51,25 @@ class TimerTriggerRunner:
             self._tasks.append(loop.create_task(self._loop(info)))
 
     def stop(self) -> None:
-        for t in self._tasks:
+        for t in [*self._tasks, *self._on_demand]:
             t.cancel()
+
+    def find(self, name: str) -> FunctionInfo | None:
+        return self._by_name.get(name) or self._by_folded.get(name.casefold())
+
+    def invoke_now(self, name: str) -> asyncio.Task[None] | None:
+        """Run timer function `name` once right away (admin invoke); None if there is no such timer function.
+
+        Built and counted like a scheduled run before returning, with past_due=False (the real host's timer
+        binding builds a fresh TimerInfo); the schedule itself is left alone."""
+        info = self.find(name)
+        if info is None:
+            return None
+        kwargs = self._prepare(info, past_due=False)
+        task = asyncio.get_running_loop().create_task(self._run(info, kwargs))
+        self._on_demand.add(task)
+        task.add_done_callback(self._on_demand.discard)
+        return task
 
     async def _loop(self, info: FunctionInfo) -> None:
         try:
@@ -73,6 +95,10 @@ class TimerTriggerRunner:
             due = schedule.next_after(max(now, due))
 
     async def _invoke(self, info: FunctionInfo, past_due: bool) -> None:
+        await self._run(info, self._prepare(info, past_due))
+
+    def _prepare(self, info: FunctionInfo, past_due: bool) -> dict[str, Any]:
+        """The call's arguments (TimerRequest + durable clients); counts the invocation as started."""
         now: datetime = self.clock.now()
         request = TimerRequest(
             past_due=past_due, schedule_status={"Last": now.isoformat()}, schedule={"AdjustForDST": False}
@@ -81,6 +107,9 @@ class TimerTriggerRunner:
         for client_param in info.client_params:
             kwargs[client_param] = self.client_json(info)
         self.invocations[info.name] = self.invocations.get(info.name, 0) + 1
+        return kwargs
+
+    async def _run(self, info: FunctionInfo, kwargs: dict[str, Any]) -> None:
         try:
             await call_function(info, kwargs, self.app_dir, self.executor)
         except Exception:

@@ -310,3 +310,11 @@ def explode(req: func.HttpRequest) -> func.HttpResponse:
 @app.durable_client_input(client_name="client")
 async def ticker(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     _side_effect_log(json.dumps({"tick": True, "past_due": timer.past_due}))
+
+
+@app.timer_trigger(schedule="0 0 0 1 1 *", arg_name="timer")
+@app.durable_client_input(client_name="client")
+async def manual_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    """Never due during tests (midnight, Jan 1), so it only runs when invoked through /admin/functions."""
+    instance_id = await client.start_new("sequence")
+    _side_effect_log(json.dumps({"manual_tick": True, "past_due": timer.past_due, "started": instance_id}))

@@ -1,5 +1,6 @@
 """Thin activity functions: hand the payload to the plain activity of the same name, with this process's clients."""
 
+import functools
 from typing import Any
 
 import azure.durable_functions as df
@@ -54,8 +55,10 @@ def record_transaction(payload: dict[str, Any]) -> None:
 @bp.activity_trigger(input_name="payload", activity=names.FIND_DEALS)
 def find_deals_to_sync(payload: dict[str, Any]) -> dict[str, Any]:
     ledger = composition.ledger()
+    rows = functools.cache(ledger.for_deal)  # one ledger read per deal of the page
     found = discovery.find_deals(discovery.FindDealsInput.model_validate(payload), composition.crm(),
-                                 has_transaction=lambda deal_id: discovery.has_transaction(ledger.for_deal(deal_id)))
+                                 has_transaction=lambda deal_id: discovery.has_transaction(rows(deal_id)),
+                                 generation=lambda deal_id: discovery.next_generation(deal_id, rows(deal_id)))
     return found.model_dump(mode="json")
 
 

@@ -54,6 +54,14 @@ class ClientAdapter:
         found = await self._client.read_entity_state(df.EntityId(entity, key))
         return found.entity_state if found.entity_exists else None
 
+    async def purge_finished(self, created_before: datetime) -> int:
+        # createdTimeFrom is required by the host; datetime.min is refused (400), any early date will do.
+        result = await self._client.purge_instance_history_by(
+            created_time_from=datetime(2000, 1, 1, tzinfo=UTC), created_time_to=created_before,
+            runtime_status=[df.OrchestrationRuntimeStatus.Completed, df.OrchestrationRuntimeStatus.Failed,
+                            df.OrchestrationRuntimeStatus.Terminated])
+        return int(result.instances_deleted)
+
 
 @bp.function_name(names.HEALTH)
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

@@ -59,12 +59,12 @@ def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]
         return {"started": batch.started, "skipped": batch.skipped, "pages": batch.pages,
                 "failed_starts": batch.failed_starts, "since": since, "error": raw}
     found = FindDealsResult.model_validate(raw)
-    ids = [d.id for d in found.deals]
-    for start in range(0, len(ids), batch.concurrency):
-        chunk = ids[start:start + batch.concurrency]
+    for start in range(0, len(found.deals), batch.concurrency):
+        chunk = found.deals[start:start + batch.concurrency]
+        # A deal whose earlier transactions were skipped (not won then) gets the next generation.
         tasks = [ctx.call_sub_orchestrator(names.DEAL_SYNC, DealSyncInput(
-            deal_id=deal_id, trigger=batch.trigger, policy=batch.policy).model_dump(mode="json"),
-            transaction_id(deal_id)) for deal_id in chunk]
+            deal_id=deal.id, trigger=batch.trigger, policy=batch.policy, generation=deal.generation,
+        ).model_dump(mode="json"), transaction_id(deal.id, deal.generation)) for deal in chunk]
         try:
             yield ctx.task_all(tasks)
         except Exception:

@@ -40,6 +40,8 @@ class DurableClient(Protocol):
 
     async def entity_state(self, entity: str, key: str) -> Any: ...
 
+    async def purge_finished(self, created_before: datetime) -> int: ...
+
 
 class StartReport(BaseModel):
     """Which instances a starter started, and which it found already there (plain JSON across activities)."""
@@ -72,8 +74,15 @@ async def _start_unless_seen(client: DurableClient, orchestrator: str, instance_
     refused start is a duplicate only if the instance is there now (a concurrent trigger won the race);
     any other failure (the task hub unreachable) raises, so that the caller's retry starts it: never lost.
     """
-    if seen(await client.status(instance_id)):
+    info = await client.status(instance_id)
+    if seen(info):
         return False
+    return await _start_unless_raced(client, orchestrator, instance_id, input_, seen)
+
+
+async def _start_unless_raced(client: DurableClient, orchestrator: str, instance_id: str, input_: Any,
+                              seen: Callable[[InstanceInfo | None], bool]) -> bool:
+    """Start ``instance_id``; a refused start is a duplicate only if ``seen`` finds the instance there now."""
     try:
         await client.start(orchestrator, instance_id, input_)
     except Exception:
@@ -88,6 +97,35 @@ def _counts_as_existing(info: InstanceInfo | None) -> bool:
         return False
     output = info.output if isinstance(info.output, dict) else {}
     return info.runtime_status != "Completed" or blocks_new_sync(str(output.get("status", "")))
+
+
+# A deal is skipped while it is not won (e.g. HubSpot reports its creation first), then synced when it is:
+# each skip is kept as a finished transaction, so a deal skipped this many times is left to the batch.
+MAX_GENERATIONS = 20
+
+
+async def _transaction_to_start(client: DurableClient, deal_id: str) -> tuple[str, int, bool]:
+    """The deal's transaction a trigger should start: ``(id, generation, already there)``.
+
+    Generation 1 unless earlier transactions of the deal were skipped: a finished transaction is never
+    run again under its id (its entity, ledger row and history say what happened then), so the win of a
+    deal first seen before it was won is a new generation. When an instance is gone (never started, or
+    its history purged after HISTORY_RETENTION_DAYS), its entity says whether it existed.
+    """
+    for generation in range(1, MAX_GENERATIONS + 1):
+        tx_id = transaction_id(deal_id, generation)
+        info = await client.status(tx_id)
+        if info is not None and info.runtime_status is not None:
+            status = str((info.output if isinstance(info.output, dict) else {}).get("status", ""))
+            if info.runtime_status == "Completed" and not blocks_new_sync(status):
+                continue  # skipped: the next generation
+            return tx_id, generation, True
+        recorded = await client.entity_state(names.SYNC_TRANSACTION, tx_id)
+        if not isinstance(recorded, dict):
+            return tx_id, generation, False
+        if blocks_new_sync(str(recorded.get("status", ""))):
+            return tx_id, generation, True
+    return transaction_id(deal_id, MAX_GENERATIONS), MAX_GENERATIONS, True
 
 
 # Deal syncs being started at once by one worker process, across all the batches it is running. A start
@@ -117,11 +155,13 @@ async def start_deal_syncs(client: DurableClient, deal_ids: Iterable[str], trigg
     gate = _start_gate()
 
     async def one(deal_id: str) -> tuple[str, bool]:
-        tx_id = transaction_id(deal_id)
         async with gate:
-            started = await _start_unless_seen(client, names.DEAL_SYNC, tx_id, DealSyncInput(
-                deal_id=deal_id, trigger=trigger, policy=policy).model_dump(mode="json"), _counts_as_existing)
-            return tx_id, started
+            tx_id, generation, there = await _transaction_to_start(client, deal_id)
+            if there:
+                return tx_id, False
+            request = DealSyncInput(deal_id=deal_id, trigger=trigger, policy=policy, generation=generation)
+            return tx_id, await _start_unless_raced(client, names.DEAL_SYNC, tx_id, request.model_dump(mode="json"),
+                                                    _counts_as_existing)
 
     report = StartReport()
     outcomes = await asyncio.gather(*(one(d) for d in dict.fromkeys(deal_ids)), return_exceptions=True)

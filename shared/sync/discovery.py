@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.connectors.ports import CrmPort
 from shared.domain.transaction import blocks_new_sync
+from shared.sync.identity import generation_of
 
 SEARCH_CAP = 10_000  # HubSpot returns at most this many results for one search
 RE_ANCHOR_AT = SEARCH_CAP - 400
@@ -26,6 +27,7 @@ class FindDealsInput(BaseModel):
 class FoundDeal(BaseModel):
     id: str
     modified: str
+    generation: int = 1  # > 1 when the deal's earlier transactions were skipped (it was not won then)
 
 
 class FindDealsResult(BaseModel):
@@ -41,8 +43,18 @@ def has_transaction(ledger_rows: list[dict[str, Any]]) -> bool:
     return any(blocks_new_sync(str(row.get("status", ""))) for row in ledger_rows)
 
 
-def find_deals(request: FindDealsInput, crm: CrmPort, has_transaction: Callable[[str], bool]) -> FindDealsResult:
-    """One page of the search, minus deals the app already synced or already has a transaction for."""
+def next_generation(deal_id: str, ledger_rows: list[dict[str, Any]]) -> int:
+    """The generation a new transaction of the deal gets: one past its earlier (skipped) ones."""
+    generations = [generation_of(deal_id, str(row.get("id", ""))) for row in ledger_rows]
+    return max([g for g in generations if g is not None], default=0) + 1
+
+
+def find_deals(request: FindDealsInput, crm: CrmPort, has_transaction: Callable[[str], bool],
+               generation: Callable[[str], int] = lambda _deal_id: 1) -> FindDealsResult:
+    """One page of the search, minus deals the app already synced or already has a transaction for.
+
+    ``generation`` gives the transaction generation to start for a deal that has none blocking it.
+    """
     page = crm.search_deals(request.since, request.stage, after=request.after, limit=request.limit)
     fresh: list[FoundDeal] = []
     skipped = 0
@@ -54,7 +66,7 @@ def find_deals(request: FindDealsInput, crm: CrmPort, has_transaction: Callable[
             # One modified exactly at ``since`` was on the page that set it, and counted there.
             skipped += 0 if deal.last_modified == request.since else 1
             continue
-        fresh.append(FoundDeal(id=deal.id, modified=modified))
+        fresh.append(FoundDeal(id=deal.id, modified=modified, generation=generation(deal.id)))
     next_after, next_since = page.next_after, None
     if next_after is not None and newest and newest > request.since.isoformat():
         # Every next page starts a new search from the newest time seen (keyset paging), not at an

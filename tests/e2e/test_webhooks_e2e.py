@@ -10,6 +10,7 @@ import time
 import urllib.request
 from typing import Any
 
+import httpx
 import pytest
 
 from shared.connectors.hubspot_webhooks import sign_v3
@@ -222,3 +223,41 @@ def test_paid_invoice_is_written_back_to_the_deal_once(stack: Stack) -> None:
     after = stack.sims.hubspot.state()["objects"]["deals"][deal.deal_id]["properties"]
     assert after == props
     assert _deal_patches(stack, deal.deal_id, before) == 1
+
+
+def created_event(deal_id: str, event_id: int) -> dict[str, Any]:
+    return {"eventId": event_id, "subscriptionId": 2, "portalId": 1000001, "appId": 1, "occurredAt": 1,
+            "subscriptionType": "deal.creation", "attemptNumber": 0, "objectId": int(deal_id),
+            "changeSource": "CRM_UI"}
+
+
+@pytest.mark.e2e
+def test_a_deal_created_before_it_is_won_is_invoiced_when_it_is_won(fresh_stack: Stack) -> None:
+    """The everyday order: HubSpot reports the new deal (not won: nothing to do), and weeks later its win."""
+    stack = fresh_stack
+    deal = create_won_deal(stack.sims.hubspot_url, company="Early Bird", stage="appointmentscheduled")
+    tx = f"deal-{deal.deal_id}"
+    body = json.dumps([created_event(deal.deal_id, 9500)]).encode()
+    status, raw, _ = post(stack, HUBSPOT_PATH, body, hubspot_headers(stack, body))
+    assert status == 200, raw
+    first = stack.client.wait(tx, timeout=60)
+    assert first["output"]["status"] == "skipped", first["output"]
+
+    won = httpx.patch(f"{stack.sims.hubspot_url}/crm/v3/objects/deals/{deal.deal_id}", timeout=10,
+                      headers={"Authorization": "Bearer test-token"}, json={"properties": {"dealstage": "closedwon"}})
+    assert won.status_code == 200, won.text
+    body = json.dumps([won_event(deal.deal_id, 9501)]).encode()
+    status, raw, _ = post(stack, HUBSPOT_PATH, body, hubspot_headers(stack, body))
+    assert status == 200, raw
+    batch = stack.client.wait(json.loads(raw)["batch"], timeout=60)
+    assert batch["output"]["duplicates"] == [], batch["output"]  # a skipped transaction does not block the win
+    started = batch["output"]["started"]
+    [won_tx] = started
+    done = stack.client.wait(won_tx, timeout=60)
+    assert done["output"]["status"] == "completed", done["output"]
+    [invoice] = stack.sims.xero.state()["invoices"]
+    # What a person sees agrees with what happened: the API (the entity) and the ledger say completed.
+    _, state = stack.client.read_entity("sync_transaction", won_tx)
+    assert state["status"] == "completed" and state["external_ids"]["invoice"] == invoice["InvoiceID"], state
+    rows = stack.ledger_rows(deal.deal_id)
+    assert sorted(r["status"] for r in rows) == (["completed", "skipped"] if won_tx != tx else ["completed"]), rows

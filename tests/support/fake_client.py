@@ -10,9 +10,11 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 RUNNING = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
+FINISHED = frozenset({"Completed", "Failed", "Terminated"})
 
 
 @dataclass
@@ -34,6 +36,8 @@ class FakeDurableClient:
     before_start: Callable[[str], None] | None = None  # e.g. another trigger starting the same id first
     in_flight: int = 0
     max_in_flight: int = 0
+    entities: dict[tuple[str, str], Any] = field(default_factory=dict)  # (entity name, key) -> state
+    purges: list[datetime] = field(default_factory=list)
 
     def finish(self, instance_id: str, status: str = "Completed", output: Any = None) -> None:
         self.instances[instance_id] = Info(status, output)
@@ -69,4 +73,13 @@ class FakeDurableClient:
         raise NotImplementedError
 
     async def entity_state(self, entity: str, key: str) -> Any:
-        raise NotImplementedError
+        await asyncio.sleep(0)
+        return self.entities.get((entity, key))
+
+    async def purge_finished(self, created_before: datetime) -> int:
+        """Forget every finished instance (this fake keeps no creation times): as a purge of old history."""
+        self.purges.append(created_before)
+        done = [iid for iid, info in self.instances.items() if info.runtime_status in FINISHED]
+        for iid in done:
+            del self.instances[iid]
+        return len(done)

@@ -36,7 +36,9 @@ class PagedCrm:
 
 def run_batch(crm: PagedCrm, *, known: set[str] = frozenset(), concurrency: int = 3,  # type: ignore[assignment]
               page_size: int = 4, fail: set[str] = frozenset(),  # type: ignore[assignment]
-              cursor: dict[str, Any] | None = None) -> tuple[list[FakeDurableContext], dict[str, Any]]:
+              cursor: dict[str, Any] | None = None,
+              skipped_rows: dict[str, list[dict[str, Any]]] | None = None,
+              ) -> tuple[list[FakeDurableContext], dict[str, Any]]:
     cursor = cursor if cursor is not None else {"state": None}
 
     def cursor_entity(op: str, value: Any) -> Any:
@@ -52,8 +54,11 @@ def run_batch(crm: PagedCrm, *, known: set[str] = frozenset(), concurrency: int 
         return {"status": "completed"}
 
     def find(payload: dict[str, Any]) -> dict[str, Any]:
+        rows = skipped_rows or {}
         return discovery.find_deals(discovery.FindDealsInput.model_validate(payload), crm,  # type: ignore[arg-type]
-                                    has_transaction=lambda d: d in known).model_dump(mode="json")
+                                    has_transaction=lambda d: d in known,
+                                    generation=lambda d: discovery.next_generation(d, rows.get(d, []))
+                                    ).model_dump(mode="json")
 
     contexts: list[FakeDurableContext] = []
     payload: Any = {"page_size": page_size, "concurrency": concurrency}
@@ -148,3 +153,18 @@ def test_a_search_that_keeps_failing_ends_the_batch_without_moving_the_cursor() 
     assert started(contexts) == []
     assert "HubSpot 503" in out["result"]["error"]
     assert out["cursor"] is None
+
+
+def test_a_deal_whose_earlier_transactions_were_skipped_is_started_as_its_next_generation() -> None:
+    # The ledger says deal 101 was skipped twice before it was won (its creation, a stage set and undone).
+    rows = {"101": [{"id": "deal-101", "status": "skipped"}, {"id": "deal-101-g2", "status": "skipped"}]}
+    contexts, _ = run_batch(PagedCrm(3), skipped_rows=rows)
+    assert started(contexts) == ["deal-100", "deal-101-g3", "deal-102"]
+    inputs = {instance: payload for ctx in contexts for _, instance, payload in ctx.sub_calls}
+    assert inputs["deal-101-g3"]["generation"] == 3 and inputs["deal-100"]["generation"] == 1
+
+
+def test_the_next_generation_reads_only_the_deals_own_transaction_ids() -> None:
+    rows = [{"id": "deal-7-g4"}, {"id": "deal-7"}, {"id": "deal-77-g9"}, {"id": "deal-7-g03"}, {"id": "junk"}]
+    assert discovery.next_generation("7", rows) == 5
+    assert discovery.next_generation("7", []) == 1

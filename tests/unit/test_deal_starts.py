@@ -37,7 +37,26 @@ def test_a_deal_whose_transaction_runs_or_ended_is_a_duplicate_but_one_that_foun
     client.finish("deal-4", "Completed", {"status": "skipped"})  # ran before the deal was won
     report = start(client, ["1", "2", "3", "4"])
     assert report.duplicates == ["deal-1", "deal-2", "deal-3"]
-    assert report.started == ["deal-4"] and client.started_ids() == ["deal-4"]
+    # The skipped transaction stays as it ended; the win is the deal's next generation.
+    assert report.started == ["deal-4-g2"] and client.started_ids() == ["deal-4-g2"]
+    assert client.starts[0][2]["generation"] == 2
+
+
+def test_a_deal_skipped_twice_before_it_was_won_is_started_as_its_third_generation_and_only_once() -> None:
+    client = FakeDurableClient()
+    client.finish("deal-5", "Completed", {"status": "skipped"})
+    client.finish("deal-5-g2", "Completed", {"status": "skipped"})
+    assert start(client, ["5"]).started == ["deal-5-g3"]
+    assert start(client, ["5"]).duplicates == ["deal-5-g3"]  # a redelivery meets the running one
+    assert client.started_ids() == ["deal-5-g3"]
+
+
+def test_a_transaction_whose_history_was_purged_is_known_by_its_entity() -> None:
+    client = FakeDurableClient()  # no instances left: finished ones were purged after the retention
+    client.entities[(names.SYNC_TRANSACTION, "deal-6")] = {"id": "deal-6", "status": "completed"}
+    client.entities[(names.SYNC_TRANSACTION, "deal-9")] = {"id": "deal-9", "status": "skipped"}
+    report = start(client, ["6", "9"])
+    assert report.duplicates == ["deal-6"] and report.started == ["deal-9-g2"]
 
 
 def test_a_deal_started_by_another_trigger_in_between_is_a_duplicate_not_an_error() -> None:

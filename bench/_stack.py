@@ -31,7 +31,8 @@ def bench_stack(ledger_table: str | None = None, **settings: str) -> Iterator[Be
     table = ledger_table or "Bench" + uuid.uuid4().hex[:10]
     env = {"AzureWebJobsStorage": azurite.connection_string, "LEDGER_TABLE_NAME": table,
            "HUBSPOT_BASE_URL": sims.hubspot_url, "XERO_BASE_URL": f"{sims.xero_url}/api.xro/2.0",
-           "XERO_TOKEN_URL": f"{sims.xero_url}/connect/token", "SYNC_SCHEDULE": "0 0 0 1 1 *", **settings}
+           "XERO_TOKEN_URL": f"{sims.xero_url}/connect/token", "SYNC_SCHEDULE": "0 0 0 1 1 *",
+           "PURGE_SCHEDULE": "0 0 0 1 1 *", **settings}
     host = DevHostProcess(REPO, settings_env=env)
     try:
         host.start()

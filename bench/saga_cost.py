@@ -123,6 +123,7 @@ def run_cases(azurite_connection: str, deal_read: str) -> dict[str, Any]:
             "XERO_BASE_URL": f"{sims.xero_url}/api.xro/2.0",
             "XERO_TOKEN_URL": f"{sims.xero_url}/connect/token",
             "SYNC_SCHEDULE": "0 0 0 1 1 *",
+            "PURGE_SCHEDULE": "0 0 0 1 1 *",
         }
         with DevHostProcess(REPO, settings_env=settings, clock="virtual",
                             extra_args=["--log-level", "WARNING"]) as host:

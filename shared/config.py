@@ -86,6 +86,9 @@ class Settings(BaseSettings):
 
     # --- saga policy ---
     sync_schedule: str = Field(default="0 */15 * * * *", validation_alias="SYNC_SCHEDULE")
+    # --- housekeeping: finished orchestrations' history (entities and ledger stay); 0 keeps it for ever ---
+    purge_schedule: str = Field(default="0 30 3 * * *", validation_alias="PURGE_SCHEDULE")
+    history_retention_days: float = Field(default=30, ge=0, le=3650, validation_alias="HISTORY_RETENTION_DAYS")
     batch_concurrency: int = Field(default=5, ge=1, le=50, validation_alias="SYNC_BATCH_CONCURRENCY")
     batch_page_size: int = Field(default=100, ge=1, le=200, validation_alias="SYNC_BATCH_PAGE_SIZE")
     saga_deadline_minutes: int = Field(default=120, ge=1, validation_alias="SAGA_DEADLINE_MINUTES")

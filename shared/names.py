@@ -42,6 +42,7 @@ STATUS_PAGE = "status_page"
 
 # --- timer triggers ---
 SCHEDULED_SYNC = "scheduled_sync"
+PURGE_HISTORY = "purge_history"
 
 # --- external events a person sends to a transaction that needs attention ---
 EVENT_RETRY = "retry"
@@ -74,4 +75,5 @@ REGISTERED: dict[str, str] = {
     TRANSACTION_ACTION: "httpTrigger",
     STATUS_PAGE: "httpTrigger",
     SCHEDULED_SYNC: "timerTrigger",
+    PURGE_HISTORY: "timerTrigger",
 }

@@ -1,6 +1,7 @@
-"""Thin timer functions: the scheduled batch sync, skipped while one is still running."""
+"""Thin timer functions: the scheduled batch sync (skipped while one is still running) and the history purge."""
 
 import logging
+from datetime import UTC, datetime
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -9,6 +10,7 @@ from http_triggers.blueprint import ClientAdapter
 from shared import names
 from shared.api.starter import start_batch
 from shared.config import get_settings
+from shared.sync.retention import purge_old_history
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
@@ -21,3 +23,10 @@ async def scheduled_sync(timer: func.TimerRequest, client: df.DurableOrchestrati
     started = await start_batch(ClientAdapter(client), get_settings(), since=None, trigger="schedule")
     if started is None:
         log.info("scheduled sync skipped: %s is still running", names.BATCH_INSTANCE_ID)
+
+
+@bp.function_name(names.PURGE_HISTORY)
+@bp.timer_trigger(arg_name="timer", schedule="%PURGE_SCHEDULE%", run_on_startup=False, use_monitor=False)
+@bp.durable_client_input(client_name="client")
+async def purge_history(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    await purge_old_history(ClientAdapter(client), get_settings().history_retention_days, datetime.now(UTC))

@@ -68,7 +68,8 @@ def app_host(azurite: Azurite, simulators: SimulatorsProcess, extra: dict[str, s
         "HUBSPOT_ACCESS_TOKEN": TOKEN,
         "XERO_BASE_URL": f"{simulators.xero_url}/api.xro/2.0",
         "XERO_TOKEN_URL": f"{simulators.xero_url}/connect/token",
-        "SYNC_SCHEDULE": "0 0 0 1 1 *",  # the schedule stays out of the way of these tests
+        "SYNC_SCHEDULE": "0 0 0 1 1 *",  # the schedules stay out of the way of these tests
+        "PURGE_SCHEDULE": "0 0 0 1 1 *",
         **(extra or {}),
     }
     host = DevHostProcess(REPO, settings_env=settings, **{"clock": "virtual", **host_options})

@@ -139,8 +139,12 @@ def _register(state: SagaState, step: Step) -> None:
     assert step.compensation is not None
     for record in state.compensations:
         if record.step == step.name:
-            # A manual retry re-runs the step; its undo is owed again.
+            # A manual retry re-runs the step; its undo is owed again. Its result from the earlier round
+            # no longer describes what the step will have done: an undo built from it would undo the old
+            # object (e.g. an invoice already voided) and miss the new one, so it moves aside.
             record.status, record.attempts, record.error, record.result = "pending", 0, None, None
+            if step.name in state.results:
+                state.earlier_results[step.name] = state.results.pop(step.name)
             return
     state.compensations.append(CompensationRecord(step=step.name, activity=step.compensation))
 

@@ -45,6 +45,9 @@ class SagaState(BaseModel):
     version: Literal[1] = 1
     input: JsonDict = Field(default_factory=dict)
     results: dict[str, Any] = Field(default_factory=dict)
+    # A step's result from an earlier round (before a person's retry ran it again): what it did then,
+    # which its undo may still need to know (e.g. that this transaction created the customer).
+    earlier_results: dict[str, Any] = Field(default_factory=dict)
     completed_steps: list[str] = Field(default_factory=list)
     compensations: list[CompensationRecord] = Field(default_factory=list)
     attempts: dict[str, int] = Field(default_factory=dict)

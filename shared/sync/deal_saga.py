@@ -42,7 +42,8 @@ def _claimed(st: SagaState) -> SyncMarkers:
 
 
 def load_input(st: SagaState) -> JsonDict:
-    return dump(LoadDealInput(tx_id=st.input["tx_id"], deal_id=st.input["deal_id"], today=st.input["today"]))
+    return dump(LoadDealInput(tx_id=st.input["tx_id"], deal_id=st.input["deal_id"], today=st.input["today"],
+                              round=st.input.get("round", 0)))
 
 
 def claim_input(st: SagaState) -> JsonDict:
@@ -64,10 +65,17 @@ def customer_undo_input(st: SagaState) -> JsonDict:
     load = _load(st)
     raw = st.results.get("customer")
     done = EnsureCustomerResult.model_validate(raw) if raw else None
-    existed = load.existing_customer is not None and load.existing_customer.status != "ARCHIVED"
+    # After a person's retry, the load sees the customer an earlier round of this transaction created
+    # as "existing": that round's result says whose it is, and the undo must still archive it.
+    earlier_raw = st.earlier_results.get("customer")
+    earlier = EnsureCustomerResult.model_validate(earlier_raw) if earlier_raw else None
+    ours = earlier if earlier is not None and earlier.created else None
+    existed = (ours is None and load.existing_customer is not None
+               and load.existing_customer.status != "ARCHIVED")
+    customer_id = done.customer.id if done else (ours.customer.id if ours else None)
+    created = True if ours is not None else (done.created if done else None)
     return dump(ArchiveCustomerInput(company_id=load.company_id, existed_before=existed,
-                                     customer_id=done.customer.id if done else None,
-                                     created=done.created if done else None,
+                                     customer_id=customer_id, created=created,
                                      reference=reference_for(st.input["deal_id"])))
 
 

@@ -19,6 +19,7 @@ class LoadDealInput(Message):
     tx_id: str
     deal_id: str
     today: date
+    round: int = 0  # > 0: a person's retry, which must not end as "nothing to do" while undos are owed
 
 
 class LoadDealResult(Message):

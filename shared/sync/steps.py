@@ -30,6 +30,7 @@ from shared.sync.messages import (
 )
 
 LIVE_INVOICE = frozenset({"DRAFT", "SUBMITTED", "AUTHORISED", "PAID"})
+PAID_MARKERS = frozenset({"paid_status", "paid_date"})
 
 
 def load_deal(
@@ -42,10 +43,24 @@ def load_deal(
     # What the ledger shows of a transaction that stops here: the deal as the CRM has it.
     shown = {"deal_name": deal.name, "amount": "" if deal.amount is None else str(deal.amount),
              "currency": deal.currency or ""}
-    if markers.sync_status == "synced" and markers.invoice_id:
+    synced = markers.sync_status == "synced" and bool(markers.invoice_id)
+    if request.round > 0:
+        # A person's retry after a rollback that could not finish: undos may still be owed, so the
+        # saga must not end here as if nothing had been done. Going on is only right for a deal that
+        # is still won, and not invoiced by another transaction; otherwise the owed undos run.
+        if synced and markers.transaction_id != request.tx_id:
+            raise BusinessRejection(
+                f"deal {deal.id} was invoiced by {markers.transaction_id or 'another transaction'} "
+                f"({markers.invoice_number or markers.invoice_id}) meanwhile; this transaction is rolled back",
+                service="sync", code="invoiced_elsewhere")
+        if deal.stage != trigger_stage:
+            raise BusinessRejection(
+                f"deal {deal.id} is in stage {deal.stage!r}, no longer {trigger_stage!r}: it is rolled back",
+                service="sync", code="no_longer_won")
+    elif synced:
         return Halt("already_synced", {**shown, "external_ids": {
             "deal": deal.id, "invoice": markers.invoice_id, "invoice_number": markers.invoice_number}})
-    if deal.stage != trigger_stage:
+    elif deal.stage != trigger_stage:
         return Halt("skipped", {**shown, "external_ids": {"deal": deal.id},
                                 "reason": f"deal is in stage {deal.stage!r}, not {trigger_stage!r}"})
     if not deal.company_ids:
@@ -74,8 +89,13 @@ def load_deal(
 
 
 def write_markers(request: MarkersInput, crm: CrmPort) -> MarkersResult:
-    """PATCH the deal's sync markers to known values (claim, write-back, and their undos)."""
-    crm.update_markers(request.deal_id, request.values.model_dump())
+    """PATCH the deal's sync markers to known values (claim, write-back, and their undos).
+
+    The paid markers are never written here: they belong to the paid-invoice write-back, which may
+    land first (this write retrying through 429s, or re-run after a lost answer); writing the values
+    read before the saga would erase them, and Xero's later events for the invoice are not acted on.
+    """
+    crm.update_markers(request.deal_id, request.values.model_dump(exclude=set(PAID_MARKERS)))
     return MarkersResult(deal_id=request.deal_id, written=request.values)
 
 

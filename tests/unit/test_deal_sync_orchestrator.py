@@ -249,3 +249,73 @@ def test_rollback_keeps_a_customer_we_created_once_another_deals_invoice_uses_it
 
     assert undo.outcome == "in_use"
     assert world.acct.customers[customer_id]["status"] == "ACTIVE"
+
+
+def test_a_retry_round_that_fails_again_voids_the_invoice_it_made_not_the_one_voided_before() -> None:
+    world = World()
+    original_markers, original_create = world.crm.update_markers, world.acct.create_invoice
+    calls = {"markers": 0}
+
+    def refuse_first_write_back(deal_id: str, values: Any) -> None:
+        calls["markers"] += 1
+        if calls["markers"] == 2:  # round 0's write-back: refused, so I1 is voided
+            raise BusinessRejection("property xero_invoice_url does not exist", service="hubspot")
+        original_markers(deal_id, values)
+
+    def lose_round_one_answer(draft: Any, key: str) -> Any:
+        ref = original_create(draft, key)
+        if key.endswith(":r1"):  # round 1 creates I2, the answer is lost and Xero stays down
+            world.acct.faults.add("find_invoices_by_reference",
+                                  *[TransientError("503", service="xero", status=503)] * 2)
+            raise TransientError("PUT /Invoices timed out", service="xero", code="timeout")
+        return ref
+
+    world.crm.update_markers = refuse_first_write_back  # type: ignore[method-assign]
+    world.acct.create_invoice = lose_round_one_answer  # type: ignore[method-assign]
+    world.acct.faults.add("archive_customer", PermanentError("xero maintenance", service="xero"))
+    result, _ = world.run(names.EVENT_RETRY)
+    assert result["status"] == "compensated"
+    assert {i: v["status"] for i, v in world.acct.invoices.items()} == {"I1": "VOIDED", "I2": "VOIDED"}
+    assert [c["status"] for c in world.acct.customers.values()] == ["ARCHIVED"]  # round 0 created it
+
+
+def test_a_retry_on_a_deal_that_is_no_longer_won_rolls_back_instead_of_ending_with_undos_owed() -> None:
+    world = World()
+    calls = {"n": 0}
+    original = world.crm.update_markers
+
+    def paid_then_refused(deal_id: str, values: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            world.acct.invoices["I1"]["status"] = "PAID"
+            raise PermanentError("deal locked", service="hubspot")
+        original(deal_id, values)
+
+    def reopen_and_refund() -> None:  # a person credits the invoice and moves the deal out of "won"
+        world.crm.deals["501"] = world.crm.deals["501"].model_copy(update={"stage": "contractsent"})
+        world.acct.invoices["I1"]["status"] = "AUTHORISED"
+
+    world.crm.update_markers = paid_then_refused  # type: ignore[method-assign]
+    result, ctx = world.run((names.EVENT_RETRY, reopen_and_refund))
+    assert result["status"] == "compensated"  # not "skipped" with its undos forgotten
+    assert entity_state(ctx).reason["code"] == "no_longer_won"  # type: ignore[index]
+    assert world.acct.invoices["I1"]["status"] == "VOIDED"
+    assert [c["status"] for c in world.acct.customers.values()] == ["ARCHIVED"]
+
+
+def test_the_saga_never_erases_the_paid_marker_that_the_paid_invoice_write_back_set() -> None:
+    world = World()
+    original = world.crm.update_markers
+    calls = {"n": 0}
+
+    def paid_before_the_write_back_lands(deal_id: str, values: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the invoice was paid and marked on the deal while the write-back retried
+            original(deal_id, {"paid_status": "paid", "paid_date": "2026-01-05"})
+        original(deal_id, values)
+
+    world.crm.update_markers = paid_before_the_write_back_lands  # type: ignore[method-assign]
+    result, _ = world.run()
+    markers = world.crm.deals["501"].markers
+    assert result["status"] == "completed"
+    assert (markers.sync_status, markers.paid_status, markers.paid_date) == ("synced", "paid", "2026-01-05")

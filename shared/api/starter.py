@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ from shared.config import Settings
 from shared.domain.transaction import blocks_new_sync
 from shared.sync.identity import transaction_id
 from shared.sync.policy import DealSyncInput, SagaPolicy
+
+log = logging.getLogger(__name__)
 
 ACTIVE = frozenset({"Running", "Pending", "ContinuedAsNew", "Suspended"})
 
@@ -90,6 +93,12 @@ async def _start_unless_raced(client: DurableClient, orchestrator: str, instance
             return False
         raise
     return True
+
+
+async def start_unless_there(client: DurableClient, orchestrator: str, instance_id: str, input_: Any) -> bool:
+    """Start ``instance_id`` unless an instance of that id exists (in any state); True if this call started it."""
+    return await _start_unless_seen(client, orchestrator, instance_id, input_,
+                                    lambda info: info is not None and info.runtime_status is not None)
 
 
 def _counts_as_existing(info: InstanceInfo | None) -> bool:
@@ -226,8 +235,10 @@ async def start_batch(client: DurableClient, settings: Settings, *, since: str |
     payload = {"since": since, "stage": settings.hubspot_trigger_stage, "page_size": settings.batch_page_size,
                "concurrency": settings.batch_concurrency, "trigger": trigger,
                "policy": SagaPolicy.from_settings(settings).model_dump(mode="json")}
-    await client.start(names.BATCH_SYNC, names.BATCH_INSTANCE_ID, payload)
-    return names.BATCH_INSTANCE_ID
+    # A refused start is "already running" when the schedule or another request won the race.
+    started = await _start_unless_raced(client, names.BATCH_SYNC, names.BATCH_INSTANCE_ID, payload,
+                                        lambda found: found is not None and found.runtime_status in ACTIVE)
+    return names.BATCH_INSTANCE_ID if started else None
 
 
 MAX_SYNC_BODY_BYTES = 4096  # {"since": "<ISO date>"} needs a few dozen bytes
@@ -251,7 +262,12 @@ async def sync_now(body: bytes, client: DurableClient, settings: Settings) -> Ap
         except ValueError:
             return error_response(400, "invalid_parameter", "since: must be an ISO 8601 date")
         since = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
-    started = await start_batch(client, settings, since=since, trigger="manual")
+    try:
+        started = await start_batch(client, settings, since=since, trigger="manual")
+    except Exception as exc:  # the durable client's errors have no common type (HTTP, SDK, host)
+        log.warning("batch not started: %s", type(exc).__name__)
+        return error_response(503, "unavailable", "the orchestration store could not be reached; try again",
+                              {"Retry-After": "30"})
     if started is None:
         return error_response(409, "conflict", "a batch is already running")
     return json_response(202, {"id": started, "since": since})

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from shared import names
 from shared.api.responses import ApiResponse, error_response, json_response
-from shared.api.starter import DurableClient
+from shared.api.starter import DurableClient, start_unless_there
 from shared.config import Settings
 from shared.domain.transaction import TransactionState, check_manual
 from shared.ledger.table_ledger import InvalidContinuation, TableLedger
@@ -17,12 +18,14 @@ from shared.sync.policy import DealSyncInput, SagaPolicy
 
 STATUSES = ("pending", "running", "completed", "compensating", "compensated", "needs_attention", "already_synced",
             "skipped")
+log = logging.getLogger(__name__)
+
 MAX_WINDOW = timedelta(days=31)
 # The ledger's time keys, and datetime arithmetic near year 1 or 9999, need a bounded range; no
 # transaction of this app is older than 2000, and 9000 leaves room for a window after any real date.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
-TX_ID = re.compile(r"^deal-[A-Za-z0-9_-]{1,64}$")
+TX_ID = re.compile(r"deal-[A-Za-z0-9_-]{1,64}")  # fullmatch: "$" would let "deal-1\n" through
 
 
 class BadRequest(ValueError):
@@ -70,8 +73,13 @@ def list_transactions(params: Mapping[str, str], ledger: TableLedger, now: datet
         raw_limit = params.get("limit") or "50"
         if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= 500:  # "²".isdigit()
             raise BadRequest("limit", "limit must be a whole number from 1 to 500")
-        page = ledger.query(start, end, status=status, deal=deal, limit=int(raw_limit),
-                            continuation=params.get("continuation") or None)
+        try:
+            page = ledger.query(start, end, status=status, deal=deal, limit=int(raw_limit),
+                                continuation=params.get("continuation") or None)
+        except InvalidContinuation:
+            raise
+        except Exception as exc:  # storage unreachable or failing: the ledger's errors have no common type
+            return unavailable("the ledger", exc)
     except BadRequest as exc:
         return error_response(400, "invalid_parameter", f"{exc.parameter}: {exc}")
     except InvalidContinuation as exc:
@@ -91,10 +99,20 @@ def _links(state: TransactionState, settings: Settings) -> dict[str, str]:
     return links
 
 
+def unavailable(what: str, exc: Exception) -> ApiResponse:
+    """503: a store the answer needs cannot be reached; nothing was changed, the request may be repeated."""
+    log.warning("%s unavailable: %s", what, type(exc).__name__)
+    return error_response(503, "unavailable", f"{what} could not be reached; nothing was changed, try again",
+                          {"Retry-After": "30"})
+
+
 async def get_transaction(tx_id: str, client: DurableClient, settings: Settings) -> ApiResponse:
-    if not TX_ID.match(tx_id):
+    if not TX_ID.fullmatch(tx_id):
         return error_response(400, "invalid_parameter", "id: not a transaction id (deal-<deal id>[-g<n>])")
-    raw = await client.entity_state(names.SYNC_TRANSACTION, tx_id)
+    try:
+        raw = await client.entity_state(names.SYNC_TRANSACTION, tx_id)
+    except Exception as exc:  # the durable client's errors have no common type (HTTP, SDK, host)
+        return unavailable("the orchestration store", exc)
     if not raw:
         return error_response(404, "not_found", f"no transaction {tx_id}")
     state = TransactionState.model_validate(raw)
@@ -109,8 +127,15 @@ async def get_transaction(tx_id: str, client: DurableClient, settings: Settings)
 async def act(tx_id: str, action: str, client: DurableClient, settings: Settings) -> ApiResponse:
     if action not in ("retry", "compensate"):
         return error_response(404, "not_found", f"unknown action {action!r}")
-    if not TX_ID.match(tx_id):
+    if not TX_ID.fullmatch(tx_id):
         return error_response(400, "invalid_parameter", "id: not a transaction id")
+    try:
+        return await _act(tx_id, action, client, settings)
+    except Exception as exc:  # the durable client's errors have no common type (HTTP, SDK, host)
+        return unavailable("the orchestration store", exc)
+
+
+async def _act(tx_id: str, action: str, client: DurableClient, settings: Settings) -> ApiResponse:
     raw = await client.entity_state(names.SYNC_TRANSACTION, tx_id)
     state = TransactionState.model_validate(raw) if raw else None
     if state is None:
@@ -118,16 +143,16 @@ async def act(tx_id: str, action: str, client: DurableClient, settings: Settings
     if action == "retry" and state.status == "compensated":
         # Deliberately syncing a rolled-back deal again: a new generation, so a new transaction id.
         new_id = transaction_id(state.deal_id, state.generation + 1)
-        info = await client.status(new_id)
-        if info is not None and info.runtime_status is not None:
+        request = DealSyncInput(deal_id=state.deal_id, generation=state.generation + 1, trigger="manual",
+                                policy=SagaPolicy.from_settings(settings)).model_dump(mode="json")
+        # Two clicks at once: the second finds the first's instance (or loses the start race): 409.
+        if not await start_unless_there(client, names.DEAL_SYNC, new_id, request):
             return error_response(409, "conflict", f"{new_id} already exists")
-        await client.start(names.DEAL_SYNC, new_id, DealSyncInput(
-            deal_id=state.deal_id, generation=state.generation + 1, trigger="manual",
-            policy=SagaPolicy.from_settings(settings)).model_dump(mode="json"))
         return json_response(202, {"id": new_id, "action": "retry", "previous": tx_id})
     reason = check_manual(state, action)
     if reason is not None:
         return error_response(409, "conflict", reason)
-    await client.raise_event(tx_id, action, {"requested": action})
+    # The round the person saw: a second click, kept by the host until the next question, is ignored then.
+    await client.raise_event(tx_id, action, {"requested": action, "round": state.round})
     return json_response(202, {"id": tx_id, "action": action})
 

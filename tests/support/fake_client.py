@@ -37,6 +37,7 @@ class FakeDurableClient:
     in_flight: int = 0
     max_in_flight: int = 0
     entities: dict[tuple[str, str], Any] = field(default_factory=dict)  # (entity name, key) -> state
+    events: list[tuple[str, str, Any]] = field(default_factory=list)  # (instance id, event, data) raised
     purges: list[datetime] = field(default_factory=list)
 
     def finish(self, instance_id: str, status: str = "Completed", output: Any = None) -> None:
@@ -70,7 +71,8 @@ class FakeDurableClient:
             self.in_flight -= 1
 
     async def raise_event(self, instance_id: str, event: str, data: Any) -> None:
-        raise NotImplementedError
+        await asyncio.sleep(0)
+        self.events.append((instance_id, event, json.loads(json.dumps(data))))
 
     async def entity_state(self, entity: str, key: str) -> Any:
         await asyncio.sleep(0)

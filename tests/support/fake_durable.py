@@ -28,6 +28,7 @@ class TimerTask:
 @dataclass
 class EventTask:
     name: str
+    result: Any = None  # the event's data, as the SDK's task carries it once the event arrived
 
 
 @dataclass
@@ -63,8 +64,9 @@ class FakeDurableContext:
     timers: list[float] = field(default_factory=list)
     instance_id: str = "instance-1"
     input: Any = None
-    # External events a person sends, in order: a name, or (name, what the person did first).
-    events: list[str | tuple[str, Callable[[], None]]] = field(default_factory=list)
+    # External events a person sends, in order: a name, (name, what the person did first), or
+    # (name, what the person did first or None, the event's data).
+    events: list[Any] = field(default_factory=list)
     signals: list[tuple[str, str, str, Any]] = field(default_factory=list)
     custom_status: Any = None
     sub_orchestrators: dict[str, Callable[[str, Any], Any]] = field(default_factory=dict)
@@ -168,10 +170,13 @@ class FakeDurableContext:
             elif isinstance(task, AnyTask):
                 if not self.events:
                     return None  # the orchestration waits for a person; nothing more happens in this run
-                wanted = self.events.pop(0)
+                wanted, data = self.events.pop(0), None
                 if isinstance(wanted, tuple):
-                    wanted, before = wanted
-                    before()
+                    wanted, before, *rest = wanted
+                    data = rest[0] if rest else None
+                    if before is not None:
+                        before()
                 to_send = next(t for t in task.tasks if isinstance(t, EventTask) and t.name == wanted)
+                to_send.result = data
             else:
                 raise TypeError(f"unexpected task {task!r}")

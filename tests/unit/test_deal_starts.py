@@ -29,7 +29,7 @@ def test_each_deal_without_a_transaction_gets_one_deal_sync_carrying_the_policy_
     assert first["policy"] == POLICY.model_dump(mode="json")
 
 
-def test_a_deal_whose_transaction_runs_or_ended_is_a_duplicate_but_one_that_found_it_not_won_starts_again() -> None:
+def test_a_deal_whose_transaction_runs_or_ended_is_a_duplicate_but_one_that_found_it_not_won_gets_a_new_one() -> None:
     client = FakeDurableClient()
     client.finish("deal-1", "Running")
     client.finish("deal-2", "Completed", {"status": "completed"})

@@ -319,3 +319,17 @@ def test_the_saga_never_erases_the_paid_marker_that_the_paid_invoice_write_back_
     markers = world.crm.deals["501"].markers
     assert result["status"] == "completed"
     assert (markers.sync_status, markers.paid_status, markers.paid_date) == ("synced", "paid", "2026-01-05")
+
+
+def test_a_second_click_meant_for_an_earlier_round_does_not_decide_the_next_question() -> None:
+    world = World()
+    # Round 0 and round 1 both end needing a person (the contact cannot be archived, twice).
+    world.acct.faults.add("create_invoice", BusinessRejection("Account code '200' is archived", service="xero"),
+                          BusinessRejection("Account code '200' is archived", service="xero"))
+    world.acct.faults.add("archive_customer", PermanentError("xero maintenance", service="xero"),
+                          PermanentError("xero maintenance", service="xero"))
+    # A person clicked Retry twice while round 0 waited: the host keeps the second click, stamped round 0.
+    result, ctx = world.run((names.EVENT_RETRY, None, {"round": 0}), (names.EVENT_RETRY, None, {"round": 0}))
+    assert result is None  # round 1 waits for a real decision instead of taking the stale click
+    state = entity_state(ctx)
+    assert (state.status, state.round) == ("needs_attention", 1)

@@ -1,20 +1,26 @@
 """The ``batch_sync`` orchestrator: won deals modified since the cursor, each through ``deal_sync``.
 
-One page per execution: it pages through the CRM search, fans out ``deal_sync`` sub-orchestrations
-with bounded concurrency, advances the cursor only past deals whose transactions have started,
-then continues as new, so its history stays small however large the backlog. It runs as the
-singleton instance ``batch-sync``, so overlapping schedules never double-run.
+One page per execution: it pages through the CRM search and runs ``deal_sync`` sub-orchestrations in
+a sliding window of ``concurrency`` (a new deal starts as soon as one finishes), advances the cursor
+only past deals whose transactions have started, then continues as new, so its history stays small
+however large the backlog. It runs as the singleton instance ``batch-sync``, so overlapping schedules
+never double-run.
+
+A deal that is still running after ``release_minutes`` stops holding its place in the window: it is
+waiting for a person (``needs_attention``), for Xero's daily limit, or for a long outage, and the
+rest of the backlog must not wait for it (the batch would otherwise never end, and every later
+schedule would be skipped).
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrators.context import Orchestration
+from orchestrators.context import Orchestration, task_failed
 from orchestrators.retrying import call_with_retry
 from shared import names
 from shared.saga.policy import RetryPolicy
@@ -38,10 +44,43 @@ class BatchInput(BaseModel):
     concurrency: int = Field(default=5, ge=1, le=50)
     policy: SagaPolicy = Field(default_factory=SagaPolicy)
     trigger: str = "schedule"
+    release_minutes: float = Field(default=10, gt=0)
     started: int = 0
     skipped: int = 0
     failed_starts: int = 0
+    released: int = 0
     pages: int = 0
+
+    def summary(self, since: str) -> dict[str, Any]:
+        return {"started": self.started, "skipped": self.skipped, "pages": self.pages,
+                "failed_starts": self.failed_starts, "released": self.released, "since": since}
+
+
+class Window:
+    """The deal syncs of this page still holding a place: (task, when it started)."""
+
+    def __init__(self) -> None:
+        self.running: list[tuple[Any, datetime]] = []
+        self.timer: Any = None
+        self.timer_at: datetime | None = None
+
+    def wait_for_one(self, ctx: Orchestration, batch: BatchInput) -> Generator[Any, Any, None]:
+        """Until one deal sync finishes, or the oldest has held its place for ``release_minutes``."""
+        release_at = min(started for _, started in self.running) + timedelta(minutes=batch.release_minutes)
+        if self.timer is None or self.timer_at != release_at:
+            self.timer, self.timer_at = ctx.create_timer(release_at), release_at
+        winner = yield ctx.task_any([task for task, _ in self.running] + [self.timer])
+        if winner is self.timer:
+            oldest = min(self.running, key=lambda entry: entry[1])
+            self.running.remove(oldest)
+            self.timer = self.timer_at = None
+            batch.released += 1
+            return
+        self.running = [entry for entry in self.running if entry[0] is not winner]
+        if task_failed(winner):
+            # deal_sync never fails on business errors (they end as outcomes); a failure here means
+            # the instance was already running (started by a webhook): that deal is being synced.
+            batch.failed_starts += 1
 
 
 def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]:
@@ -56,22 +95,22 @@ def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]
     if not ok:
         # The CRM stayed unreachable: end this batch without moving the cursor; the next schedule
         # starts from the same place, so nothing is lost.
-        return {"started": batch.started, "skipped": batch.skipped, "pages": batch.pages,
-                "failed_starts": batch.failed_starts, "since": since, "error": raw}
+        return {**batch.summary(since), "error": raw}
     found = FindDealsResult.model_validate(raw)
-    for start in range(0, len(found.deals), batch.concurrency):
-        chunk = found.deals[start:start + batch.concurrency]
+    window = Window()
+    for deal in found.deals:
+        while len(window.running) >= batch.concurrency:
+            yield from window.wait_for_one(ctx, batch)
         # A deal whose earlier transactions were skipped (not won then) gets the next generation.
-        tasks = [ctx.call_sub_orchestrator(names.DEAL_SYNC, DealSyncInput(
+        task = ctx.call_sub_orchestrator(names.DEAL_SYNC, DealSyncInput(
             deal_id=deal.id, trigger=batch.trigger, policy=batch.policy, generation=deal.generation,
-        ).model_dump(mode="json"), transaction_id(deal.id, deal.generation)) for deal in chunk]
-        try:
-            yield ctx.task_all(tasks)
-        except Exception:
-            # deal_sync never fails on business errors (they end as outcomes); a failure here means
-            # the instance was already running (started by a webhook): that deal is being synced.
-            batch.failed_starts += 1
-        batch.started += len(chunk)
+        ).model_dump(mode="json"), transaction_id(deal.id, deal.generation))
+        window.running.append((task, ctx.current_utc_datetime))
+        batch.started += 1
+    while window.running:  # the page's last deals, before the next page (or the end) is decided
+        yield from window.wait_for_one(ctx, batch)
+    if window.timer is not None and not window.timer.is_completed:
+        window.timer.cancel()
     batch.skipped += found.skipped
     batch.pages += 1
     if found.max_modified:
@@ -79,8 +118,7 @@ def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]
         ctx.signal_entity(names.SYNC_CURSOR, CURSOR_KEY, "set",
                           {"since": found.max_modified, "at": ctx.current_utc_datetime.isoformat()})
     if found.next_after is None and found.next_since is None:
-        return {"started": batch.started, "skipped": batch.skipped, "pages": batch.pages,
-                "failed_starts": batch.failed_starts, "since": since}
+        return batch.summary(since)
     ctx.continue_as_new(batch.model_copy(update={
         "since": found.next_since or since, "after": found.next_after}).model_dump(mode="json"))
     return None

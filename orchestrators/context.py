@@ -38,3 +38,8 @@ class Orchestration(Protocol):
     def continue_as_new(self, input_: Any) -> None: ...
 
     def set_custom_status(self, status: Any) -> None: ...
+
+
+def task_failed(task: Any) -> bool:
+    """Whether a task that ``task_any`` returned ended in failure (the SDK's ``task.state`` is ``FAILED``)."""
+    return getattr(getattr(task, "state", None), "name", "") == "FAILED"

@@ -87,3 +87,30 @@ def _all_rows(stack: Stack) -> list[dict[str, str]]:
         token = page.continuation
         if token is None:
             return rows
+
+
+@pytest.mark.e2e
+def test_a_deal_that_needs_a_person_does_not_hold_the_batch_and_the_next_schedule_runs(fast_stack: Stack) -> None:
+    stack = fast_stack
+    stuck = create_won_deal(stack.sims.hubspot_url, company="Batch Stuck")
+    others = [create_won_deal(stack.sims.hubspot_url, company=f"Batch Free {i}") for i in range(6)]
+    # The stuck deal's write-back is refused and its invoice cannot be voided: it waits for a person.
+    stack.sims.hubspot.add_fault(f"/crm/v3/objects/deals/{stuck.deal_id}", 400, method="PATCH", times=1, skip=1)
+    stack.sims.xero.add_fault(f"{XERO_API}/Invoices/*", 400, method="POST", times=-1)
+
+    stack.client.start("batch_sync", {"since": None, "stage": "closedwon", "page_size": 100, "concurrency": 2,
+                                      "trigger": "test", "policy": POLICY}, "batch-sync")
+    status = stack.client.wait("batch-sync", timeout=90)
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"]["started"] == 7 and status["output"]["released"] == 1, status["output"]
+    waiting = stack.client.status(f"deal-{stuck.deal_id}")
+    assert waiting is not None and waiting["customStatus"]["status"] == "needs_attention", waiting
+    for deal in others:
+        assert stack.client.wait(f"deal-{deal.deal_id}", timeout=30)["output"]["status"] == "completed"
+
+    # The batch is not running any more: the next one (the schedule, or a person) can start.
+    again = create_won_deal(stack.sims.hubspot_url, company="Batch Next")
+    stack.client.start("batch_sync", {"stage": "closedwon", "page_size": 100, "concurrency": 2,
+                                      "trigger": "test", "policy": POLICY}, "batch-sync")
+    assert stack.client.wait("batch-sync", timeout=90)["output"]["started"] == 1
+    assert stack.client.wait(f"deal-{again.deal_id}", timeout=30)["output"]["status"] == "completed"

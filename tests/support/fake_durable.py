@@ -20,9 +20,32 @@ class ActivityTask:
     input_json: str
 
 
+class TaskState:
+    """The SDK's task states, by name (``task.state.name``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+RUNNING, SUCCEEDED, FAILED = TaskState("RUNNING"), TaskState("SUCCEEDED"), TaskState("FAILED")
+NEVER = object()  # what a fake sub-orchestrator returns to stay running (e.g. waiting for a person)
+NEVER_JSON = {"__never__": True}
+
+
 @dataclass
 class TimerTask:
     fire_at: datetime
+    state: TaskState = RUNNING
+    cancelled: bool = False
+
+    @property
+    def is_completed(self) -> bool:
+        return self.state is not RUNNING
+
+    def cancel(self) -> None:
+        if self.is_completed:
+            raise ValueError("a completed timer cannot be cancelled")  # as the SDK
+        self.cancelled = True
 
 
 @dataclass
@@ -41,6 +64,9 @@ class SubOrchestrationTask:
     name: str
     input_json: str
     instance_id: str | None
+    state: TaskState = RUNNING
+    result: Any = None
+    started: bool = False
 
 
 @dataclass
@@ -93,7 +119,8 @@ class FakeDurableContext:
             payload = json.loads(task.input_json)
             self.sub_calls.append((task.name, task.instance_id, payload))
             try:
-                return json.loads(json.dumps(self.sub_orchestrators[task.name](task.instance_id or "", payload)))
+                value = self.sub_orchestrators[task.name](task.instance_id or "", payload)
+                return NEVER_JSON if value is NEVER else json.loads(json.dumps(value))
             except Exception as exc:
                 raise Exception(f"Orchestrator function '{task.name}' failed: {exc} \n {{}}") from None
         if isinstance(task, EntityCallTask):
@@ -111,6 +138,32 @@ class FakeDurableContext:
                                       "Message": friendly})
                 raise Exception(f"{reason} \n {details}") from None
         raise TypeError(f"unexpected task {task!r}")
+
+    def _first_done(self, tasks: list[Any]) -> Any:
+        """task_any over sub-orchestrations and timers: start what has not started, then the first
+        (in list order) that has finished wins; if none has, the earliest timer fires (time moves)."""
+        self.all_batches.append(sum(isinstance(t, SubOrchestrationTask) for t in tasks))  # in flight at once
+        for t in tasks:
+            if isinstance(t, SubOrchestrationTask) and not t.started:
+                t.started = True
+                try:
+                    value = self._complete(t)
+                except Exception as exc:
+                    t.state, t.result = FAILED, exc
+                else:
+                    if value != NEVER_JSON:
+                        t.state, t.result = SUCCEEDED, value
+        for t in tasks:
+            if isinstance(t, SubOrchestrationTask) and t.state is not RUNNING:
+                return t
+        timers = [t for t in tasks if isinstance(t, TimerTask)]
+        if not timers:
+            raise AssertionError("task_any would wait for ever: nothing can finish")
+        timer = min(timers, key=lambda t: t.fire_at)
+        self.timers.append((timer.fire_at - self.current_utc_datetime).total_seconds())
+        self.current_utc_datetime = max(self.current_utc_datetime, timer.fire_at)
+        timer.state = SUCCEEDED
+        return timer
 
     def get_input(self) -> Any:
         return json.loads(json.dumps(self.input))
@@ -167,6 +220,8 @@ class FakeDurableContext:
                     to_send = self._complete(task)
                 except Exception as exc:
                     to_throw = exc
+            elif isinstance(task, AnyTask) and not any(isinstance(t, EventTask) for t in task.tasks):
+                to_send = self._first_done(task.tasks)
             elif isinstance(task, AnyTask):
                 if not self.events:
                     return None  # the orchestration waits for a person; nothing more happens in this run

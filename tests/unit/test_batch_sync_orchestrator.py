@@ -11,7 +11,7 @@ from shared.connectors.ports import DealPage
 from shared.domain.models import Deal, SyncMarkers
 from shared.sync import discovery
 from shared.sync.cursor import CURSOR_KEY, apply_cursor
-from tests.support.fake_durable import FakeDurableContext
+from tests.support.fake_durable import NEVER, FakeDurableContext
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -38,6 +38,7 @@ def run_batch(crm: PagedCrm, *, known: set[str] = frozenset(), concurrency: int 
               page_size: int = 4, fail: set[str] = frozenset(),  # type: ignore[assignment]
               cursor: dict[str, Any] | None = None,
               skipped_rows: dict[str, list[dict[str, Any]]] | None = None,
+              waiting: set[str] = frozenset(),  # type: ignore[assignment]
               ) -> tuple[list[FakeDurableContext], dict[str, Any]]:
     cursor = cursor if cursor is not None else {"state": None}
 
@@ -47,10 +48,12 @@ def run_batch(crm: PagedCrm, *, known: set[str] = frozenset(), concurrency: int 
 
     known = set(known)  # a started transaction writes its ledger row: the search then finds it has one
 
-    def deal_sync(instance_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def deal_sync(instance_id: str, payload: dict[str, Any]) -> Any:
         known.add(payload["deal_id"])
         if payload["deal_id"] in fail:
             raise RuntimeError("already running")
+        if payload["deal_id"] in waiting:
+            return NEVER  # needs a person: the sub-orchestration does not end
         return {"status": "completed"}
 
     def find(payload: dict[str, Any]) -> dict[str, Any]:
@@ -168,3 +171,18 @@ def test_the_next_generation_reads_only_the_deals_own_transaction_ids() -> None:
     rows = [{"id": "deal-7-g4"}, {"id": "deal-7"}, {"id": "deal-77-g9"}, {"id": "deal-7-g03"}, {"id": "junk"}]
     assert discovery.next_generation("7", rows) == 5
     assert discovery.next_generation("7", []) == 1
+
+
+def test_deals_waiting_for_a_person_do_not_hold_the_batch_or_the_next_schedule() -> None:
+    contexts, out = run_batch(PagedCrm(10), waiting={"101", "105", "106"})
+    assert started(contexts) == [f"deal-{100 + i}" for i in range(10)]  # every deal started
+    assert out["result"] is not None and out["result"]["released"] == 3  # and the batch ended
+    assert out["cursor"]["since"] == (T0 + timedelta(minutes=9)).isoformat()
+    assert max(n for ctx in contexts for n in ctx.all_batches) == 3
+    assert 600.0 in [t for ctx in contexts for t in ctx.timers]  # each held its place for 10 minutes
+
+
+def test_a_finished_deal_frees_its_place_at_once_for_the_next() -> None:
+    contexts, _ = run_batch(PagedCrm(8), concurrency=2, page_size=8)
+    assert [n for ctx in contexts for n in ctx.all_batches] == [2] * 7 + [1]  # a sliding window, not chunks
+    assert [t for ctx in contexts for t in ctx.timers] == []  # nothing waited for a release

@@ -1,14 +1,13 @@
 """The ``batch_sync`` orchestrator: won deals modified since the cursor, each through ``deal_sync``.
 
-One page per execution: it pages through the CRM search and runs ``deal_sync`` sub-orchestrations in
-a sliding window of ``concurrency`` (a new deal starts as soon as one finishes), advances the cursor
-only past deals whose transactions have started, then continues as new, so its history stays small
-however large the backlog. It runs as the singleton instance ``batch-sync``, so overlapping schedules
-never double-run.
+One page per execution: it pages through the CRM search and runs ``deal_sync`` sub-orchestrations
+``concurrency`` at a time, advances the cursor only past deals whose transactions have started, then
+continues as new, so its history stays small however large the backlog. It runs as the singleton
+instance ``batch-sync``, so overlapping schedules never double-run.
 
-A deal that is still running after ``release_minutes`` stops holding its place in the window: it is
-waiting for a person (``needs_attention``), for Xero's daily limit, or for a long outage, and the
-rest of the backlog must not wait for it (the batch would otherwise never end, and every later
+A group still running after ``release_minutes`` is left to finish by itself (``released``): one of
+its deals waits for a person (``needs_attention``), for Xero's daily limit, or for a long outage, and
+the rest of the backlog must not wait for it (the batch would otherwise never end, and every later
 schedule would be skipped).
 """
 
@@ -56,33 +55,6 @@ class BatchInput(BaseModel):
                 "failed_starts": self.failed_starts, "released": self.released, "since": since}
 
 
-class Window:
-    """The deal syncs of this page still holding a place: (task, when it started)."""
-
-    def __init__(self) -> None:
-        self.running: list[tuple[Any, datetime]] = []
-        self.timer: Any = None
-        self.timer_at: datetime | None = None
-
-    def wait_for_one(self, ctx: Orchestration, batch: BatchInput) -> Generator[Any, Any, None]:
-        """Until one deal sync finishes, or the oldest has held its place for ``release_minutes``."""
-        release_at = min(started for _, started in self.running) + timedelta(minutes=batch.release_minutes)
-        if self.timer is None or self.timer_at != release_at:
-            self.timer, self.timer_at = ctx.create_timer(release_at), release_at
-        winner = yield ctx.task_any([task for task, _ in self.running] + [self.timer])
-        if winner is self.timer:
-            oldest = min(self.running, key=lambda entry: entry[1])
-            self.running.remove(oldest)
-            self.timer = self.timer_at = None
-            batch.released += 1
-            return
-        self.running = [entry for entry in self.running if entry[0] is not winner]
-        if task_failed(winner):
-            # deal_sync never fails on business errors (they end as outcomes); a failure here means
-            # the instance was already running (started by a webhook): that deal is being synced.
-            batch.failed_starts += 1
-
-
 def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]:
     batch = BatchInput.model_validate(ctx.get_input() or {})
     since = batch.since
@@ -97,20 +69,27 @@ def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]
         # starts from the same place, so nothing is lost.
         return {**batch.summary(since), "error": raw}
     found = FindDealsResult.model_validate(raw)
-    window = Window()
-    for deal in found.deals:
-        while len(window.running) >= batch.concurrency:
-            yield from window.wait_for_one(ctx, batch)
+    for start in range(0, len(found.deals), batch.concurrency):
+        chunk = found.deals[start:start + batch.concurrency]
         # A deal whose earlier transactions were skipped (not won then) gets the next generation.
-        task = ctx.call_sub_orchestrator(names.DEAL_SYNC, DealSyncInput(
+        tasks = [ctx.call_sub_orchestrator(names.DEAL_SYNC, DealSyncInput(
             deal_id=deal.id, trigger=batch.trigger, policy=batch.policy, generation=deal.generation,
-        ).model_dump(mode="json"), transaction_id(deal.id, deal.generation))
-        window.running.append((task, ctx.current_utc_datetime))
-        batch.started += 1
-    while window.running:  # the page's last deals, before the next page (or the end) is decided
-        yield from window.wait_for_one(ctx, batch)
-    if window.timer is not None and not window.timer.is_completed:
-        window.timer.cancel()
+        ).model_dump(mode="json"), transaction_id(deal.id, deal.generation)) for deal in chunk]
+        batch.started += len(chunk)
+        # Each task_any holds only tasks made for it: the Functions host replays a task_any's actions in
+        # order and cannot wait again on tasks an earlier one scheduled (so no sliding window over them).
+        release = ctx.create_timer(ctx.current_utc_datetime + timedelta(minutes=batch.release_minutes))
+        winner = yield ctx.task_any([ctx.task_all(tasks), release])
+        if winner is release:
+            # Still running: a deal waits for a person, a quota or a long outage. It goes on by itself;
+            # the backlog must not wait for it.
+            batch.released += 1
+            continue
+        release.cancel()
+        if task_failed(winner):
+            # deal_sync never fails on business errors (they end as outcomes); a failure here means
+            # the instance was already running (started by a webhook): that deal is being synced.
+            batch.failed_starts += 1
     batch.skipped += found.skipped
     batch.pages += 1
     if found.max_modified:

@@ -36,17 +36,11 @@ def _finish_command(outcome: SagaOutcome) -> dict[str, Any]:
 
 
 def _wait_for_person(ctx: Orchestration, current_round: int) -> Generator[Any, Any, str]:
-    while True:
-        retry = ctx.wait_for_external_event(names.EVENT_RETRY)
-        compensate = ctx.wait_for_external_event(names.EVENT_COMPENSATE)
-        winner = yield ctx.task_any([retry, compensate])
-        data = getattr(winner, "result", None)
-        # The host keeps events that arrive while no one waits: a second click on Retry, accepted while
-        # the first was still being acted on, would otherwise decide the *next* time a person is asked.
-        # The API stamps the round the person saw; a click meant for an earlier round decides nothing.
-        if isinstance(data, dict) and isinstance(data.get("round"), int) and data["round"] != current_round:
-            continue
-        return names.EVENT_RETRY if winner is retry else names.EVENT_COMPENSATE
+    # This round's event names only: a click meant for an earlier round can never decide this one.
+    retry = ctx.wait_for_external_event(names.manual_event(names.EVENT_RETRY, current_round))
+    compensate = ctx.wait_for_external_event(names.manual_event(names.EVENT_COMPENSATE, current_round))
+    winner = yield ctx.task_any([retry, compensate])
+    return names.EVENT_RETRY if winner is retry else names.EVENT_COMPENSATE
 
 
 def _compensate_now(ctx: Orchestration, saga: Saga, state: SagaState, previous: SagaOutcome,

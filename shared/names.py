@@ -48,6 +48,16 @@ PURGE_HISTORY = "purge_history"
 EVENT_RETRY = "retry"
 EVENT_COMPENSATE = "compensate"
 
+
+def manual_event(action: str, round_: int) -> str:
+    """The external event a person's ``action`` is raised as while the transaction is in ``round_``.
+
+    One name per round: the Python SDK hands an event that arrived while nobody waited to *every* later
+    wait for that name (it never forgets it), so a second click, or a click just before the orchestrator
+    started to wait, would otherwise decide every later question too.
+    """
+    return f"{action}-r{round_}"
+
 # Every registered function and its trigger type, for the wiring test.
 REGISTERED: dict[str, str] = {
     DEAL_SYNC: "orchestrationTrigger",

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from shared import names
 from shared.api.responses import ApiResponse, error_response, json_response
-from shared.api.starter import DurableClient, start_unless_there
+from shared.api.starter import ACTIVE, DurableClient, start_unless_there
 from shared.config import Settings
 from shared.domain.transaction import TransactionState, check_manual
 from shared.ledger.table_ledger import InvalidContinuation, TableLedger
@@ -145,14 +145,24 @@ async def _act(tx_id: str, action: str, client: DurableClient, settings: Setting
         new_id = transaction_id(state.deal_id, state.generation + 1)
         request = DealSyncInput(deal_id=state.deal_id, generation=state.generation + 1, trigger="manual",
                                 policy=SagaPolicy.from_settings(settings)).model_dump(mode="json")
-        # Two clicks at once: the second finds the first's instance (or loses the start race): 409.
-        if not await start_unless_there(client, names.DEAL_SYNC, new_id, request):
+        # Two clicks at once: the second finds the first's instance (or loses the start race): 409. A new
+        # generation whose history was purged is known by its entity: never run a finished one again.
+        if (await client.entity_state(names.SYNC_TRANSACTION, new_id)
+                or not await start_unless_there(client, names.DEAL_SYNC, new_id, request)):
             return error_response(409, "conflict", f"{new_id} already exists")
         return json_response(202, {"id": new_id, "action": "retry", "previous": tx_id})
     reason = check_manual(state, action)
     if reason is not None:
         return error_response(409, "conflict", reason)
-    # The round the person saw: a second click, kept by the host until the next question, is ignored then.
-    await client.raise_event(tx_id, action, {"requested": action, "round": state.round})
+    info = await client.status(tx_id)
+    if info is None or info.runtime_status not in ACTIVE:
+        # The entity says a person is needed but no orchestration waits (it failed, was terminated, or
+        # its history is gone): an event would be lost. Say so rather than pretend it was accepted.
+        found = info.runtime_status if info is not None else "gone"
+        return error_response(409, "conflict", f"the orchestration of {tx_id} is not running ({found}); "
+                              "it cannot take this decision: see docs/operations.md")
+    # Named for the round the person saw: a second click cannot decide a later question.
+    await client.raise_event(tx_id, names.manual_event(action, state.round), {"requested": action,
+                                                                               "round": state.round})
     return json_response(202, {"id": tx_id, "action": action})
 

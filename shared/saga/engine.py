@@ -144,7 +144,7 @@ def _register(state: SagaState, step: Step) -> None:
             # object (e.g. an invoice already voided) and miss the new one, so it moves aside.
             record.status, record.attempts, record.error, record.result = "pending", 0, None, None
             if step.name in state.results:
-                state.earlier_results[step.name] = state.results.pop(step.name)
+                state.earlier_results.setdefault(step.name, []).append(state.results.pop(step.name))
             return
     state.compensations.append(CompensationRecord(step=step.name, activity=step.compensation))
 

@@ -45,9 +45,10 @@ class SagaState(BaseModel):
     version: Literal[1] = 1
     input: JsonDict = Field(default_factory=dict)
     results: dict[str, Any] = Field(default_factory=dict)
-    # A step's result from an earlier round (before a person's retry ran it again): what it did then,
-    # which its undo may still need to know (e.g. that this transaction created the customer).
-    earlier_results: dict[str, Any] = Field(default_factory=dict)
+    # A step's results from earlier rounds (before each of a person's retries ran it again), oldest
+    # first: what it did then, which its undo may still need (e.g. that this transaction created the
+    # customer, even if a later round found it already there).
+    earlier_results: dict[str, list[Any]] = Field(default_factory=dict)
     completed_steps: list[str] = Field(default_factory=list)
     compensations: list[CompensationRecord] = Field(default_factory=list)
     attempts: dict[str, int] = Field(default_factory=dict)

@@ -26,7 +26,8 @@ def attention_line(state: TransactionState) -> str | None:
     A rollback a person asked for (``compensate``) is what they wanted: no line for it.
     """
     if state.status == "compensated":
-        if any(t.to_status == "compensating" and t.by != "saga" for t in state.transitions):
+        into = [t for t in state.transitions if t.to_status == "compensating"]
+        if into and into[-1].by != "saga":  # the last rollback was the person's own decision
             return None
     elif state.status != "needs_attention":
         return None

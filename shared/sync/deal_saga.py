@@ -67,9 +67,8 @@ def customer_undo_input(st: SagaState) -> JsonDict:
     done = EnsureCustomerResult.model_validate(raw) if raw else None
     # After a person's retry, the load sees the customer an earlier round of this transaction created
     # as "existing": that round's result says whose it is, and the undo must still archive it.
-    earlier_raw = st.earlier_results.get("customer")
-    earlier = EnsureCustomerResult.model_validate(earlier_raw) if earlier_raw else None
-    ours = earlier if earlier is not None and earlier.created else None
+    earlier = [EnsureCustomerResult.model_validate(raw) for raw in st.earlier_results.get("customer", []) if raw]
+    ours = next((r for r in earlier if r.created), None)
     existed = (ours is None and load.existing_customer is not None
                and load.existing_customer.status != "ARCHIVED")
     customer_id = done.customer.id if done else (ours.customer.id if ours else None)

@@ -80,5 +80,5 @@ def test_purging_old_history_keeps_transactions_their_dedupe_and_anything_still_
 
     # The waiting transaction still takes a person's decision.
     stack.sims.xero.clear_faults()
-    assert stack.client.raise_event(stuck_tx, "compensate") in (200, 202)
+    assert stack.client.raise_event(stuck_tx, names.manual_event("compensate", 0)) in (200, 202)
     assert stack.client.wait(stuck_tx, timeout=60)["output"]["status"] == "compensated"

@@ -6,11 +6,13 @@ the simulators' own fault rules on the exact request a step makes, so nothing of
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from devhost.testing import DevHostProcess
@@ -275,7 +277,7 @@ def test_an_undo_that_keeps_failing_needs_attention_and_a_compensate_event_finis
     assert "step=write_back" in told[0] and "undos_left=invoice,customer" in told[0], told
 
     stack.sims.xero.clear_faults()
-    assert stack.client.raise_event(tx, "compensate") in (200, 202)
+    assert stack.client.raise_event(tx, names.manual_event("compensate", 0)) in (200, 202)
     status = stack.client.wait(tx, timeout=30)
 
     assert status["output"]["status"] == "compensated", status["output"]
@@ -310,7 +312,7 @@ def test_a_paid_invoice_cannot_be_rolled_back_so_a_person_is_asked_and_a_retry_c
     assert [c["ContactStatus"] for c in contacts(stack)] == ["ACTIVE"]  # not archived under a paid invoice
 
     # A person fixed what refused the write-back (the fault was a one-off) and retries.
-    assert stack.client.raise_event(tx, "retry") in (200, 202)
+    assert stack.client.raise_event(tx, names.manual_event("retry", 0)) in (200, 202)
     status = stack.client.wait(tx, timeout=30)
 
     assert status["output"]["status"] == "completed", status["output"]
@@ -321,3 +323,39 @@ def test_a_paid_invoice_cannot_be_rolled_back_so_a_person_is_asked_and_a_retry_c
     props = deal_props(stack, deal.deal_id)
     assert (props["invoice_sync_status"], props["xero_invoice_id"]) == ("synced", invoice["InvoiceID"])
     assert [c["ContactStatus"] for c in contacts(stack)] == ["ACTIVE"]
+
+
+@pytest.mark.e2e
+def test_a_second_retry_click_waits_for_nobody_and_does_not_decide_the_next_round(fast_stack: Stack) -> None:
+    stack = fast_stack
+    deal = create_won_deal(stack.sims.hubspot_url)
+    _fail_write_back(stack)
+    stack.sims.xero.add_fault(f"{XERO_API}/Invoices/*", 500, method="POST", times=-1)  # the void, for good
+    tx = start_deal(stack, deal.deal_id)
+    wait_custom_status(stack, tx, "needs_attention")
+    wait_for("the entity to need attention",
+             lambda: stack.client.read_entity(names.SYNC_TRANSACTION, tx)[1]["status"] == "needs_attention")
+    # Round 1 will fail again (Xero refuses to list invoices), so a person is asked a second time.
+    stack.sims.xero.add_fault(f"{XERO_API}/Invoices", 400, method="GET", times=-1)
+    api = f"{stack.client.base_url}/api/transactions/{tx}/retry"
+    # A double click, both accepted before the orchestration acts on the first (held still to make sure).
+    stack.client.suspend(tx, "two clicks in flight")
+    clicks = [httpx.post(api, timeout=10).status_code for _ in range(2)]
+    stack.client.resume(tx)
+    assert clicks == [202, 202], clicks
+
+    def asked_again() -> dict[str, Any] | None:
+        _, state = stack.client.read_entity(names.SYNC_TRANSACTION, tx)
+        return state if state["status"] == "needs_attention" and state["round"] == 1 else None
+
+    wait_for("round 1 to need attention", asked_again, timeout=30)
+    time.sleep(1.0)  # the second click had every chance to decide round 1 by now
+    status = stack.client.status(tx)
+    assert status is not None and status["runtimeStatus"] == "Running", status  # not Failed, still asking
+    _, state = stack.client.read_entity(names.SYNC_TRANSACTION, tx)
+    assert (state["status"], state["round"]) == ("needs_attention", 1), state["transitions"]
+
+    stack.sims.xero.clear_faults()
+    assert httpx.post(f"{stack.client.base_url}/api/transactions/{tx}/compensate", timeout=10).status_code == 202
+    assert stack.client.wait(tx, timeout=30)["output"]["status"] == "compensated"
+    assert [i["Status"] for i in invoices(stack)] == ["VOIDED"]

@@ -72,6 +72,7 @@ class SubOrchestrationTask:
 @dataclass
 class AllTask:
     tasks: list[Any]
+    state: TaskState = RUNNING
 
 
 @dataclass
@@ -139,11 +140,36 @@ class FakeDurableContext:
                 raise Exception(f"{reason} \n {details}") from None
         raise TypeError(f"unexpected task {task!r}")
 
+    def _next_event(self, task: AnyTask) -> EventTask | None:
+        """The first scripted event a waiter of ``task`` takes: a plain name ("retry") is the person's
+        click for the round being waited on; a full name ("retry-r0") only matches that exact event."""
+        while self.events:
+            wanted, data = self.events.pop(0), None
+            if isinstance(wanted, tuple):
+                wanted, before, *rest = wanted
+                data = rest[0] if rest else None
+                if before is not None:
+                    before()
+            for t in task.tasks:
+                if isinstance(t, EventTask) and (t.name == wanted or t.name.startswith(f"{wanted}-r")):
+                    t.result = data
+                    return t
+        return None
+
+    def _check_fresh(self, compound: AnyTask | AllTask) -> None:
+        """The host cannot wait again on a task an earlier task_any/task_all scheduled: refuse it."""
+        for t in compound.tasks:
+            for child in ([t, *t.tasks] if isinstance(t, AllTask) else [t]):
+                if getattr(child, "_yielded", False):
+                    raise AssertionError(f"{child!r} was already scheduled by an earlier compound task")
+                object.__setattr__(child, "_yielded", True)
+
     def _first_done(self, tasks: list[Any]) -> Any:
         """task_any over sub-orchestrations and timers: start what has not started, then the first
         (in list order) that has finished wins; if none has, the earliest timer fires (time moves)."""
-        self.all_batches.append(sum(isinstance(t, SubOrchestrationTask) for t in tasks))  # in flight at once
-        for t in tasks:
+        children = [c for t in tasks for c in (t.tasks if isinstance(t, AllTask) else [t])]
+        self.all_batches.append(sum(isinstance(t, SubOrchestrationTask) for t in children))  # in flight at once
+        for t in children:
             if isinstance(t, SubOrchestrationTask) and not t.started:
                 t.started = True
                 try:
@@ -156,6 +182,11 @@ class FakeDurableContext:
         for t in tasks:
             if isinstance(t, SubOrchestrationTask) and t.state is not RUNNING:
                 return t
+            if isinstance(t, AllTask):
+                states = [c.state for c in t.tasks]
+                if FAILED in states or all(st is SUCCEEDED for st in states):  # fails fast, as the SDK's
+                    t.state = FAILED if FAILED in states else SUCCEEDED
+                    return t
         timers = [t for t in tasks if isinstance(t, TimerTask)]
         if not timers:
             raise AssertionError("task_any would wait for ever: nothing can finish")
@@ -221,17 +252,13 @@ class FakeDurableContext:
                 except Exception as exc:
                     to_throw = exc
             elif isinstance(task, AnyTask) and not any(isinstance(t, EventTask) for t in task.tasks):
+                self._check_fresh(task)
                 to_send = self._first_done(task.tasks)
             elif isinstance(task, AnyTask):
                 if not self.events:
                     return None  # the orchestration waits for a person; nothing more happens in this run
-                wanted, data = self.events.pop(0), None
-                if isinstance(wanted, tuple):
-                    wanted, before, *rest = wanted
-                    data = rest[0] if rest else None
-                    if before is not None:
-                        before()
-                to_send = next(t for t in task.tasks if isinstance(t, EventTask) and t.name == wanted)
-                to_send.result = data
+                to_send = self._next_event(task)
+                if to_send is None:
+                    return None  # only events no one waits for are left: the orchestration keeps waiting
             else:
                 raise TypeError(f"unexpected task {task!r}")

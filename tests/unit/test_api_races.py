@@ -61,12 +61,38 @@ def test_a_retry_click_that_loses_the_start_race_is_a_409_not_a_500(settings: Se
     assert (status, body["error"]) == (409, "conflict")
 
 
-def test_a_person_s_decision_carries_the_round_they_saw(settings: Settings) -> None:
-    client = FakeDurableClient()
+def _needs_attention(client: FakeDurableClient, round_: int = 2) -> None:
     client.entities[(names.SYNC_TRANSACTION, "deal-6")] = {"id": "deal-6", "deal_id": "6",
-                                                           "status": "needs_attention", "round": 2}
+                                                           "status": "needs_attention", "round": round_}
+
+
+def test_a_person_s_decision_is_raised_for_the_round_they_saw(settings: Settings) -> None:
+    client = FakeDurableClient()
+    _needs_attention(client)
+    client.finish("deal-6", "Running")  # waiting for the person
     assert asyncio.run(transactions.act("deal-6", "compensate", client, settings)).status == 202
-    assert client.events == [("deal-6", "compensate", {"requested": "compensate", "round": 2})]
+    assert client.events == [("deal-6", "compensate-r2", {"requested": "compensate", "round": 2})]
+
+
+@pytest.mark.parametrize("runtime", ["Failed", "Terminated", None])
+def test_a_decision_for_a_transaction_whose_orchestration_no_longer_runs_is_a_409_with_the_reason(
+        settings: Settings, runtime: str | None) -> None:
+    client = FakeDurableClient()
+    _needs_attention(client)
+    if runtime:
+        client.finish("deal-6", runtime)
+    status, body = _answer(asyncio.run(transactions.act("deal-6", "retry", client, settings)))
+    assert (status, body["error"]) == (409, "conflict") and (runtime or "gone") in body["message"]
+    assert client.events == []
+
+
+def test_retry_of_a_rolled_back_deal_never_reruns_a_newer_generation_whose_history_was_purged(
+        settings: Settings) -> None:
+    client = FakeDurableClient()
+    _compensated(client)
+    client.entities[(names.SYNC_TRANSACTION, "deal-5-g2")] = {"id": "deal-5-g2", "status": "compensated"}
+    status, _ = _answer(asyncio.run(transactions.act("deal-5", "retry", client, settings)))
+    assert status == 409 and client.started_ids() == []
 
 
 class DownClient(FakeDurableClient):

@@ -60,3 +60,13 @@ def test_report_logs_the_line_as_a_warning(caplog: pytest.LogCaptureFixture) -> 
         attention.report(_finished("completed"))
     assert [r.levelname for r in caplog.records] == ["WARNING"]
     assert caplog.records[0].getMessage().startswith("sync attention: status=needs_attention")
+
+
+def test_a_later_rollback_by_the_saga_is_reported_even_after_a_person_once_chose_to_roll_back() -> None:
+    state = _finished("needs_attention", failed_step="invoice", reason={"message": "down"})
+    state = apply(state, {"op": "manual", "action": "compensate", "at": AT})  # the person rolls back...
+    state = apply(state, {"op": "finish", "status": "needs_attention", "at": AT})  # ...an undo fails again
+    state = apply(state, {"op": "manual", "action": "retry", "at": AT})  # so they go forward instead
+    state = apply(state, {"op": "finish", "status": "compensated", "at": AT, "reason": {"message": "refused"}})
+    assert [t.by for t in state.transitions if t.to_status == "compensating"] == ["saga", "person", "saga"]
+    assert attention.attention_line(state) is not None

@@ -328,8 +328,9 @@ def test_a_second_click_meant_for_an_earlier_round_does_not_decide_the_next_ques
                           BusinessRejection("Account code '200' is archived", service="xero"))
     world.acct.faults.add("archive_customer", PermanentError("xero maintenance", service="xero"),
                           PermanentError("xero maintenance", service="xero"))
-    # A person clicked Retry twice while round 0 waited: the host keeps the second click, stamped round 0.
-    result, ctx = world.run((names.EVENT_RETRY, None, {"round": 0}), (names.EVENT_RETRY, None, {"round": 0}))
+    # A person clicked Retry twice while round 0 waited: the host keeps the second click, named for round 0.
+    stale = names.manual_event(names.EVENT_RETRY, 0)
+    result, ctx = world.run(stale, stale)
     assert result is None  # round 1 waits for a real decision instead of taking the stale click
     state = entity_state(ctx)
     assert (state.status, state.round) == ("needs_attention", 1)

@@ -12,7 +12,7 @@ from shared import composition, names
 from shared.api import transactions, webhooks
 from shared.api.health import health as health_handler
 from shared.api.responses import ApiResponse
-from shared.api.starter import InstanceInfo, sync_now
+from shared.api.starter import EndedBadly, InstanceInfo, sync_now
 from shared.api.status_page import status_page
 from shared.config import get_settings
 
@@ -30,6 +30,10 @@ def _to_http(response: ApiResponse) -> func.HttpResponse:
 class _Info:
     runtime_status: str | None
     output: Any
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class ClientAdapter:
@@ -53,6 +57,18 @@ class ClientAdapter:
     async def entity_state(self, entity: str, key: str) -> Any:
         found = await self._client.read_entity_state(df.EntityId(entity, key))
         return found.entity_state if found.entity_exists else None
+
+    async def ended_badly(self, instance_id_prefix: str, since: datetime) -> list[EndedBadly]:
+        # One page (the SDK does not follow continuation tokens): plenty for faults that should not happen.
+        found = await self._client.get_status_by(
+            runtime_status=[df.OrchestrationRuntimeStatus.Failed, df.OrchestrationRuntimeStatus.Terminated],
+            instance_id_prefix=instance_id_prefix)
+        return [EndedBadly(str(s.instance_id), s.runtime_status.value if s.runtime_status else "",
+                           str(s.output)[:500])
+                for s in found if s.last_updated_time is None or _utc(s.last_updated_time) >= since]
+
+    async def signal_entity(self, entity: str, key: str, operation: str, input_: object) -> None:
+        await self._client.signal_entity(df.EntityId(entity, key), operation, input_)
 
     async def purge_finished(self, created_before: datetime) -> int:
         # createdTimeFrom is required by the host; datetime.min is refused (400), any early date will do.

@@ -7,6 +7,7 @@ import json
 import logging
 import weakref
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol
 
@@ -44,6 +45,17 @@ class DurableClient(Protocol):
     async def entity_state(self, entity: str, key: str) -> Any: ...
 
     async def purge_finished(self, created_before: datetime) -> int: ...
+
+    async def ended_badly(self, instance_id_prefix: str, since: datetime) -> list[EndedBadly]: ...
+
+
+@dataclass(frozen=True)
+class EndedBadly:
+    """An orchestration that Failed or was Terminated, last updated at or after the time asked about."""
+
+    instance_id: str
+    runtime_status: str
+    output: str
 
 
 class StartReport(BaseModel):

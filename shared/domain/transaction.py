@@ -11,6 +11,9 @@ then). It is a pure function: the same commands in the same order always give th
                   │    ▲
                   ▼    │ compensate (a person)
              needs_attention ─▶ running                     retry (a person)
+
+    pending | running | compensating ─▶ needs_attention   stranded: the orchestration failed or
+                                                          was terminated; a person takes over
 """
 
 from __future__ import annotations
@@ -209,10 +212,38 @@ def apply(state: TransactionState | None, command: dict[str, Any]) -> Transactio
             if action == "retry":
                 state.round += 1
                 state.reason, state.failed_step = None, ""
+        elif op == "stranded":
+            # The orchestration failed or was terminated (a fault in the app, an operator): nothing will
+            # move this transaction any more, so it must not go on saying it runs. A person takes over.
+            if state.status not in STRANDABLE:
+                raise InvalidTransition(f"transaction {state.id} is {state.status}; only a running one is stranded")
+            state.transitions.append(Transition(from_status=state.status, to_status="needs_attention", at=at,
+                                                by="host"))
+            state.status = "needs_attention"
+            state.reason = {"kind": "permanent", "service": "sync", "code": STRANDED,
+                            "message": str(command.get("message", ""))[:1000]}
         else:
             raise InvalidTransition(f"unknown operation {op!r}")
     state.updated_at = at or state.updated_at
     return state
+
+
+STRANDED = "orchestration_failed"  # the reason code of a transaction whose orchestration stopped
+STRANDABLE: frozenset[str] = frozenset({"pending", "running", "compensating"})
+
+
+def check_manual(state: TransactionState | None, action: str) -> str | None:
+    """Why a person's ``action`` is not possible now (for a 409), or None if it is."""
+    if state is None:
+        return "no such transaction"
+    if state.reason and state.reason.get("code") == STRANDED:
+        return (f"the orchestration of {state.id} stopped ({state.reason.get('message', '')}); it cannot take a "
+                "decision: undo its steps by hand (see docs/operations.md), then sync the deal again")
+    try:
+        apply(state, {"op": "manual", "action": action})
+    except InvalidTransition as exc:
+        return str(exc)
+    return None
 
 
 def blocks_new_sync(status: str) -> bool:
@@ -220,12 +251,3 @@ def blocks_new_sync(status: str) -> bool:
     return status not in NOT_BLOCKING
 
 
-def check_manual(state: TransactionState | None, action: str) -> str | None:
-    """Why a person's ``action`` is not possible now (for a 409), or None if it is."""
-    if state is None:
-        return "no such transaction"
-    try:
-        apply(state, {"op": "manual", "action": action})
-    except InvalidTransition as exc:
-        return str(exc)
-    return None

@@ -359,3 +359,38 @@ def test_a_second_retry_click_waits_for_nobody_and_does_not_decide_the_next_roun
     assert httpx.post(f"{stack.client.base_url}/api/transactions/{tx}/compensate", timeout=10).status_code == 202
     assert stack.client.wait(tx, timeout=30)["output"]["status"] == "compensated"
     assert [i["Status"] for i in invoices(stack)] == ["VOIDED"]
+
+
+@pytest.mark.e2e
+def test_a_transaction_whose_orchestration_was_terminated_is_handed_to_a_person_not_left_running(
+    fast_stack: Stack,
+) -> None:
+    stack = fast_stack
+    deal = create_won_deal(stack.sims.hubspot_url)
+    stack.sims.xero.add_fault(f"{XERO_API}/Invoices", 429, method="PUT", times=1,
+                              headers={"Retry-After": "600", "X-Rate-Limit-Problem": "day"})
+    stack.client.clock(auto_advance=False)  # the saga waits for Xero's daily limit...
+    try:
+        tx = start_deal(stack, deal.deal_id)
+        wait_for("the saga to wait", lambda: (stack.client.status(tx) or {}).get("customStatus"))
+        assert stack.client.terminate(tx, "an operator stopped it") in (200, 202)  # ...and is stopped
+        wait_for("the termination", lambda: stack.client.status(tx)["runtimeStatus"] == "Terminated")
+    finally:
+        stack.client.clock(auto_advance=True)
+    assert stack.client.read_entity(names.SYNC_TRANSACTION, tx)[1]["status"] == "running"
+
+    assert stack.client.invoke_function(names.SCHEDULED_SYNC) == 202  # what the schedule runs
+
+    def handed_over() -> dict[str, Any] | None:
+        _, state = stack.client.read_entity(names.SYNC_TRANSACTION, tx)
+        return state if state["status"] == "needs_attention" else None
+
+    state = wait_for("the transaction to be handed to a person", handed_over)
+    assert state["reason"]["code"] == "orchestration_failed" and "Terminated" in state["reason"]["message"]
+    assert wait_for("the ledger row", lambda: ledger_row(stack, deal.deal_id)["status"] == "needs_attention")
+    shown = httpx.get(f"{stack.client.base_url}/api/transactions/{tx}", timeout=10).json()
+    assert shown["actions"] == []  # no button that could not work
+    refused = httpx.post(f"{stack.client.base_url}/api/transactions/{tx}/retry", timeout=10)
+    assert refused.status_code == 409 and "stopped" in refused.json()["message"]
+    told = [line for line in host_log_lines(stack) if f"status=needs_attention transaction={tx} " in line]
+    assert told and "code=orchestration_failed" in told[0]

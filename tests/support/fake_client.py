@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.api.starter import EndedBadly
+
 RUNNING = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
 FINISHED = frozenset({"Completed", "Failed", "Terminated"})
 
@@ -77,6 +79,11 @@ class FakeDurableClient:
     async def entity_state(self, entity: str, key: str) -> Any:
         await asyncio.sleep(0)
         return self.entities.get((entity, key))
+
+    async def ended_badly(self, instance_id_prefix: str, since: datetime) -> list[EndedBadly]:
+        await asyncio.sleep(0)
+        return [EndedBadly(iid, info.runtime_status or "", str(info.output)) for iid, info in self.instances.items()
+                if iid.startswith(instance_id_prefix) and info.runtime_status in ("Failed", "Terminated")]
 
     async def purge_finished(self, created_before: datetime) -> int:
         """Forget every finished instance (this fake keeps no creation times): as a purge of old history."""

@@ -32,10 +32,6 @@ class _Info:
     output: Any
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 class ClientAdapter:
     """``DurableOrchestrationClient`` behind the plain ``DurableClient`` port (also used by client activities)."""
 
@@ -59,13 +55,14 @@ class ClientAdapter:
         return found.entity_state if found.entity_exists else None
 
     async def ended_badly(self, instance_id_prefix: str, since: datetime) -> list[EndedBadly]:
-        # One page (the SDK does not follow continuation tokens): plenty for faults that should not happen.
+        # One page (the SDK does not follow continuation tokens): created since ``since`` keeps it to
+        # recent runs, plenty for faults that should not happen.
         found = await self._client.get_status_by(
+            created_time_from=since,
             runtime_status=[df.OrchestrationRuntimeStatus.Failed, df.OrchestrationRuntimeStatus.Terminated],
             instance_id_prefix=instance_id_prefix)
         return [EndedBadly(str(s.instance_id), s.runtime_status.value if s.runtime_status else "",
-                           str(s.output)[:500])
-                for s in found if s.last_updated_time is None or _utc(s.last_updated_time) >= since]
+                           str(s.output)[:500]) for s in found]
 
     async def signal_entity(self, entity: str, key: str, operation: str, input_: object) -> None:
         await self._client.signal_entity(df.EntityId(entity, key), operation, input_)

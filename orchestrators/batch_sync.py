@@ -76,20 +76,24 @@ def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]
             deal_id=deal.id, trigger=batch.trigger, policy=batch.policy, generation=deal.generation,
         ).model_dump(mode="json"), transaction_id(deal.id, deal.generation)) for deal in chunk]
         batch.started += len(chunk)
+        # Each child is guarded by its own task_any, which completes (never fails) when the child ends,
+        # however it ends: a task_all over bare children fails at the first failure and later completes
+        # a second time, which the SDK reports to the enclosing task_any as an error on every replay.
+        guarded = [ctx.task_any([task]) for task in tasks]
         # Each task_any holds only tasks made for it: the Functions host replays a task_any's actions in
         # order and cannot wait again on tasks an earlier one scheduled (so no sliding window over them).
         release = ctx.create_timer(ctx.current_utc_datetime + timedelta(minutes=batch.release_minutes))
-        winner = yield ctx.task_any([ctx.task_all(tasks), release])
+        winner = yield ctx.task_any([ctx.task_all(guarded), release])
         if winner is release:
             # Still running: a deal waits for a person, a quota or a long outage. It goes on by itself;
             # the backlog must not wait for it.
             batch.released += 1
             continue
         release.cancel()
-        if task_failed(winner):
-            # deal_sync never fails on business errors (they end as outcomes); a failure here means
-            # the instance was already running (started by a webhook): that deal is being synced.
-            batch.failed_starts += 1
+        # deal_sync never fails on business errors (they end as outcomes); a failed one was already
+        # running (started by a webhook), stopped by an operator, or hit a fault (the schedule's stranded
+        # check hands that transaction to a person).
+        batch.failed_starts += sum(task_failed(task) for task in tasks)
     batch.skipped += found.skipped
     batch.pages += 1
     if found.max_modified:

@@ -56,7 +56,8 @@ def deal_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
     saga = build_deal_saga(request.policy)
     tracker = Tracker(ctx, tx_id)
     state = SagaState(input={"tx_id": tx_id, "deal_id": request.deal_id, "round": 0,
-                             "today": ctx.current_utc_datetime.date().isoformat()})
+                             "today": ctx.current_utc_datetime.date().isoformat(),
+                             "after_stranded": request.after_stranded})
     yield from tracker.command({"op": "start", "id": tx_id, "deal_id": request.deal_id,
                                 "generation": request.generation, "trigger": request.trigger})
     deadline = ctx.current_utc_datetime + timedelta(minutes=request.policy.deadline_minutes)

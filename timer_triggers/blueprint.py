@@ -14,8 +14,9 @@ from shared.config import get_settings
 from shared.sync.retention import purge_old_history
 from shared.sync.stranded import mark_stranded
 
-# Orchestrations that ended badly this long ago at most are looked at (each is moved once, then skipped).
-STRANDED_LOOKBACK = timedelta(days=2)
+# Deal syncs created this long ago at most are looked at (each is handed over once, then skipped); the
+# bound keeps the host's one-page listing to recent ones.
+STRANDED_LOOKBACK = timedelta(days=7)
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)

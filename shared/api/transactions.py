@@ -11,7 +11,7 @@ from shared import names
 from shared.api.responses import ApiResponse, error_response, json_response
 from shared.api.starter import ACTIVE, DurableClient, start_unless_there
 from shared.config import Settings
-from shared.domain.transaction import TransactionState, check_manual
+from shared.domain.transaction import TransactionState, check_manual, is_stranded
 from shared.ledger.table_ledger import InvalidContinuation, TableLedger
 from shared.sync.identity import transaction_id
 from shared.sync.policy import DealSyncInput, SagaPolicy
@@ -99,6 +99,12 @@ def _links(state: TransactionState, settings: Settings) -> dict[str, str]:
     return links
 
 
+def new_generation_on_retry(state: TransactionState) -> bool:
+    """Retry starts a new generation: after a rollback, or when the orchestration itself stopped (stranded;
+    its invoice, if one was made and still stands, is found by reference and reused, never duplicated)."""
+    return state.status == "compensated" or (state.status == "needs_attention" and is_stranded(state))
+
+
 def unavailable(what: str, exc: Exception) -> ApiResponse:
     """503: a store the answer needs cannot be reached; nothing was changed, the request may be repeated."""
     log.warning("%s unavailable: %s", what, type(exc).__name__)
@@ -119,7 +125,7 @@ async def get_transaction(tx_id: str, client: DurableClient, settings: Settings)
     body = state.model_dump(mode="json")
     body["links"] = _links(state, settings)
     body["actions"] = [a for a in ("retry", "compensate") if check_manual(state, a) is None]
-    if state.status == "compensated":
+    if new_generation_on_retry(state):
         body["actions"].append("retry")  # a deliberate new attempt: a new generation of the transaction
     return json_response(200, body)
 
@@ -140,11 +146,12 @@ async def _act(tx_id: str, action: str, client: DurableClient, settings: Setting
     state = TransactionState.model_validate(raw) if raw else None
     if state is None:
         return error_response(404, "not_found", f"no transaction {tx_id}")
-    if action == "retry" and state.status == "compensated":
-        # Deliberately syncing a rolled-back deal again: a new generation, so a new transaction id.
+    if action == "retry" and new_generation_on_retry(state):
+        # Deliberately syncing a rolled-back (or stranded) deal again: a new generation, a new id.
         new_id = transaction_id(state.deal_id, state.generation + 1)
         request = DealSyncInput(deal_id=state.deal_id, generation=state.generation + 1, trigger="manual",
-                                policy=SagaPolicy.from_settings(settings)).model_dump(mode="json")
+                                policy=SagaPolicy.from_settings(settings),
+                                after_stranded=is_stranded(state)).model_dump(mode="json")
         # Two clicks at once: the second finds the first's instance (or loses the start race): 409. A new
         # generation whose history was purged is known by its entity: never run a finished one again.
         if (await client.entity_state(names.SYNC_TRANSACTION, new_id)

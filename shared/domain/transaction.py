@@ -232,13 +232,18 @@ STRANDED = "orchestration_failed"  # the reason code of a transaction whose orch
 STRANDABLE: frozenset[str] = frozenset({"pending", "running", "compensating"})
 
 
+def is_stranded(state: TransactionState) -> bool:
+    return bool(state.reason) and state.reason.get("code") == STRANDED  # type: ignore[union-attr]
+
+
 def check_manual(state: TransactionState | None, action: str) -> str | None:
     """Why a person's ``action`` is not possible now (for a 409), or None if it is."""
     if state is None:
         return "no such transaction"
-    if state.reason and state.reason.get("code") == STRANDED:
-        return (f"the orchestration of {state.id} stopped ({state.reason.get('message', '')}); it cannot take a "
-                "decision: undo its steps by hand (see docs/operations.md), then sync the deal again")
+    if is_stranded(state):
+        return (f"the orchestration of {state.id} stopped ({(state.reason or {}).get('message', '')}); it cannot "
+                "take a decision: undo what it did by hand, or press Retry to sync the deal as a new "
+                "transaction (see docs/operations.md)")
     try:
         apply(state, {"op": "manual", "action": action})
     except InvalidTransition as exc:

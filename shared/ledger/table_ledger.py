@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.domain.transaction import TransactionState
@@ -74,15 +75,41 @@ class TableLedger:
             return self._table
 
     def upsert(self, state: TransactionState) -> None:
-        """Write the transaction's time row and its deal row (idempotent: both are full replacements)."""
+        """Write the transaction's time row and its deal row, unless the stored row is newer.
+
+        Writers can arrive out of order: an activity retried late, or the write of an orchestration that
+        was stopped landing after the scheduled run handed its transaction to a person. The newer state
+        (by ``updated_at``) wins; the ETag makes the check and the write one step.
+        """
         row = to_row(state)
-        self.table.upsert_entity(row, mode=UpdateMode.REPLACE)
+        if not self._write_if_newer(row):
+            return
         dp, dr = deal_keys(state.deal_id, state.id)
         self.table.upsert_entity(
             {"PartitionKey": dp, "RowKey": dr, "TimePartition": row["PartitionKey"], "TimeRow": row["RowKey"],
              "Status": state.status, "StartedAt": state.created_at},
             mode=UpdateMode.REPLACE,
         )
+
+    def _write_if_newer(self, row: dict[str, Any]) -> bool:
+        for _ in range(5):  # a concurrent writer changed the row between our read and write: look again
+            try:
+                stored = self.table.get_entity(row["PartitionKey"], row["RowKey"], select=["UpdatedAt"])
+            except ResourceNotFoundError:
+                try:
+                    self.table.create_entity(row)
+                    return True
+                except ResourceExistsError:
+                    continue
+            if _later(str(stored.get("UpdatedAt", "")), str(row["UpdatedAt"])):
+                return False
+            try:
+                self.table.update_entity(row, mode=UpdateMode.REPLACE, etag=stored.metadata["etag"],
+                                         match_condition=MatchConditions.IfNotModified)
+                return True
+            except (ResourceModifiedError, ResourceNotFoundError):
+                continue
+        raise ResourceModifiedError("the ledger row kept changing under this write")
 
     def get(self, tx_id: str, started_at: str) -> dict[str, Any] | None:
         partition, row = time_keys(tx_id, started_at)
@@ -147,3 +174,10 @@ class TableLedger:
         """Every row of the table (the baseline the time-window layout is measured against)."""
         return sum(1 for _ in self.table.list_entities(select=["Status"]))
 
+
+def _later(a: str, b: str) -> bool:
+    """Whether ISO time ``a`` is strictly later than ``b`` (an unreadable or empty one is never later)."""
+    try:
+        return datetime.fromisoformat(a) > datetime.fromisoformat(b)
+    except ValueError:
+        return False

@@ -83,7 +83,7 @@ def invoice_input(st: SagaState) -> JsonDict:
     customer = EnsureCustomerResult.model_validate(st.results["customer"])
     return dump(CreateInvoiceInput(tx_id=st.input["tx_id"], round=st.input["round"], deal=load.deal,
                                    line_items=load.line_items, customer_id=customer.customer.id,
-                                   today=st.input["today"]))
+                                   today=st.input["today"], after_stranded=bool(st.input.get("after_stranded"))))
 
 
 def invoice_undo_input(st: SagaState) -> JsonDict:

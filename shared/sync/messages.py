@@ -85,6 +85,7 @@ class CreateInvoiceInput(Message):
     line_items: tuple[LineItem, ...]
     customer_id: str
     today: date
+    after_stranded: bool = False  # an earlier generation's invoice may still stand (see DealSyncInput)
 
 
 class CreateInvoiceResult(Message):

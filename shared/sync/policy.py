@@ -46,3 +46,5 @@ class DealSyncInput(BaseModel):
     generation: int = Field(default=1, ge=1)
     trigger: str = "manual"
     policy: SagaPolicy = Field(default_factory=SagaPolicy)
+    # The previous generation's orchestration stopped: an invoice it made may still stand, to be reused.
+    after_stranded: bool = False

@@ -13,7 +13,7 @@ from shared.domain.errors import BusinessRejection
 from shared.domain.invoice_mapping import MappingRules, build_invoice, lines_total, reference_for
 from shared.domain.models import Customer, InvoiceRef
 from shared.saga.envelope import Halt
-from shared.sync.identity import idempotency_key
+from shared.sync.identity import generation_of, idempotency_key
 from shared.sync.messages import (
     ArchiveCustomerInput,
     ArchiveCustomerResult,
@@ -74,9 +74,10 @@ def load_deal(
     company_id = deal.company_ids[0]  # the primary company where the CRM says which
     # One lookup for the whole saga, archived contacts included (reactivated rather than duplicated).
     existing = accounting.find_customer(company_id, include_archived=True)
-    if markers.sync_status == "in_progress" and markers.transaction_id == request.tx_id:
-        # Our own claim from an earlier round or a lost result: the deal's real previous values are
-        # not "in progress by us". Restoring to that on undo would leave the lock behind.
+    if markers.sync_status == "in_progress" and generation_of(deal.id, markers.transaction_id) is not None:
+        # A claim by this deal's own transaction (ours from an earlier round or a lost result, or an
+        # earlier generation that stopped): the deal's real previous values are not "in progress".
+        # Restoring to that on undo would leave the lock behind.
         markers = markers.model_copy(update={"sync_status": "", "transaction_id": ""})
     total = lines_total(draft.lines)
     return LoadDealResult(
@@ -161,9 +162,11 @@ def archive_customer_if_created(request: ArchiveCustomerInput, accounting: Accou
 
 def create_invoice(request: CreateInvoiceInput, accounting: AccountingPort, rules: MappingRules) -> CreateInvoiceResult:
     draft = build_invoice(request.deal, request.line_items, request.customer_id, request.today, rules)
-    if request.round > 0:
-        # A person's retry uses a new idempotency key; an invoice from an earlier round that the
-        # rollback could not void must be reused, not duplicated.
+    if request.round > 0 or request.after_stranded:
+        # A person's retry (a later round, or a new generation after an orchestration that stopped) uses
+        # a new idempotency key; an invoice an earlier attempt left standing (a rollback that could not
+        # void it, a saga that stopped half-way) must be reused, not duplicated. Other first attempts
+        # need no lookup: nothing of theirs can stand (a skipped or rolled-back one left none).
         for existing in accounting.find_invoices_by_reference(draft.reference):
             if existing.status in LIVE_INVOICE:
                 return _invoice_result(existing, accounting, reused=True)

@@ -9,7 +9,7 @@ logged as a ``sync attention:`` line, which the alert rule mails like any other.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared import names
@@ -30,21 +30,49 @@ class EntitySignal(Protocol):
 
 async def mark_stranded(client: DurableClient, ledger: Ledger, signal: EntitySignal, since: datetime,
                         now: datetime) -> list[str]:
-    """Move every deal sync that ended badly since ``since`` and still looks alive to needs_attention."""
+    """Hand every deal sync created since ``since`` that ended badly but still looks alive to a person."""
     moved: list[str] = []
     for run in await client.ended_badly("deal-", since):
-        raw = await client.entity_state(names.SYNC_TRANSACTION, run.instance_id)
-        if not isinstance(raw, dict) or raw.get("status") not in STRANDABLE:
-            continue
-        command = {"op": "stranded", "at": now.isoformat(),
-                   "message": f"the orchestration is {run.runtime_status}: {run.output}"}
         try:
-            state = apply(TransactionState.model_validate(raw), command)
-        except InvalidTransition:
-            continue
-        # The entity applies the same reducer to the same command; the ledger row follows it.
-        await signal(names.SYNC_TRANSACTION, run.instance_id, "apply", command)
-        ledger.upsert(state)
-        attention.report(state)
-        moved.append(run.instance_id)
+            if await _hand_over(client, ledger, signal, run.instance_id, now):
+                moved.append(run.instance_id)
+        except Exception:  # one transaction's storage trouble must not keep the others from a person
+            log.exception("stranded transaction %s not handed over; the next run tries again", run.instance_id)
     return moved
+
+
+async def _hand_over(client: DurableClient, ledger: Ledger, signal: EntitySignal, tx_id: str, now: datetime) -> bool:
+    raw = await client.entity_state(names.SYNC_TRANSACTION, tx_id)
+    if not isinstance(raw, dict) or raw.get("status") not in STRANDABLE:
+        return False
+    # Read again just before acting: an operator may have rewound or restarted it since the listing.
+    info = await client.status(tx_id)
+    if info is None or info.runtime_status not in ENDED_BADLY:
+        return False
+    output = str(info.output)[:500] if info.output is not None else ""
+    # Never earlier than the transaction's last change (a host clock ahead of this one): the ledger keeps
+    # the newer state, and this is the newest.
+    last = _parse(str(raw.get("updated_at", "")))
+    at = max(now, last + timedelta(microseconds=1)) if last else now
+    command = {"op": "stranded", "at": at.isoformat(),
+               "message": f"the orchestration is {info.runtime_status}: {output}"}
+    try:
+        state = apply(TransactionState.model_validate(raw), command)
+    except InvalidTransition:
+        return False
+    # Ledger and alert first, the entity last: the entity is what marks it handled, so a ledger write
+    # that fails leaves the transaction to the next run instead of half-handed-over for good.
+    ledger.upsert(state)
+    attention.report(state)
+    await signal(names.SYNC_TRANSACTION, tx_id, "apply", command)  # the same reducer, the same command
+    return True
+
+
+ENDED_BADLY = frozenset({"Failed", "Terminated"})
+
+
+def _parse(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

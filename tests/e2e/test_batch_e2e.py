@@ -114,3 +114,34 @@ def test_a_deal_that_needs_a_person_does_not_hold_the_batch_and_the_next_schedul
                                       "trigger": "test", "policy": POLICY}, "batch-sync")
     assert stack.client.wait("batch-sync", timeout=90)["output"]["started"] == 1
     assert stack.client.wait(f"deal-{again.deal_id}", timeout=30)["output"]["status"] == "completed"
+
+
+@pytest.mark.e2e
+def test_a_deal_sync_stopped_mid_group_does_not_crash_the_batch_when_its_neighbour_ends_later(
+    fast_stack: Stack,
+) -> None:
+    stack = fast_stack
+    a, b, c = (create_won_deal(stack.sims.hubspot_url, company=f"Group {n}") for n in "ABC")
+    # Each deal's claim is answered 503 with its own wait: A for 10 minutes, B for 3 s, C for 6 s.
+    for deal, wait in ((a, "600"), (b, "3"), (c, "6")):
+        stack.sims.hubspot.add_fault(f"/crm/v3/objects/deals/{deal.deal_id}", 503, method="PATCH", times=1,
+                                     headers={"Retry-After": wait})
+    stack.client.clock(auto_advance=False)  # waits take real time
+    try:
+        stack.client.start("batch_sync", {"since": None, "stage": "closedwon", "page_size": 100, "concurrency": 2,
+                                          "trigger": "test", "policy": POLICY}, "batch-sync")
+        tx_a = f"deal-{a.deal_id}"
+
+        def a_waits() -> bool:
+            _, state = stack.client.read_entity("sync_transaction", tx_a)
+            return any(s["name"] == "claim" and s.get("retry_at") for s in (state or {}).get("steps", []))
+
+        wait_for("deal A to wait", a_waits)
+        assert stack.client.terminate(tx_a, "an operator stopped it") in (200, 202)  # A fails first...
+        status = stack.client.wait("batch-sync", timeout=60)  # ...and B ends after it, in the same group
+    finally:
+        stack.client.clock(auto_advance=True)
+    assert status["runtimeStatus"] == "Completed", status
+    assert (status["output"]["started"], status["output"]["failed_starts"]) == (3, 1), status["output"]
+    for deal in (b, c):
+        assert stack.client.wait(f"deal-{deal.deal_id}", timeout=30)["output"]["status"] == "completed"

@@ -73,3 +73,22 @@ def test_upsert_replaces_the_row_when_the_status_changes(ledger: TableLedger) ->
 def test_a_forged_continuation_is_refused(ledger: TableLedger) -> None:
     with pytest.raises(InvalidContinuation):
         ledger.query(T0, T0 + timedelta(hours=1), continuation="bm90LWEtdG9rZW4")
+
+
+def test_a_late_write_of_an_older_state_never_replaces_a_newer_one(ledger: TableLedger) -> None:
+    newer = tx(1, 0, status="needs_attention").model_copy(update={"updated_at": (T0 + timedelta(hours=1)).isoformat()})
+    older = tx(1, 0, status="running")  # e.g. a stopped orchestration's in-flight write, landing late
+    ledger.upsert(newer)
+    ledger.upsert(older)
+    [row] = ledger.query(T0 - timedelta(hours=1), T0 + timedelta(hours=2)).items
+    assert row["status"] == "needs_attention"
+    assert [r["status"] for r in ledger.for_deal("1")] == ["needs_attention"]
+    ledger.upsert(tx(1, 0, status="completed").model_copy(update={"updated_at": (T0 + timedelta(hours=2)).isoformat()}))
+    [row] = ledger.query(T0 - timedelta(hours=1), T0 + timedelta(hours=2)).items
+    assert row["status"] == "completed"  # a newer one still does
+
+
+def test_the_same_state_written_twice_is_one_row(ledger: TableLedger) -> None:
+    ledger.upsert(tx(2, 0))
+    ledger.upsert(tx(2, 0))  # an activity run again (at least once)
+    assert [i["id"] for i in ledger.query(T0 - timedelta(hours=1), T0 + timedelta(hours=2)).items] == ["deal-2"]

@@ -57,6 +57,8 @@ class EventTask:
 @dataclass
 class AnyTask:
     tasks: list[Any]
+    state: TaskState = RUNNING
+    result: Any = None
 
 
 @dataclass
@@ -156,45 +158,66 @@ class FakeDurableContext:
                     return t
         return None
 
+    def _leaves(self, task: Any) -> list[Any]:
+        return [leaf for t in task.tasks for leaf in self._leaves(t)] if isinstance(task, AnyTask | AllTask) else [task]
+
     def _check_fresh(self, compound: AnyTask | AllTask) -> None:
         """The host cannot wait again on a task an earlier task_any/task_all scheduled: refuse it."""
-        for t in compound.tasks:
-            for child in ([t, *t.tasks] if isinstance(t, AllTask) else [t]):
-                if getattr(child, "_yielded", False):
-                    raise AssertionError(f"{child!r} was already scheduled by an earlier compound task")
-                object.__setattr__(child, "_yielded", True)
+        def walk(task: Any) -> None:
+            if getattr(task, "_yielded", False):
+                raise AssertionError(f"{task!r} was already scheduled by an earlier compound task")
+            object.__setattr__(task, "_yielded", True)
+            for child in task.tasks if isinstance(task, AnyTask | AllTask) else []:
+                walk(child)
 
-    def _first_done(self, tasks: list[Any]) -> Any:
-        """task_any over sub-orchestrations and timers: start what has not started, then the first
-        (in list order) that has finished wins; if none has, the earliest timer fires (time moves)."""
-        children = [c for t in tasks for c in (t.tasks if isinstance(t, AllTask) else [t])]
-        self.all_batches.append(sum(isinstance(t, SubOrchestrationTask) for t in children))  # in flight at once
-        for t in children:
-            if isinstance(t, SubOrchestrationTask) and not t.started:
-                t.started = True
+        for child in compound.tasks:
+            walk(child)
+
+    def _resolve(self, task: Any) -> bool:
+        """Start every sub-orchestration under ``task`` not started yet; True once ``task`` has ended.
+
+        As the SDK: a task_any ends (successfully, whatever its child did) with the first child that
+        ended, in list order; a task_all fails at its first failed child and succeeds when all have.
+        """
+        if isinstance(task, SubOrchestrationTask):
+            if not task.started:
+                task.started = True
                 try:
-                    value = self._complete(t)
+                    value = self._complete(task)
                 except Exception as exc:
-                    t.state, t.result = FAILED, exc
+                    task.state, task.result = FAILED, exc
                 else:
                     if value != NEVER_JSON:
-                        t.state, t.result = SUCCEEDED, value
-        for t in tasks:
-            if isinstance(t, SubOrchestrationTask) and t.state is not RUNNING:
-                return t
-            if isinstance(t, AllTask):
-                states = [c.state for c in t.tasks]
-                if FAILED in states or all(st is SUCCEEDED for st in states):  # fails fast, as the SDK's
-                    t.state = FAILED if FAILED in states else SUCCEEDED
-                    return t
-        timers = [t for t in tasks if isinstance(t, TimerTask)]
-        if not timers:
-            raise AssertionError("task_any would wait for ever: nothing can finish")
-        timer = min(timers, key=lambda t: t.fire_at)
-        self.timers.append((timer.fire_at - self.current_utc_datetime).total_seconds())
-        self.current_utc_datetime = max(self.current_utc_datetime, timer.fire_at)
-        timer.state = SUCCEEDED
-        return timer
+                        task.state, task.result = SUCCEEDED, value
+            return task.state is not RUNNING
+        if isinstance(task, TimerTask):
+            return task.is_completed
+        if isinstance(task, AnyTask | AllTask) and task.state is not RUNNING:
+            return True
+        ended = [t for t in task.tasks if self._resolve(t)]  # every child, so that all are started
+        if isinstance(task, AnyTask):
+            if ended:
+                task.state, task.result = SUCCEEDED, ended[0]
+        elif any(getattr(t, "state", None) is FAILED for t in task.tasks):
+            task.state = FAILED
+        elif len(ended) == len(task.tasks):
+            task.state = SUCCEEDED
+        return task.state is not RUNNING
+
+    def _first_done(self, compound: AnyTask) -> Any:
+        """A task_any over sub-orchestrations, timers and nested task_any/task_all: what it returns.
+        If nothing has ended, the earliest timer fires (time moves) and is what ends."""
+        self.all_batches.append(sum(isinstance(t, SubOrchestrationTask) for t in self._leaves(compound)))
+        if not self._resolve(compound):
+            timers = [t for t in self._leaves(compound) if isinstance(t, TimerTask) and not t.is_completed]
+            if not timers:
+                raise AssertionError("task_any would wait for ever: nothing can finish")
+            timer = min(timers, key=lambda t: t.fire_at)
+            self.timers.append((timer.fire_at - self.current_utc_datetime).total_seconds())
+            self.current_utc_datetime = max(self.current_utc_datetime, timer.fire_at)
+            timer.state = SUCCEEDED
+            assert self._resolve(compound)
+        return compound.result
 
     def get_input(self) -> Any:
         return json.loads(json.dumps(self.input))
@@ -251,9 +274,9 @@ class FakeDurableContext:
                     to_send = self._complete(task)
                 except Exception as exc:
                     to_throw = exc
-            elif isinstance(task, AnyTask) and not any(isinstance(t, EventTask) for t in task.tasks):
+            elif isinstance(task, AnyTask) and not any(isinstance(t, EventTask) for t in self._leaves(task)):
                 self._check_fresh(task)
-                to_send = self._first_done(task.tasks)
+                to_send = self._first_done(task)
             elif isinstance(task, AnyTask):
                 if not self.events:
                     return None  # the orchestration waits for a person; nothing more happens in this run

@@ -126,3 +126,15 @@ def test_a_transaction_id_with_a_line_break_or_space_is_refused(settings: Settin
 
 def test_a_hubspot_timestamp_of_thousands_of_digits_is_a_bad_signature_not_a_crash() -> None:
     assert verify_v3("secret", "POST", "https://x/api/webhooks/hubspot", b"[]", "sig", "9" * 5000) is False
+
+
+def test_retry_of_a_stranded_transaction_starts_a_new_generation_that_looks_for_its_invoice(
+        settings: Settings) -> None:
+    client = FakeDurableClient()
+    client.entities[(names.SYNC_TRANSACTION, "deal-7")] = {
+        "id": "deal-7", "deal_id": "7", "status": "needs_attention",
+        "reason": {"code": "orchestration_failed", "message": "the orchestration is Terminated"}}
+    assert _answer(asyncio.run(transactions.act("deal-7", "compensate", client, settings)))[0] == 409
+    status, body = _answer(asyncio.run(transactions.act("deal-7", "retry", client, settings)))
+    assert (status, body["id"]) == (202, "deal-7-g2")
+    assert client.starts[0][2]["after_stranded"] is True and client.starts[0][2]["generation"] == 2

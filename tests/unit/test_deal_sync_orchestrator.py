@@ -334,3 +334,19 @@ def test_a_second_click_meant_for_an_earlier_round_does_not_decide_the_next_ques
     assert result is None  # round 1 waits for a real decision instead of taking the stale click
     state = entity_state(ctx)
     assert (state.status, state.round) == ("needs_attention", 1)
+
+
+def test_a_new_attempt_after_a_stopped_orchestration_reuses_the_invoice_it_left_and_takes_over_its_claim() -> None:
+    world = World()
+    first, _ = world.run()  # generation 1 makes invoice I1 and claims the deal...
+    assert first["status"] == "completed"
+    # ...then, as if it had stopped before its write-back, the deal still says "in progress by deal-501".
+    world.crm.update_markers("501", {"sync_status": "in_progress", "transaction_id": "deal-501", "invoice_id": ""})
+    ctx = world.context()
+    ctx.instance_id = "deal-501-g2"
+    ctx.input = {**ctx.input, "generation": 2, "after_stranded": True}
+    result = ctx.run(deal_sync(ctx))
+    assert result["status"] == "completed" and result["invoice_id"] == "I1"
+    assert list(world.acct.invoices) == ["I1"]  # reused, not duplicated
+    markers = world.crm.deals["501"].markers
+    assert (markers.sync_status, markers.transaction_id) == ("synced", "deal-501-g2")

@@ -63,3 +63,36 @@ def test_a_transaction_whose_orchestration_failed_is_handed_to_a_person_and_told
     assert entity.status == "needs_attention" and entity.transitions[-1].by == "host"
     # No decision can reach a stopped orchestration: the API says why instead of accepting one.
     assert "stopped" in (check_manual(entity, "retry") or "")
+
+
+def test_a_ledger_that_cannot_be_written_leaves_the_transaction_for_the_next_run() -> None:
+    world = World()
+    world.client.finish("deal-1", "Failed", "boom")
+    world.client.entities[(names.SYNC_TRANSACTION, "deal-1")] = _running("deal-1")
+    failing = {"left": 1}
+    upsert = world.upsert
+
+    def flaky(state: TransactionState) -> None:
+        if failing["left"]:
+            failing["left"] -= 1
+            raise ConnectionError("table storage unreachable")
+        upsert(state)
+
+    world.upsert = flaky  # type: ignore[method-assign]
+    assert world.run() == [] and world.signals == []  # nothing half done: the entity still says running
+    assert world.run() == ["deal-1"] and [r.status for r in world.rows] == ["needs_attention"]
+
+
+def test_an_orchestration_restarted_since_the_listing_is_left_alone() -> None:
+    world = World()
+    world.client.finish("deal-1", "Failed", "boom")
+    world.client.entities[(names.SYNC_TRANSACTION, "deal-1")] = _running("deal-1")
+    listed = world.client.ended_badly
+
+    async def then_rewound(prefix: str, since: datetime) -> Any:
+        found = await listed(prefix, since)
+        world.client.finish("deal-1", "Running")  # an operator rewound it meanwhile
+        return found
+
+    world.client.ended_badly = then_rewound  # type: ignore[method-assign]
+    assert world.run() == [] and world.signals == []

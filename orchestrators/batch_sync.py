@@ -84,16 +84,16 @@ def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]
         # order and cannot wait again on tasks an earlier one scheduled (so no sliding window over them).
         release = ctx.create_timer(ctx.current_utc_datetime + timedelta(minutes=batch.release_minutes))
         winner = yield ctx.task_any([ctx.task_all(guarded), release])
+        # deal_sync never fails on business errors (they end as outcomes); a failed one was already
+        # running (started by a webhook), stopped by an operator, or hit a fault (the schedule's stranded
+        # check hands that transaction to a person). Children still running count as not failed.
+        batch.failed_starts += sum(task_failed(task) for task in tasks)
         if winner is release:
             # Still running: a deal waits for a person, a quota or a long outage. It goes on by itself;
             # the backlog must not wait for it.
             batch.released += 1
             continue
         release.cancel()
-        # deal_sync never fails on business errors (they end as outcomes); a failed one was already
-        # running (started by a webhook), stopped by an operator, or hit a fault (the schedule's stranded
-        # check hands that transaction to a person).
-        batch.failed_starts += sum(task_failed(task) for task in tasks)
     batch.skipped += found.skipped
     batch.pages += 1
     if found.max_modified:

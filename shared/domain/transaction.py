@@ -215,8 +215,8 @@ def apply(state: TransactionState | None, command: dict[str, Any]) -> Transactio
         elif op == "stranded":
             # The orchestration failed or was terminated (a fault in the app, an operator): nothing will
             # move this transaction any more, so it must not go on saying it runs. A person takes over.
-            if state.status not in STRANDABLE:
-                raise InvalidTransition(f"transaction {state.id} is {state.status}; only a running one is stranded")
+            if state.status not in STRANDABLE or is_stranded(state):
+                raise InvalidTransition(f"transaction {state.id} is {state.status}; only a live one is stranded")
             state.transitions.append(Transition(from_status=state.status, to_status="needs_attention", at=at,
                                                 by="host"))
             state.status = "needs_attention"
@@ -229,7 +229,9 @@ def apply(state: TransactionState | None, command: dict[str, Any]) -> Transactio
 
 
 STRANDED = "orchestration_failed"  # the reason code of a transaction whose orchestration stopped
-STRANDABLE: frozenset[str] = frozenset({"pending", "running", "compensating"})
+# needs_attention too: a transaction waiting for a person whose orchestration then stopped can no
+# longer take the decision, and must be offered a new attempt instead.
+STRANDABLE: frozenset[str] = frozenset({"pending", "running", "compensating", "needs_attention"})
 
 
 def is_stranded(state: TransactionState) -> bool:

@@ -17,7 +17,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.domain.transaction import TransactionState
-from shared.ledger.layout import deal_keys, from_row, inverted, time_keys, to_row
+from shared.ledger.layout import deal_keys, from_row, inverted, parse_time, time_keys, to_row
 
 LIST_COLUMNS = ["PartitionKey", "RowKey", "TransactionId", "DealId", "DealName", "Status", "Generation", "Round",
                 "Trigger", "StartedAt", "UpdatedAt", "EndedAt", "Amount", "Currency", "InvoiceId",
@@ -85,11 +85,10 @@ class TableLedger:
         if not self._write_if_newer(row):
             return
         dp, dr = deal_keys(state.deal_id, state.id)
-        self.table.upsert_entity(
-            {"PartitionKey": dp, "RowKey": dr, "TimePartition": row["PartitionKey"], "TimeRow": row["RowKey"],
-             "Status": state.status, "StartedAt": state.created_at},
-            mode=UpdateMode.REPLACE,
-        )
+        # The deal row too: the batch reads its status to decide whether a deal has a transaction.
+        self._write_if_newer({"PartitionKey": dp, "RowKey": dr, "TimePartition": row["PartitionKey"],
+                              "TimeRow": row["RowKey"], "Status": state.status, "StartedAt": state.created_at,
+                              "UpdatedAt": state.updated_at})
 
     def _write_if_newer(self, row: dict[str, Any]) -> bool:
         for _ in range(5):  # a concurrent writer changed the row between our read and write: look again
@@ -175,9 +174,17 @@ class TableLedger:
         return sum(1 for _ in self.table.list_entities(select=["Status"]))
 
 
-def _later(a: str, b: str) -> bool:
-    """Whether ISO time ``a`` is strictly later than ``b`` (an unreadable or empty one is never later)."""
+def _later(stored: str, incoming: str) -> bool:
+    """Whether the stored row's time is strictly later than the incoming one's (keep the stored row).
+
+    Naive times count as UTC. A stored row without a readable time never wins (rows from before this
+    column); an incoming write without one never replaces a row that has one.
+    """
     try:
-        return datetime.fromisoformat(a) > datetime.fromisoformat(b)
+        kept = parse_time(stored)
     except ValueError:
         return False
+    try:
+        return kept > parse_time(incoming)
+    except ValueError:
+        return True

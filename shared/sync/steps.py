@@ -11,7 +11,7 @@ from __future__ import annotations
 from shared.connectors.ports import AccountingPort, CrmPort
 from shared.domain.errors import BusinessRejection
 from shared.domain.invoice_mapping import MappingRules, build_invoice, lines_total, reference_for
-from shared.domain.models import Customer, InvoiceRef
+from shared.domain.models import Customer, InvoiceRef, SyncMarkers
 from shared.saga.envelope import Halt
 from shared.sync.identity import generation_of, idempotency_key
 from shared.sync.messages import (
@@ -57,6 +57,13 @@ def load_deal(
             raise BusinessRejection(
                 f"deal {deal.id} is in stage {deal.stage!r}, no longer {trigger_stage!r}: it is rolled back",
                 service="sync", code="no_longer_won")
+    elif deal.stage != trigger_stage and _claimed_by_earlier(markers, deal.id, request.tx_id):
+        # An earlier attempt of this deal stopped after its claim, and the deal is no longer won: ending
+        # "skipped" would leave the deal locked "in progress" with nothing left to release it.
+        raise BusinessRejection(
+            f"deal {deal.id} is in stage {deal.stage!r}, no longer {trigger_stage!r}, and still shows "
+            f"'in progress' from {markers.transaction_id}, which stopped: clear the deal's invoice sync "
+            "status in the CRM", service="sync", code="stale_claim")
     elif synced:
         return Halt("already_synced", {**shown, "external_ids": {
             "deal": deal.id, "invoice": markers.invoice_id, "invoice_number": markers.invoice_number}})
@@ -87,6 +94,11 @@ def load_deal(
         company=snapshot.company if snapshot.company and snapshot.company.id == company_id else None,
         first_contact=snapshot.first_contact,
     )
+
+
+def _claimed_by_earlier(markers: SyncMarkers, deal_id: str, tx_id: str) -> bool:
+    return (markers.sync_status == "in_progress" and markers.transaction_id != tx_id
+            and generation_of(deal_id, markers.transaction_id) is not None)
 
 
 def write_markers(request: MarkersInput, crm: CrmPort) -> MarkersResult:

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from shared import names
 from shared.api.starter import DurableClient
-from shared.domain.transaction import STRANDABLE, InvalidTransition, TransactionState, apply
+from shared.domain.transaction import STRANDABLE, STRANDED, InvalidTransition, TransactionState, apply
 from shared.sync import attention
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ async def _hand_over(client: DurableClient, ledger: Ledger, signal: EntitySignal
     raw = await client.entity_state(names.SYNC_TRANSACTION, tx_id)
     if not isinstance(raw, dict) or raw.get("status") not in STRANDABLE:
         return False
+    if (raw.get("reason") or {}).get("code") == STRANDED:
+        return False  # handed over already
     # Read again just before acting: an operator may have rewound or restarted it since the listing.
     info = await client.status(tx_id)
     if info is None or info.runtime_status not in ENDED_BADLY:

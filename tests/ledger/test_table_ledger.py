@@ -92,3 +92,19 @@ def test_the_same_state_written_twice_is_one_row(ledger: TableLedger) -> None:
     ledger.upsert(tx(2, 0))
     ledger.upsert(tx(2, 0))  # an activity run again (at least once)
     assert [i["id"] for i in ledger.query(T0 - timedelta(hours=1), T0 + timedelta(hours=2)).items] == ["deal-2"]
+
+
+def test_the_deal_row_keeps_the_newer_status_too(ledger: TableLedger) -> None:
+    newer = tx(3, 0, status="skipped").model_copy(update={"updated_at": (T0 + timedelta(hours=1)).isoformat()})
+    ledger.upsert(newer)
+    ledger.upsert(tx(3, 0, status="running"))
+    assert [r["status"] for r in ledger.for_deal("3")] == ["skipped"]
+
+
+def test_a_write_without_a_readable_time_never_replaces_one_with_a_time(ledger: TableLedger) -> None:
+    ledger.upsert(tx(4, 0, status="completed"))
+    ledger.upsert(tx(4, 0, status="running").model_copy(update={"updated_at": ""}))
+    naive = (T0 + timedelta(hours=3)).replace(tzinfo=None).isoformat()  # naive: read as UTC, and newer
+    ledger.upsert(tx(4, 0, status="compensated").model_copy(update={"updated_at": naive}))
+    [row] = ledger.query(T0 - timedelta(hours=1), T0 + timedelta(hours=2)).items
+    assert row["status"] == "compensated"

@@ -350,3 +350,16 @@ def test_a_new_attempt_after_a_stopped_orchestration_reuses_the_invoice_it_left_
     assert list(world.acct.invoices) == ["I1"]  # reused, not duplicated
     markers = world.crm.deals["501"].markers
     assert (markers.sync_status, markers.transaction_id) == ("synced", "deal-501-g2")
+
+
+def test_a_new_attempt_on_a_deal_no_longer_won_but_still_claimed_by_a_stopped_one_says_what_to_clear() -> None:
+    world = World()
+    world.crm.update_markers("501", {"sync_status": "in_progress", "transaction_id": "deal-501"})
+    world.crm.deals["501"] = world.crm.deals["501"].model_copy(update={"stage": "contractsent"})
+    ctx = world.context()
+    ctx.instance_id = "deal-501-g2"
+    ctx.input = {**ctx.input, "generation": 2, "after_stranded": True}
+    result = ctx.run(deal_sync(ctx))
+    assert result["status"] == "compensated" and result["reason"]["code"] == "stale_claim"  # not a silent skip
+    assert "clear the deal's invoice sync status" in result["reason"]["message"]
+    assert world.acct.invoices == {}

@@ -96,3 +96,17 @@ def test_an_orchestration_restarted_since_the_listing_is_left_alone() -> None:
 
     world.client.ended_badly = then_rewound  # type: ignore[method-assign]
     assert world.run() == [] and world.signals == []
+
+
+def test_a_transaction_waiting_for_a_person_whose_orchestration_stopped_is_offered_a_new_attempt() -> None:
+    world = World()
+    waiting = apply(TransactionState.model_validate(_running("deal-8")),
+                    {"op": "finish", "status": "needs_attention", "at": AT, "failed_step": "write_back",
+                     "reason": {"message": "refused"}, "pending_compensations": [{"step": "invoice"}]})
+    world.client.entities[(names.SYNC_TRANSACTION, "deal-8")] = waiting.model_dump(mode="json")
+    world.client.finish("deal-8", "Failed", "Non-Deterministic workflow detected")  # e.g. after a deploy
+    assert world.run() == ["deal-8"]
+    assert world.run() == []  # once
+    entity = TransactionState.model_validate(world.client.entities[(names.SYNC_TRANSACTION, "deal-8")])
+    assert entity.reason["code"] == "orchestration_failed"  # type: ignore[index]
+    assert entity.pending_compensations == [{"step": "invoice"}]  # what was left to undo is still shown

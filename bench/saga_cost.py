@@ -10,8 +10,9 @@ free loopback ports), syncs one won deal per case and prints JSON:
   deltas of devhost's ``/_devhost/stats`` (entity signals are one-way, so the bench waits until
   devhost is idle before reading them);
 - ``table_writes``: ledger writes to Azure Table storage. Each ``record_transaction`` execution is
-  one ``TableLedger.upsert``, which is two ``upsert_entity`` calls (the time row and the deal row),
-  so ``table_writes = 2 * record_transaction executions``. Durable Functions' own task-hub storage
+  one ``TableLedger.upsert``, which writes two rows (the time row and the deal row), each after a
+  one-property read (the newer state wins when writes arrive out of order), so
+  ``table_writes = table_reads = 2 * record_transaction executions``. Durable Functions' own task-hub storage
   (history, queues, entity state) is not in this number: devhost keeps it in memory; see
   ``history_events`` and ``entity_operations`` for it.
 
@@ -99,6 +100,7 @@ def measure(host: DevHostProcess, sims: SimulatorsProcess, case: str, run: int) 
         **{name: after[key] - before[key] for name, key in STATS.items()},
         "ledger_upserts": records,
         "table_writes": 2 * records,
+        "table_reads": 2 * records,
         "xero_token_requests": sum(1 for r in xero if r["path"] == "/connect/token"),
         "activities": {name: n - before["activity_executions"].get(name, 0)
                        for name, n in after["activity_executions"].items()

@@ -51,7 +51,7 @@ class DurableClient(Protocol):
 
 @dataclass(frozen=True)
 class EndedBadly:
-    """An orchestration that Failed or was Terminated, last updated at or after the time asked about."""
+    """An orchestration that Failed or was Terminated, created at or after the time asked about."""
 
     instance_id: str
     runtime_status: str

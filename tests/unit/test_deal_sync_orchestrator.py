@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -38,6 +39,19 @@ class World:
     def run(self, *events: Any) -> tuple[Any, FakeDurableContext]:
         ctx = self.context(*events)
         return ctx.run(deal_sync(ctx)), ctx
+
+    def on_write_back(self, act: Callable[[str, Any], None]) -> None:
+        """Run ``act`` as the first write-back reaches the CRM (the deal's second marker write; the
+        first is the claim); ``act`` may raise to refuse it, or write first as someone else would."""
+        original, calls = self.crm.update_markers, {"n": 0}
+
+        def markers(deal_id: str, values: Any) -> None:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                act(deal_id, values)
+            original(deal_id, values)
+
+        self.crm.update_markers = markers  # type: ignore[method-assign]
 
 
 def entity_state(ctx: FakeDurableContext) -> TransactionState:
@@ -131,17 +145,12 @@ def test_rate_limit_is_waited_out_without_a_duplicate_invoice() -> None:
 
 def test_paid_invoice_needs_a_person_and_a_compensate_finishes_the_rollback() -> None:
     world = World()
-    calls = {"n": 0}
-    original = world.crm.update_markers
 
-    def fail_write_back(deal_id: str, values: Any) -> None:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            world.acct.invoices["I1"]["status"] = "PAID"  # the customer paid in the meantime
-            raise PermanentError("deal locked", service="hubspot")
-        original(deal_id, values)
+    def paid_then_refused(deal_id: str, values: Any) -> None:
+        world.acct.invoices["I1"]["status"] = "PAID"  # the customer paid in the meantime
+        raise PermanentError("deal locked", service="hubspot")
 
-    world.crm.update_markers = fail_write_back  # type: ignore[method-assign]
+    world.on_write_back(paid_then_refused)
     result, ctx = world.run()
     assert result is None  # waiting for a person
     state = entity_state(ctx)
@@ -155,9 +164,7 @@ def test_paid_invoice_needs_a_person_and_a_compensate_finishes_the_rollback() ->
 
     # A person refunds the payment (the invoice is no longer PAID), then presses "compensate".
     world = World()
-    calls["n"] = 0
-    original = world.crm.update_markers
-    world.crm.update_markers = fail_write_back  # type: ignore[method-assign]
+    world.on_write_back(paid_then_refused)
 
     def refund() -> None:
         world.acct.invoices["I1"]["status"] = "AUTHORISED"
@@ -253,14 +260,10 @@ def test_rollback_keeps_a_customer_we_created_once_another_deals_invoice_uses_it
 
 def test_a_retry_round_that_fails_again_voids_the_invoice_it_made_not_the_one_voided_before() -> None:
     world = World()
-    original_markers, original_create = world.crm.update_markers, world.acct.create_invoice
-    calls = {"markers": 0}
+    original_create = world.acct.create_invoice
 
-    def refuse_first_write_back(deal_id: str, values: Any) -> None:
-        calls["markers"] += 1
-        if calls["markers"] == 2:  # round 0's write-back: refused, so I1 is voided
-            raise BusinessRejection("property xero_invoice_url does not exist", service="hubspot")
-        original_markers(deal_id, values)
+    def refuse_first_write_back(deal_id: str, values: Any) -> None:  # round 0's: refused, so I1 is voided
+        raise BusinessRejection("property xero_invoice_url does not exist", service="hubspot")
 
     def lose_round_one_answer(draft: Any, key: str) -> Any:
         ref = original_create(draft, key)
@@ -270,7 +273,7 @@ def test_a_retry_round_that_fails_again_voids_the_invoice_it_made_not_the_one_vo
             raise TransientError("PUT /Invoices timed out", service="xero", code="timeout")
         return ref
 
-    world.crm.update_markers = refuse_first_write_back  # type: ignore[method-assign]
+    world.on_write_back(refuse_first_write_back)
     world.acct.create_invoice = lose_round_one_answer  # type: ignore[method-assign]
     world.acct.faults.add("archive_customer", PermanentError("xero maintenance", service="xero"))
     result, _ = world.run(names.EVENT_RETRY)
@@ -281,21 +284,16 @@ def test_a_retry_round_that_fails_again_voids_the_invoice_it_made_not_the_one_vo
 
 def test_a_retry_on_a_deal_that_is_no_longer_won_rolls_back_instead_of_ending_with_undos_owed() -> None:
     world = World()
-    calls = {"n": 0}
-    original = world.crm.update_markers
 
     def paid_then_refused(deal_id: str, values: Any) -> None:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            world.acct.invoices["I1"]["status"] = "PAID"
-            raise PermanentError("deal locked", service="hubspot")
-        original(deal_id, values)
+        world.acct.invoices["I1"]["status"] = "PAID"
+        raise PermanentError("deal locked", service="hubspot")
 
     def reopen_and_refund() -> None:  # a person credits the invoice and moves the deal out of "won"
         world.crm.deals["501"] = world.crm.deals["501"].model_copy(update={"stage": "contractsent"})
         world.acct.invoices["I1"]["status"] = "AUTHORISED"
 
-    world.crm.update_markers = paid_then_refused  # type: ignore[method-assign]
+    world.on_write_back(paid_then_refused)
     result, ctx = world.run((names.EVENT_RETRY, reopen_and_refund))
     assert result["status"] == "compensated"  # not "skipped" with its undos forgotten
     assert entity_state(ctx).reason["code"] == "no_longer_won"  # type: ignore[index]
@@ -306,15 +304,8 @@ def test_a_retry_on_a_deal_that_is_no_longer_won_rolls_back_instead_of_ending_wi
 def test_the_saga_never_erases_the_paid_marker_that_the_paid_invoice_write_back_set() -> None:
     world = World()
     original = world.crm.update_markers
-    calls = {"n": 0}
-
-    def paid_before_the_write_back_lands(deal_id: str, values: Any) -> None:
-        calls["n"] += 1
-        if calls["n"] == 2:  # the invoice was paid and marked on the deal while the write-back retried
-            original(deal_id, {"paid_status": "paid", "paid_date": "2026-01-05"})
-        original(deal_id, values)
-
-    world.crm.update_markers = paid_before_the_write_back_lands  # type: ignore[method-assign]
+    # The invoice was paid, and marked on the deal, while the write-back retried.
+    world.on_write_back(lambda deal_id, _: original(deal_id, {"paid_status": "paid", "paid_date": "2026-01-05"}))
     result, _ = world.run()
     markers = world.crm.deals["501"].markers
     assert result["status"] == "completed"

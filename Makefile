@@ -1,6 +1,8 @@
 # The whole set-up is two commands: `make run` and `make test`. Both bootstrap what they need.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.13: the version whose Functions worker library (azure-functions-runtime) the app pins and devhost runs.
+PYTHON ?= $(shell for c in python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13; do \
+	"$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { command -v "$$c"; break; }; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
@@ -8,10 +10,16 @@ NODE_STAMP := node_modules/.installed
 
 .PHONY: run test lint typecheck unit bench fuzz bootstrap clean
 
+# The worker's compiled FunctionRpc protos, which devhost passes to the worker library as the Azure host does,
+# ship inside the azure-functions-runtime-v1 wheel; it is downloaded beside the venv, never installed (see devhost/rpc.py).
+RPC_PROTOS_WHEEL := azure-functions-runtime-v1==1.2.0
+
 $(PY_STAMP): requirements.txt requirements-dev.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install python3.13 (or set PYTHON=/path/to/python3.13)"; exit 1; }
+	@test -x $(PY) && $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip download --quiet --no-deps --dest $(VENV)/devhost-rpc $(RPC_PROTOS_WHEEL)
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json

@@ -14,46 +14,50 @@ from shared.sync import activities, attention, discovery, paid
 
 bp = df.Blueprint()
 
+# Activity inputs are annotated `Any`: the Functions worker refuses a parameter annotation that is not a class
+# (`dict[str, Any]` is a generic alias), and refusing one function stops the whole app. The plain activities
+# validate the payload into their pydantic input models anyway.
+
 
 @bp.activity_trigger(input_name="payload", activity=names.LOAD_DEAL)
-def load_deal(payload: dict[str, Any]) -> dict[str, Any]:
+def load_deal(payload: Any) -> dict[str, Any]:
     return activities.run(names.LOAD_DEAL, payload, composition.ports())
 
 
 @bp.activity_trigger(input_name="payload", activity=names.WRITE_MARKERS)
-def write_deal_markers(payload: dict[str, Any]) -> dict[str, Any]:
+def write_deal_markers(payload: Any) -> dict[str, Any]:
     return activities.run(names.WRITE_MARKERS, payload, composition.ports())
 
 
 @bp.activity_trigger(input_name="payload", activity=names.ENSURE_CUSTOMER)
-def ensure_customer(payload: dict[str, Any]) -> dict[str, Any]:
+def ensure_customer(payload: Any) -> dict[str, Any]:
     return activities.run(names.ENSURE_CUSTOMER, payload, composition.ports())
 
 
 @bp.activity_trigger(input_name="payload", activity=names.ARCHIVE_CUSTOMER)
-def archive_customer_if_created(payload: dict[str, Any]) -> dict[str, Any]:
+def archive_customer_if_created(payload: Any) -> dict[str, Any]:
     return activities.run(names.ARCHIVE_CUSTOMER, payload, composition.ports())
 
 
 @bp.activity_trigger(input_name="payload", activity=names.CREATE_INVOICE)
-def create_invoice(payload: dict[str, Any]) -> dict[str, Any]:
+def create_invoice(payload: Any) -> dict[str, Any]:
     return activities.run(names.CREATE_INVOICE, payload, composition.ports())
 
 
 @bp.activity_trigger(input_name="payload", activity=names.UNDO_INVOICE)
-def undo_invoice_if_present(payload: dict[str, Any]) -> dict[str, Any]:
+def undo_invoice_if_present(payload: Any) -> dict[str, Any]:
     return activities.run(names.UNDO_INVOICE, payload, composition.ports())
 
 
 @bp.activity_trigger(input_name="payload", activity=names.RECORD_TRANSACTION)
-def record_transaction(payload: dict[str, Any]) -> None:
+def record_transaction(payload: Any) -> None:
     state = TransactionState.model_validate(payload)
     composition.ledger().upsert(state)
     attention.report(state)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.FIND_DEALS)
-def find_deals_to_sync(payload: dict[str, Any]) -> dict[str, Any]:
+def find_deals_to_sync(payload: Any) -> dict[str, Any]:
     ledger = composition.ledger()
     rows = functools.cache(ledger.for_deal)  # one ledger read per deal of the page
     found = discovery.find_deals(discovery.FindDealsInput.model_validate(payload), composition.crm(),
@@ -63,14 +67,14 @@ def find_deals_to_sync(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity=names.MARK_DEAL_PAID)
-def mark_deal_paid(payload: dict[str, Any]) -> dict[str, Any]:
+def mark_deal_paid(payload: Any) -> dict[str, Any]:
     return run_activity(lambda p: paid.mark_deal_paid(paid.MarkPaidInput.model_validate(p), composition.crm(),
                                                       composition.accounting()), payload)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.START_DEAL_SYNCS)
 @bp.durable_client_input(client_name="client")
-async def start_deal_syncs(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+async def start_deal_syncs(payload: Any, client: df.DurableOrchestrationClient) -> dict[str, Any]:
     # An activity, not the orchestrator, because starting is I/O; async because the durable client is.
     request = starter.DealSyncStarts.model_validate(payload)
     report = await starter.start_deal_syncs(ClientAdapter(client), request.deal_ids, request.trigger, request.policy)

@@ -12,18 +12,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
-import azure.functions as func
 
 from devhost import history as h
+from devhost import rpc
 from devhost.clock import Clock, fmt_ts, parse_ts
 from devhost.entities import EntityScheduler, split_entity_id
 from devhost.faults import FaultRegistry
-from devhost.invoke import call_function, decode_activity_input, encode_activity_output, worker_exception_text
+from devhost.invoke import host_exception_text, worker_failure_text
 from devhost.loader import FunctionIndex, FunctionInfo
 from devhost.model import EntityRecord, Instance
 from devhost.stats import Stats
 from devhost.store import Store
 from devhost.timers import TimerService
+from devhost.worker import Worker
 
 log = logging.getLogger("devhost.engine")
 
@@ -88,9 +89,8 @@ def _leaf_name(a: dict[str, Any]) -> str:
     return ""
 
 
-def parse_failure(exc: BaseException) -> tuple[dict[str, Any] | None, str]:
-    """Split `"{exc}\\n\\n$OutOfProcData$:{state}"` into the state JSON and the error text (§2.4)."""
-    text = str(exc)
+def parse_failure(text: str) -> tuple[dict[str, Any] | None, str]:
+    """Split the worker's `"Exception: {exc}\\n\\n$OutOfProcData$:{state}"` into the state and the error (§2.4)."""
     if OUT_OF_PROC_LABEL in text:
         head, _, payload = text.partition(OUT_OF_PROC_LABEL)
         try:
@@ -98,7 +98,7 @@ def parse_failure(exc: BaseException) -> tuple[dict[str, Any] | None, str]:
             return state, str(state.get("error") or head)
         except ValueError:
             return None, head
-    return None, text or str(type(exc))
+    return None, text
 
 
 def nondeterminism_message(old: dict[str, Any], cur: dict[str, Any] | None, old_event: dict[str, Any]) -> str | None:
@@ -176,11 +176,15 @@ def nondeterminism_message(old: dict[str, Any], cur: dict[str, Any] | None, old_
     return None
 
 
-def _run_episode(fn: Callable[..., Any], context: dict[str, Any], input_text: str | None) -> dict[str, Any]:
-    """One episode, on an orchestrator thread. The history is encoded and the reply decoded here rather than on
-    the event loop, where that work (it grows with the history) would hold up every HTTP request queued behind it."""
+def _encode_context(context: dict[str, Any], input_text: str | None) -> str:
+    """The orchestration context JSON (§2.1), built on a helper thread: the work grows with the history and on the
+    event loop it would hold up every HTTP request queued behind it."""
     context["input"] = json.loads(input_text) if input_text is not None else None
-    reply: dict[str, Any] = json.loads(fn(func.OrchestrationContext(json.dumps(context))))
+    return json.dumps(context)
+
+
+def _decode_reply(text: str) -> dict[str, Any]:
+    reply: dict[str, Any] = json.loads(text)
     return reply
 
 
@@ -194,7 +198,7 @@ class Engine:
     def __init__(
         self,
         index: FunctionIndex,
-        app_dir: str,
+        worker: Worker,
         store: Store,
         clock: Clock,
         stats: Stats,
@@ -202,17 +206,17 @@ class Engine:
         max_activities: int = 16,
     ) -> None:
         self.index = index
-        self.app_dir = app_dir
+        self.worker = worker
         self.store = store
         self.clock = clock
         self.stats = stats
         self.faults = faults
         self.instances: dict[str, Instance] = {}
         self.max_activities = max(1, max_activities)
-        self.activity_pool = ThreadPoolExecutor(self.max_activities, thread_name_prefix="devhost-activity")
-        self.orch_pool = ThreadPoolExecutor(2, thread_name_prefix="devhost-orchestrator")
-        self.entity_pool = ThreadPoolExecutor(2, thread_name_prefix="devhost-entity")
-        self.entities = EntityScheduler(index, self.entity_pool, stats, self)
+        # User code runs on the worker's own thread pool; this small pool only encodes and decodes the
+        # orchestration JSON off the event loop (the host does that work in its own process).
+        self.codec_pool = ThreadPoolExecutor(2, thread_name_prefix="devhost-codec")
+        self.entities = EntityScheduler(index, worker, stats, self)
         self.timers = TimerService(clock, self.idle)
         self._activity_sem = asyncio.Semaphore(self.max_activities)
         self._busy = 0
@@ -254,9 +258,7 @@ class Engine:
             t.cancel()
         if self._http_session is not None:
             await self._http_session.close()
-        self.activity_pool.shutdown(wait=False, cancel_futures=True)
-        self.orch_pool.shutdown(wait=False, cancel_futures=True)
-        self.entity_pool.shutdown(wait=False, cancel_futures=True)
+        self.codec_pool.shutdown(wait=False, cancel_futures=True)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -524,21 +526,24 @@ class Engine:
             try:
                 if info is None:
                     raise LookupError(f"activity function '{name}' not found")
-                value = decode_activity_input(input_text)
-                kwargs: dict[str, Any] = {str(info.trigger.get("name")): value}
+                # The extension hands the activity its TaskScheduled input as a string (§5.3).
+                inputs: dict[str, Any] = {info.trigger_name: rpc.string(input_text or "null")}
                 for client_param in info.client_params:
                     if self.client_binding is None:
                         raise LookupError(f"no durable client binding for activity '{name}'")
-                    kwargs[client_param] = self.client_binding(info)
-                result = await call_function(info, kwargs, self.app_dir, self.activity_pool)
-                result_text = encode_activity_output(result)
-                return h.ev(h.TASK_COMPLETED, self._now_ts(), TaskScheduledId=task_id, Result=result_text)
-            except Exception as exc:
-                friendly = worker_exception_text(exc)
-                log.warning("activity %s failed: %s", name, friendly.strip())
-                reason = f"Activity function '{info.durable_name if info else name}' failed: {friendly}"
-                details = h.failure_details(friendly)
-                return h.ev(h.TASK_FAILED, self._now_ts(), TaskScheduledId=task_id, Reason=reason, Details=details)
+                    inputs[client_param] = rpc.string(self.client_binding(info))
+                done = await self.worker.invoke(info.function_id, inputs)
+                if done.ok:
+                    result_text = done.return_text
+                    return h.ev(h.TASK_COMPLETED, self._now_ts(), TaskScheduledId=task_id,
+                                Result=result_text if result_text is not None else "null")
+                friendly = worker_failure_text(done.error)
+            except Exception as exc:  # devhost's own failure before the worker ran the function
+                friendly = host_exception_text(exc)
+            log.warning("activity %s failed: %s", name, friendly.strip())
+            reason = f"Activity function '{info.durable_name if info else name}' failed: {friendly}"
+            details = h.failure_details(friendly)
+            return h.ev(h.TASK_FAILED, self._now_ts(), TaskScheduledId=task_id, Reason=reason, Details=details)
 
     async def _run_http(self, task_id: int, item: dict[str, Any]) -> dict[str, Any]:
         req: dict[str, Any] = item.get("request") or {}
@@ -554,7 +559,7 @@ class Engine:
                 result = {"statusCode": resp.status, "headers": dict(resp.headers), "content": body}
             return h.ev(h.TASK_COMPLETED, self._now_ts(), TaskScheduledId=task_id, Result=json.dumps(result))
         except Exception as exc:
-            reason = f"Activity function '{HTTP_ACTIVITY}' failed: {worker_exception_text(exc)}"
+            reason = f"Activity function '{HTTP_ACTIVITY}' failed: {host_exception_text(exc)}"
             return h.ev(
                 h.TASK_FAILED,
                 self._now_ts(),
@@ -649,10 +654,13 @@ class Engine:
             error = f"The function '{inst.name}' doesn't exist, is disabled, or is not an orchestrator function."
         else:
             loop = asyncio.get_running_loop()
-            try:
-                state = await loop.run_in_executor(self.orch_pool, _run_episode, info.fn, context, input_text)
-            except Exception as exc:
-                state, error = parse_failure(exc)
+            context_json = await loop.run_in_executor(self.codec_pool, _encode_context, context, input_text)
+            done = await self.worker.invoke(info.function_id, {info.trigger_name: rpc.string(context_json)})
+            reply_text = done.return_text if done.ok else None
+            if reply_text is not None:
+                state = await loop.run_in_executor(self.codec_pool, _decode_reply, reply_text)
+            else:
+                state, error = parse_failure(done.error or "the orchestrator function returned nothing")
         self.stats.orchestrator_episodes += 1
         if self.instances.get(inst.instance_id) is not inst or inst.terminal:
             return  # terminated or purged while the episode ran: its result is discarded (§6.14)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from concurrent.futures import Executor
 from typing import Any, Protocol
 
-import azure.functions as func
-
+from devhost import rpc
 from devhost.loader import FunctionIndex
 from devhost.model import EntityRecord
 from devhost.stats import Stats
+from devhost.worker import Worker
 
 log = logging.getLogger("devhost.entities")
 
@@ -49,10 +48,10 @@ class EntityHost(Protocol):
 
 
 class EntityScheduler:
-    def __init__(self, index: FunctionIndex, executor: Executor, stats: Stats, host: EntityHost) -> None:
+    def __init__(self, index: FunctionIndex, worker: Worker, stats: Stats, host: EntityHost) -> None:
         self.index = index
         self.records: dict[str, EntityRecord] = {}
-        self._executor = executor
+        self._worker = worker
         self._stats = stats
         self._host = host
         self._running: set[str] = set()
@@ -113,11 +112,11 @@ class EntityScheduler:
                     {"name": op["op"], "input": op.get("input"), "isSignal": bool(op.get("signal"))} for op in batch
                 ],
             }
-            context = func.EntityContext(json.dumps(request))
-            loop = asyncio.get_running_loop()
             try:
-                reply_text = await loop.run_in_executor(self._executor, info.fn, context)
-                reply: dict[str, Any] = json.loads(reply_text)
+                done = await self._worker.invoke(info.function_id, {info.trigger_name: rpc.string(json.dumps(request))})
+                if not done.ok or done.return_text is None:
+                    raise RuntimeError(done.error or "the entity function returned nothing")
+                reply: dict[str, Any] = json.loads(done.return_text)
                 rec.exists = bool(reply.get("entityExists"))
                 # After destruct_on_exit the SDK sends entityState "null" with entityExists false (§3.2).
                 rec.state = reply.get("entityState") if rec.exists else None

@@ -1,19 +1,18 @@
-"""HTTP-triggered functions at /<routePrefix>/<route>: route templates, func.HttpRequest in, HttpResponse out."""
+"""HTTP-triggered functions at /<routePrefix>/<route>: route templates, RpcHttp to the worker and back (§8.3)."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from concurrent.futures import Executor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import azure.functions as func
 from aiohttp import web
 
-from devhost.invoke import call_function
+from devhost import rpc
 from devhost.loader import FunctionInfo
+from devhost.worker import Worker
 
 log = logging.getLogger("devhost.http")
 
@@ -65,13 +64,11 @@ class HttpTriggerRouter:
         self,
         functions: list[FunctionInfo],
         route_prefix: str,
-        executor: Executor,
-        app_dir: str,
+        worker: Worker,
         client_json: Callable[[FunctionInfo, str], str],
     ) -> None:
         self.prefix = "/" + route_prefix.strip("/") if route_prefix.strip("/") else ""
-        self.executor = executor
-        self.app_dir = app_dir
+        self.worker = worker
         self.client_json = client_json
         self.routes: list[HttpRoute] = []
         for info in functions:
@@ -105,29 +102,46 @@ class HttpTriggerRouter:
             return web.Response(status=404)
         route, params = found
         info = route.info
-        headers = dict(request.headers.items())
-        if not all(_is_text(v) for v in headers.values()):
+        if not all(_is_text(v) for v in request.headers.values()):
             # The Functions host (Kestrel) refuses such a request itself; the function never sees it.
             return web.Response(status=400, text="Bad Request: a header value is not valid text")
         body = await request.read()
-        req = func.HttpRequest(
+        p = rpc.protos()
+        http = p.RpcHttp(
             method=request.method,
             url=str(request.url),
-            headers=headers,
-            params=dict(request.query.items()),
-            route_params=params,
-            body=body,
+            headers=host_joined(request.headers.items()),
+            query=host_joined(request.query.items()),
+            params=params,
+            body=rpc.raw_bytes(body),
         )
+        inputs: dict[str, Any] = {info.trigger_name: p.TypedData(http=http)}
         base_url = str(request.url.origin())
-        kwargs: dict[str, Any] = {str(info.trigger["name"]): req}
         for client_param in info.client_params:
-            kwargs[client_param] = self.client_json(info, base_url)
+            inputs[client_param] = rpc.string(self.client_json(info, base_url))
         try:
-            result = await call_function(info, kwargs, self.app_dir, self.executor)
+            done = await self.worker.invoke(info.function_id, inputs)
         except Exception:
-            log.exception("HTTP function '%s' failed", info.name)
+            log.exception("HTTP function '%s' could not be invoked", info.name)
             return web.Response(status=500)
-        return to_aiohttp_response(result)
+        if not done.ok:
+            # As in Azure: an exception, or a return value the http output binding cannot encode, is a bare 500.
+            log.error("HTTP function '%s' failed: %s", info.name, done.error)
+            return web.Response(status=500)
+        return to_aiohttp_response(done.return_value)
+
+
+def host_joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Repeated names become one value joined with "," and empty values are left out, as the host builds the
+    RpcHttp maps from ASP.NET's StringValues (names compared case-insensitively; the first spelling is kept)."""
+    joined: dict[str, list[str]] = {}
+    spelling: dict[str, str] = {}
+    for name, value in pairs:
+        key = name.casefold()
+        spelling.setdefault(key, name)
+        if value != "":
+            joined.setdefault(key, []).append(value)
+    return {spelling[k]: ",".join(v) for k, v in joined.items()}
 
 
 def _is_text(value: str) -> bool:
@@ -139,19 +153,46 @@ def _is_text(value: str) -> bool:
     return True
 
 
-def to_aiohttp_response(result: Any) -> web.Response:
-    if isinstance(result, func.HttpResponse):
-        headers = {k: v for k, v in result.headers.items() if k.lower() != "content-type"}
-        content_type = result.headers.get("Content-Type") or result.mimetype or "text/plain"
-        resp = web.Response(status=result.status_code, body=result.get_body(), headers=headers)
-        resp.headers["Content-Type"] = (
-            content_type
-            if "charset" in content_type or not result.charset
-            else f"{content_type}; charset={result.charset}"
-        )
+def to_aiohttp_response(value: Any) -> web.Response:
+    """The worker's `$return` TypedData as the host writes it: RpcHttp with its own headers, or plain text."""
+    kind, data = rpc.typed_value(value)
+    if kind == "http":
+        body_kind, body = rpc.typed_value(data.body)
+        payload = body if isinstance(body, bytes) else (str(body).encode() if body_kind else b"")
+        resp = web.Response(status=int(data.status_code or "200"), body=payload)
+        for name, header in data.headers.items():
+            resp.headers[_KNOWN_HEADERS.get(name.lower(), name)] = header
+        for cookie in data.cookies:
+            resp.headers.add("Set-Cookie", _cookie_text(cookie))
         return resp
-    if result is None:
+    if kind is None:
         return web.Response(status=204)
-    if isinstance(result, bytes):
-        return web.Response(status=200, body=result)
-    return web.Response(status=200, text=str(result))
+    # A string (or other scalar) return: the host answers 200 with it as the body (content negotiation).
+    text = rpc.typed_text(value) or ""
+    return web.Response(status=200, text=text, content_type="text/plain", charset="utf-8")
+
+
+# Kestrel writes the headers it knows with their canonical spelling, whatever case the worker used; others
+# keep theirs.
+_KNOWN_HEADERS = {
+    name.lower(): name
+    for name in (
+        "Content-Type", "Content-Length", "Content-Encoding", "Content-Language", "Content-Disposition",
+        "Cache-Control", "ETag", "Expires", "Last-Modified", "Location", "Retry-After", "WWW-Authenticate",
+    )
+}
+
+
+def _cookie_text(cookie: Any) -> str:
+    parts = [f"{cookie.name}={cookie.value}"]
+    if cookie.HasField("path"):
+        parts.append(f"Path={cookie.path.value}")
+    if cookie.HasField("domain"):
+        parts.append(f"Domain={cookie.domain.value}")
+    if cookie.HasField("max_age"):
+        parts.append(f"Max-Age={int(cookie.max_age.value)}")
+    if cookie.HasField("secure") and cookie.secure.value:
+        parts.append("Secure")
+    if cookie.HasField("http_only") and cookie.http_only.value:
+        parts.append("HttpOnly")
+    return "; ".join(parts)

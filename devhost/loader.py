@@ -1,31 +1,29 @@
-"""Loads `function_app.py` like the Python worker (protocol §5.2) and indexes its functions by kind."""
+"""The host's view of the app: the functions the worker indexed (§8.2), grouped by trigger kind (§5.1)."""
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import azure.functions as func
+from devhost.worker import FunctionMetadata
 
 
 @dataclass
 class FunctionInfo:
-    """One indexed function: its effective durable/route name, trigger dict and callable."""
+    """One indexed function: its worker function id, effective durable/route name and bindings."""
 
     name: str  # function name (@function_name or __name__)
     kind: str  # orchestrator | activity | entity | http | timer | other
     trigger: dict[str, Any]
     bindings: list[dict[str, Any]]
-    fn: Callable[..., Any]
+    function_id: str  # the worker's id for InvocationRequest.function_id
     durable_name: str = ""  # binding `orchestration`/`activity`/`entityName`, else the function name
     client_params: list[str] = field(default_factory=list)  # durableClient binding names
-    accepts_context: bool = False
-    is_async: bool = False
+
+    @property
+    def trigger_name(self) -> str:
+        """The trigger binding's parameter name: the ParameterBinding name the worker matches."""
+        return str(self.trigger.get("name"))
 
 
 @dataclass
@@ -55,64 +53,24 @@ class FunctionIndex:
         return ", ".join(f"'{f.durable_name}'" for f in table.values())
 
 
-def _accepts_context(fn: Callable[..., Any]) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return "context" in params
-
-
-def _is_async(fn: Callable[..., Any]) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__wrapped__", None))
-
-
-def load_module(app_dir: Path) -> Any:
-    """Import DIR/function_app.py as module `function_app` with DIR on sys.path (as the worker does)."""
-    path = app_dir / "function_app.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found")
-    app_dir_s = str(app_dir.resolve())
-    if app_dir_s not in sys.path:
-        sys.path.insert(0, app_dir_s)
-    spec = importlib.util.spec_from_file_location("function_app", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["function_app"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def find_register(module: Any) -> func.FunctionRegister:
-    for value in vars(module).values():
-        if isinstance(value, func.FunctionRegister):
-            return value
-    raise LookupError("function_app.py defines no FunctionRegister (FunctionApp/DFApp) instance")
-
-
-def index_functions(register: func.FunctionRegister) -> FunctionIndex:
+def index_functions(functions: list[FunctionMetadata]) -> FunctionIndex:
+    """Group the worker's function metadata by trigger kind, keyed by durable name like the extension (§5.1)."""
     index = FunctionIndex()
-    for f in register.get_functions():
-        trigger = f.get_trigger()
-        if trigger is None:
+    for f in functions:
+        tdict = f.trigger
+        if not tdict:
             continue
-        tdict: dict[str, Any] = dict(trigger.get_dict_repr())
-        bindings = [dict(b.get_dict_repr()) for b in f.get_bindings()]
-        name = f.get_function_name() or "unnamed"
-        fn = f.get_user_function()
+        name = f.name or "unnamed"
         ttype = str(tdict.get("type", ""))
         info = FunctionInfo(
             name=name,
             kind="other",
             trigger=tdict,
-            bindings=bindings,
-            fn=fn,
+            bindings=f.bindings,
+            function_id=f.function_id,
             durable_name=name,
-            accepts_context=_accepts_context(fn),
-            is_async=_is_async(fn),
         )
-        info.client_params = [str(b["name"]) for b in bindings if b.get("type") == "durableClient"]
+        info.client_params = [str(b["name"]) for b in f.bindings if b.get("type") == "durableClient"]
         if ttype == "orchestrationTrigger":
             info.kind = "orchestrator"
             info.durable_name = str(tdict.get("orchestration") or name)
@@ -134,8 +92,3 @@ def index_functions(register: func.FunctionRegister) -> FunctionIndex:
         else:
             index.other.append(info)
     return index
-
-
-def load_app(app_dir: Path) -> FunctionIndex:
-    """Import the app and index its functions."""
-    return index_functions(find_register(load_module(app_dir)))

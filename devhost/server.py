@@ -1,11 +1,10 @@
-"""Assembles the devhost: loads the app, builds the engine and the aiohttp server, starts and stops them."""
+"""Assembles the devhost: starts the worker on the app, builds the engine and the aiohttp server, stops them."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +16,12 @@ from devhost.engine import Engine
 from devhost.faults import FaultRegistry
 from devhost.http_api import DurableHttpApi, client_binding_json
 from devhost.http_triggers import HttpTriggerRouter
-from devhost.loader import FunctionInfo, load_app
+from devhost.loader import FunctionInfo, index_functions
 from devhost.settings import read_host_json
 from devhost.stats import Stats
 from devhost.store import open_store
 from devhost.timer_triggers import TimerTriggerRunner
+from devhost.worker import Worker
 
 log = logging.getLogger("devhost")
 
@@ -71,11 +71,15 @@ class DevHost:
         self.engine: Engine | None = None
         self._runner: web.AppRunner | None = None
         self._timers: TimerTriggerRunner | None = None
-        self._fn_pool = ThreadPoolExecutor(8, thread_name_prefix="devhost-fn")
+        self.worker: Worker | None = None
 
     async def start(self) -> str:
         _reset_sdk_client_session()
-        index = load_app(self.app_dir)
+        worker = Worker(self.app_dir, self.host)
+        self.worker = worker
+        # The worker imports and indexes the app; a function it refuses stops devhost here, as the app would
+        # not start in Azure either.
+        index = index_functions(await worker.start())
         host_json = read_host_json(self.app_dir)
         extensions: dict[str, Any] = host_json.get("extensions") or {}
         hub = str((extensions.get("durableTask") or {}).get("hubName") or DEFAULT_HUB)
@@ -83,7 +87,7 @@ class DevHost:
         clock = make_clock(self.clock_kind)
         faults = FaultRegistry()
         engine = Engine(
-            index, str(self.app_dir), open_store(self.state_file), clock, Stats(), faults, self.max_activities
+            index, worker, open_store(self.state_file), clock, Stats(), faults, self.max_activities
         )
         self.engine = engine
         durable_api = DurableHttpApi(engine, hub)
@@ -94,12 +98,12 @@ class DevHost:
 
         # Built before serving so the admin invoke route can use it; its schedule loops start further down.
         timers = TimerTriggerRunner(
-            index.timers, clock, self._fn_pool, str(self.app_dir), lambda info: client_for(info, self.base_url)
+            index.timers, clock, worker, lambda info: client_for(info, self.base_url)
         )
         self._timers = timers
         admin = AdminApi(engine, faults, index, timers)
 
-        router = HttpTriggerRouter(index.http, route_prefix, self._fn_pool, str(self.app_dir), client_for)
+        router = HttpTriggerRouter(index.http, route_prefix, worker, client_for)
         app = web.Application(client_max_size=100 * 1024 * 1024)
         app.add_routes(durable_api.routes())
         app.add_routes(admin.routes())
@@ -140,4 +144,5 @@ class DevHost:
             await self.engine.stop()
             self.engine.store.close()
         await _close_sdk_client_session()
-        self._fn_pool.shutdown(wait=False, cancel_futures=True)
+        if self.worker is not None:
+            self.worker.stop()

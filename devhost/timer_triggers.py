@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
 
-from azure.functions.timer import TimerRequest
-
-from devhost.clock import Clock
+from devhost import rpc
+from devhost.clock import Clock, fmt_ts
 from devhost.cron import Schedule, parse_schedule
-from devhost.invoke import call_function
 from devhost.loader import FunctionInfo
+from devhost.worker import Worker
 
 log = logging.getLogger("devhost.timer")
 
@@ -24,13 +23,11 @@ class TimerTriggerRunner:
         self,
         functions: list[FunctionInfo],
         clock: Clock,
-        executor: Executor,
-        app_dir: str,
+        worker: Worker,
         client_json: Callable[[FunctionInfo], str],
     ) -> None:
         self.clock = clock
-        self.executor = executor
-        self.app_dir = app_dir
+        self.worker = worker
         self.client_json = client_json
         self.functions = functions
         # The Functions host matches function names case-insensitively; an exact match wins over a folded one.
@@ -65,8 +62,8 @@ class TimerTriggerRunner:
         info = self.find(name)
         if info is None:
             return None
-        kwargs = self._prepare(info, past_due=False)
-        task = asyncio.get_running_loop().create_task(self._run(info, kwargs))
+        inputs = self._prepare(info, past_due=False)
+        task = asyncio.get_running_loop().create_task(self._run(info, inputs))
         self._on_demand.add(task)
         task.add_done_callback(self._on_demand.discard)
         return task
@@ -98,19 +95,30 @@ class TimerTriggerRunner:
         await self._run(info, self._prepare(info, past_due))
 
     def _prepare(self, info: FunctionInfo, past_due: bool) -> dict[str, Any]:
-        """The call's arguments (TimerRequest + durable clients); counts the invocation as started."""
+        """The invocation's inputs (the timer payload + durable clients); counts the invocation as started."""
         now: datetime = self.clock.now()
-        request = TimerRequest(
-            past_due=past_due, schedule_status={"Last": now.isoformat()}, schedule={"AdjustForDST": False}
-        )
-        kwargs: dict[str, Any] = {str(info.trigger["name"]): request}
+        schedule = self.schedules[info.name]
+        inputs: dict[str, Any] = {info.trigger_name: rpc.json_text(json.dumps(timer_payload(
+            now, schedule, past_due, monitor=bool(info.trigger.get("useMonitor", True)))))}
         for client_param in info.client_params:
-            kwargs[client_param] = self.client_json(info)
+            inputs[client_param] = rpc.string(self.client_json(info))
         self.invocations[info.name] = self.invocations.get(info.name, 0) + 1
-        return kwargs
+        return inputs
 
-    async def _run(self, info: FunctionInfo, kwargs: dict[str, Any]) -> None:
+    async def _run(self, info: FunctionInfo, inputs: dict[str, Any]) -> None:
         try:
-            await call_function(info, kwargs, self.app_dir, self.executor)
+            done = await self.worker.invoke(info.function_id, inputs)
         except Exception:
-            log.exception("timer function '%s' failed", info.name)
+            log.exception("timer function '%s' could not be invoked", info.name)
+            return
+        if not done.ok:
+            log.error("timer function '%s' failed: %s", info.name, done.error)
+
+
+def timer_payload(now: datetime, schedule: Schedule, past_due: bool, monitor: bool) -> dict[str, Any]:
+    """The TimerInfo JSON the host's timer binding sends (§8.4): the schedule, the monitor's status (null when
+    the schedule monitor is off, as it is without `use_monitor`) and whether this run is past due."""
+    status = None
+    if monitor:
+        status = {"Last": fmt_ts(now), "Next": fmt_ts(schedule.next_after(now)), "LastUpdated": fmt_ts(now)}
+    return {"Schedule": {"AdjustForDST": True}, "ScheduleStatus": status, "IsPastDue": past_due}

@@ -1,5 +1,5 @@
 // Deal-to-invoice sync (HubSpot -> Xero): everything `azd up` provisions.
-// One resource group holding a Flex Consumption function app (Python 3.11, system-assigned identity),
+// One resource group holding a Flex Consumption function app (Python 3.13, system-assigned identity),
 // its storage account (identity-only access), Application Insights on Log Analytics, a Key Vault
 // for the five secrets and, with alertEmail, a log alert that mails a person. Standing cost is near
 // zero: no always-ready instances, Standard_LRS storage, a daily ingestion cap on Log Analytics.

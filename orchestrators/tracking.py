@@ -28,7 +28,7 @@ class Tracker:
         self.state: TransactionState | None = None
         self._pending: list[dict[str, Any]] = []
 
-    def command(self, command: dict[str, Any]) -> Generator[Any, Any, None]:
+    def command(self, command: dict[str, Any]) -> Generator[Any, Any]:
         """Apply a command locally, signal it to the entity, and project a status change to the ledger."""
         command = {"at": self.ctx.current_utc_datetime.isoformat(), **command}
         before = self.state.status if self.state else None
@@ -38,7 +38,7 @@ class Tracker:
             self.ctx.set_custom_status({"status": self.state.status, "failed_step": self.state.failed_step})
             yield from self.record()
 
-    def record(self) -> Generator[Any, Any, None]:
+    def record(self) -> Generator[Any, Any]:
         """Upsert the ledger row; the ledger is a projection, so a storage outage must not fail the saga
         (the entity still holds the truth, and the next status change rewrites the row)."""
         assert self.state is not None

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib.metadata
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import function_app
 from shared import names
@@ -18,9 +21,13 @@ OWN_CODE = ("function_app.py", "orchestrators", "activities", "entities", "http_
 
 
 @functools.cache
-def registered() -> dict[str, str]:
+def function_app_functions() -> list[Any]:
     # get_functions() builds and validates the app once; a second call reports duplicates.
-    return {f.get_function_name(): f.get_trigger().get_binding_name() for f in function_app.app.get_functions()}
+    return list(function_app.app.get_functions())
+
+
+def registered() -> dict[str, str]:
+    return {f.get_function_name(): f.get_trigger().get_binding_name() for f in function_app_functions()}
 
 
 def test_every_named_function_is_registered_with_its_trigger_type() -> None:
@@ -81,3 +88,54 @@ def test_importing_the_app_reads_no_settings_and_opens_no_connection() -> None:
                           timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("clean")
+
+
+_WORKER_PROBE = (
+    "import asyncio, json, pathlib\n"
+    "from devhost.worker import Worker\n"
+    "functions = asyncio.run(Worker(pathlib.Path('.')).start())\n"
+    "print(json.dumps({f.name: sorted((b['type'], b['name']) for b in f.bindings) for f in functions}))\n"
+)
+
+
+@functools.cache
+def indexed_by_the_worker() -> dict[str, list[list[str]]]:
+    """What the Functions worker library (the code Azure runs for Python 3.13) indexes, in a fresh process as
+    in Azure; a function it refuses fails the whole start with the worker's message."""
+    done = subprocess.run([sys.executable, "-c", _WORKER_PROBE], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, list[list[str]]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_the_worker_library_indexes_every_function_with_its_trigger_type() -> None:
+    indexed = indexed_by_the_worker()
+    assert set(indexed) == set(names.REGISTERED)
+    for name, trigger in names.REGISTERED.items():
+        types = [binding_type for binding_type, _ in indexed[name]]
+        assert trigger in types, f"{name}: the worker indexed {indexed[name]}, expected a {trigger}"
+
+
+def test_the_worker_keeps_every_binding_the_app_declares() -> None:
+    declared = {
+        f.get_function_name(): sorted([b.get_dict_repr()["type"], b.name] for b in f.get_bindings())
+        for f in function_app_functions()
+    }
+    assert indexed_by_the_worker() == declared
+
+
+def test_http_functions_answer_through_the_http_output_and_clients_get_the_durable_client_binding() -> None:
+    indexed = indexed_by_the_worker()
+    for name, bindings in indexed.items():
+        if names.REGISTERED[name] == "httpTrigger":
+            assert ["http", "$return"] in bindings, name
+    for name in (names.SCHEDULED_SYNC, names.PURGE_HISTORY, names.START_DEAL_SYNCS):
+        assert ["durableClient", "client"] in indexed[name], name
+
+
+def test_the_pinned_worker_library_is_the_one_installed() -> None:
+    pinned = next(line.split("==")[1].split()[0] for line in (REPO / "requirements.txt").read_text().splitlines()
+                  if line.startswith("azure-functions-runtime=="))
+    assert importlib.metadata.version("azure-functions-runtime") == pinned
+    assert sys.version_info[:2] == (3, 13), "Azure runs azure-functions-runtime for Python 3.13 apps"

@@ -1,4 +1,4 @@
-// Flex Consumption plan and the function app (Python 3.11, system-assigned managed identity).
+// Flex Consumption plan and the function app (Python 3.13, system-assigned managed identity).
 // No always-ready instances: the app scales to zero and costs nothing while idle.
 param location string
 param tags object
@@ -83,7 +83,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'python'
-        version: '3.11'
+        version: '3.13'
       }
     }
   }
@@ -101,7 +101,7 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   // checkov:skip=CKV_AZURE_63:Not applicable to the appsettings config. Web-server HTTP logs do not exist on Flex Consumption; requests are logged to Application Insights.
   // checkov:skip=CKV_AZURE_65:Not applicable to the appsettings config. Detailed IIS error pages do not exist on Linux Flex Consumption; errors go to Application Insights.
   // checkov:skip=CKV_AZURE_66:Not applicable to the appsettings config. Failed request tracing is an IIS feature absent on Linux Flex Consumption; failures go to Application Insights.
-  // checkov:skip=CKV_AZURE_80:Not applicable: the app runs Python 3.11, not .NET.
+  // checkov:skip=CKV_AZURE_80:Not applicable: the app runs Python 3.13, not .NET.
   // checkov:skip=CKV_AZURE_88:Not applicable: Flex Consumption has no Azure Files content share (the package is in a blob container, and shared-key access is disabled).
   // checkov:skip=CKV_AZURE_222:Not applicable to the appsettings config; on the site, public access is needed for HubSpot's and Xero's webhooks (see the site).
   parent: app

@@ -143,13 +143,15 @@ def test_sub_orchestration_completes_and_returns_child_output(client: DevHostCli
 def test_failing_sub_orchestration_raises_in_parent_with_orchestrator_failure_text(client: DevHostClient) -> None:
     status = client.wait(client.start("parent", "fail"))
     assert status["runtimeStatus"] == "Completed"
-    assert status["output"]["error"].startswith("Orchestrator function 'child' failed: child exploded \n {")
+    # The worker reports the exception as "<type>: <message>", and the host passes that text on.
+    expected = "Orchestrator function 'child' failed: RuntimeError: child exploded \n {"
+    assert status["output"]["error"].startswith(expected)
 
 
 def test_sub_orchestration_with_retry_runs_each_attempt_as_new_child(client: DevHostClient) -> None:
     iid = client.start("parent_retry")
     status = client.wait(iid)
-    assert status["output"]["error"].startswith("Orchestrator function 'child' failed: child exploded")
+    assert status["output"]["error"].startswith("Orchestrator function 'child' failed: RuntimeError: child exploded")
     children = [e["InstanceId"] for e in _events(client, iid) if e["EventType"] == "SubOrchestrationInstanceCreated"]
     assert len(children) == 2 and len(set(children)) == 2
 

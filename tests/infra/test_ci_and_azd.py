@@ -42,7 +42,7 @@ def test_workflow_runs_the_same_steps_as_ci_run() -> None:
     job = _load(REPO / ".github/workflows/ci.yml")["jobs"]["test"]
     assert job["runs-on"].startswith("ubuntu")
     assert re.search(r"(^|\s)bash \.ci/run\b", _runs(job)), "the test job must run .ci/run"
-    assert str(_uses(job, "actions/setup-python")["python-version"]) == "3.11"
+    assert str(_uses(job, "actions/setup-python")["python-version"]) == "3.13"
     assert str(_uses(job, "actions/setup-node")["node-version"]) == "20"
     _uses(job, "actions/checkout")
     # .ci/run itself ends in the README's test command.

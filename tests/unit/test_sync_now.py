@@ -34,7 +34,8 @@ def test_a_backfill_since_a_date_starts_the_singleton_batch_from_that_date(setti
 @pytest.mark.parametrize(("body", "status", "error"), [
     (b'{"since": "' + b"2026-11-01" + b"0" * 100 + b'"}', 400, "invalid_parameter"),  # Python would parse it
     (b'{"since": 20261101}', 400, "invalid_parameter"),
-    (b"[" * 2000 + b"]" * 2000, 400, "malformed_body"),  # nested too deep for the parser, under the size cap
+    # Deep nesting under the size cap: Python 3.13's parser reads it (a list, not an object), still a clear 400.
+    (b"[" * 2000 + b"]" * 2000, 400, "invalid_parameter"),
     (b'{"since": "2026-11-01", "pad": "' + b"x" * 5000 + b'"}', 413, "payload_too_large"),
 ], ids=["since-too-long", "since-a-number", "nested-deep", "too-large"])
 def test_bad_or_oversized_bodies_are_refused_and_start_nothing(settings: Settings, body: bytes, status: int,

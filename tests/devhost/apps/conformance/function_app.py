@@ -318,3 +318,47 @@ async def manual_timer(timer: func.TimerRequest, client: df.DurableOrchestration
     """Never due during tests (midnight, Jan 1), so it only runs when invoked through /admin/functions."""
     instance_id = await client.start_new("sequence")
     _side_effect_log(json.dumps({"manual_tick": True, "past_due": timer.past_due, "started": instance_id}))
+
+
+# ----- host-side conversions (what the Functions host hands the worker, and how it writes the answer) -----
+
+
+@app.route(route="query-echo", methods=["GET"])
+def query_echo(req: func.HttpRequest) -> func.HttpResponse:
+    """Echoes what the function sees of the query string and of repeated headers."""
+    seen = {"params": dict(req.params), "accept": req.headers.get("x-multi")}
+    return func.HttpResponse(json.dumps(seen), mimetype="application/json")
+
+
+@app.route(route="returns-dict", methods=["GET"])
+def returns_dict(req: func.HttpRequest) -> func.HttpResponse:
+    return {"not": "an HttpResponse"}  # type: ignore[return-value]
+
+
+@app.route(route="returns-none", methods=["GET"])
+def returns_none(req: func.HttpRequest) -> func.HttpResponse:
+    return None  # type: ignore[return-value]
+
+
+@app.route(route="returns-text", methods=["GET"])
+def returns_text(req: func.HttpRequest) -> str:
+    return "plain words"
+
+
+@app.route(route="invocation-context", methods=["GET"])
+def invocation_context(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    seen = {
+        "invocation_id": context.invocation_id,
+        "function_name": context.function_name,
+        "trace_parent": context.trace_context.trace_parent,
+        "retry_count": context.retry_context.retry_count,
+        "max_retry_count": context.retry_context.max_retry_count,
+    }
+    return func.HttpResponse(json.dumps(seen), mimetype="application/json")
+
+
+@app.timer_trigger(schedule="0 0 0 1 1 *", arg_name="timer", use_monitor=True)
+def monitored_timer(timer: func.TimerRequest) -> None:
+    """Never due during tests; invoked through /admin/functions to show the timer payload the host sends."""
+    _side_effect_log(json.dumps({"probe": True, "past_due": timer.past_due, "schedule": timer.schedule,
+                                 "schedule_status": timer.schedule_status}))

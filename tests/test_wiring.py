@@ -139,3 +139,32 @@ def test_the_pinned_worker_library_is_the_one_installed() -> None:
                   if line.startswith("azure-functions-runtime=="))
     assert importlib.metadata.version("azure-functions-runtime") == pinned
     assert sys.version_info[:2] == (3, 13), "Azure runs azure-functions-runtime for Python 3.13 apps"
+
+
+_OUTSIDE_DOCS = ("durable-host" + "-protocol", "shared" + "/design")  # spelled in two parts so this file passes
+
+
+def test_no_file_points_at_a_design_document_outside_the_repository() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    offenders = []
+    for rel in tracked:
+        path = REPO / rel
+        if path.suffix not in (".py", ".md", ".json", ".yaml", ".yml", ".toml", ".bicep") or not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        if any(marker in text for marker in _OUTSIDE_DOCS):
+            offenders.append(rel)
+    assert offenders == []
+
+
+def test_every_protocol_section_the_code_cites_exists_in_devhost_protocol() -> None:
+    import re
+
+    doc = (REPO / "devhost" / "PROTOCOL.md").read_text()
+    headings = set(re.findall(r"^#{2,4} (\d+(?:\.\d+)*)[. ]", doc, flags=re.MULTILINE))
+    cited: set[str] = set()
+    for rel in ("devhost", "shared", "tests/devhost", "tests/support"):
+        for path in (REPO / rel).rglob("*.py"):
+            cited.update(m.rstrip(".") for m in re.findall(r"§(\d+(?:\.\d+)*)", path.read_text()))
+    missing = sorted(c for c in cited if c not in headings)
+    assert missing == [], f"cited but not in devhost/PROTOCOL.md: {missing}"

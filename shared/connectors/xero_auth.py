@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 SERVICE = "xero"
 SCOPES = ("accounting.invoices", "accounting.contacts")
 WEB_APP_SCOPES = ("offline_access", *SCOPES)  # offline_access: a refresh token
-# A disconnected sync looks again this often; reconnecting does not wait for it to finish.
-RECONNECT_POLL_SECONDS = 60.0
+# A disconnected sync looks again this often (the saga allows 200 such waits: about 16 hours).
+RECONNECT_POLL_SECONDS = 300.0
 _CONNECTIONS = TypeAdapter(list[XeroConnection])
 
 

@@ -28,7 +28,7 @@ Decisions:
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -87,6 +87,7 @@ class XeroClient:
         transport: httpx.BaseTransport | None = None,
         tokens: TokenSource | None = None,
         identity: XeroIdentity | None = None,
+        on_day_remaining: Callable[[int], None] | None = None,
     ) -> None:
         limiter = (
             RateLimiter(calls_per_minute, 60.0, max_concurrent=max_concurrent, time_scale=time_scale)
@@ -112,11 +113,18 @@ class XeroClient:
         # Xero's X-DayLimit-Remaining of the latest answer, and when it came (epoch seconds).
         self.day_remaining: int | None = None
         self.day_remaining_at = 0.0
+        self._on_day_remaining = on_day_remaining
         self.app_url = app_url.rstrip("/")
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, transport: httpx.BaseTransport | None = None, tokens: TokenSource | None = None
+        cls,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        tokens: TokenSource | None = None,
+        identity: XeroIdentity | None = None,
+        on_day_remaining: Callable[[int], None] | None = None,
     ) -> XeroClient:
         return cls(
             settings.xero_base_url,
@@ -131,6 +139,8 @@ class XeroClient:
             time_scale=settings.rate_limit_time_scale,
             transport=transport,
             tokens=tokens,
+            identity=identity,
+            on_day_remaining=on_day_remaining,
         )
 
     def __repr__(self) -> str:
@@ -188,6 +198,8 @@ class XeroClient:
         remaining = response.headers.get("X-DayLimit-Remaining", "")
         if remaining.isdigit():
             self.day_remaining, self.day_remaining_at = int(remaining), time.time()
+            if self._on_day_remaining is not None:
+                self._on_day_remaining(self.day_remaining)
 
     def _fail(self, response: httpx.Response, what: str) -> SyncError:
         status = response.status_code

@@ -17,6 +17,8 @@ attempts (the OAuth ``state``, single use, ten minutes).
 from __future__ import annotations
 
 import contextlib
+import logging
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -26,9 +28,10 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableServiceClient, UpdateMode
 from pydantic import SecretStr
 
-__all__ = ["Conflict", "StoredConnection", "TableTokenStore", "TokenStore"]
+__all__ = ["BudgetRecorder", "Conflict", "DailyBudget", "StoredConnection", "TableTokenStore", "TokenStore"]
 
-PARTITION, ROW = "xero", "connection"
+log = logging.getLogger(__name__)
+PARTITION, ROW, BUDGET_ROW = "xero", "connection", "budget"
 STATE_PARTITION = "state"
 
 
@@ -61,6 +64,14 @@ class StoredConnection:
         return replace(self, **changes)
 
 
+@dataclass(frozen=True)
+class DailyBudget:
+    """The latest ``X-DayLimit-Remaining`` an instance saw, and when (epoch seconds)."""
+
+    remaining: int | None = None
+    seen_at: float = 0.0
+
+
 class TokenStore(Protocol):
     def read(self) -> StoredConnection: ...
 
@@ -77,6 +88,10 @@ class TokenStore(Protocol):
     def take_state(self, state: str, now: float) -> bool:
         """True once for a state put before and not expired; it is gone afterwards."""
         ...
+
+    def put_budget(self, budget: DailyBudget) -> None: ...
+
+    def read_budget(self) -> DailyBudget: ...
 
 
 def _secret(value: Any) -> SecretStr | None:
@@ -162,3 +177,46 @@ class TableTokenStore:
         except (ResourceNotFoundError, ResourceModifiedError):
             return False  # unknown, or taken by a parallel callback: single use
         return float(entity.get("expires_at", 0.0)) > (time.time() if now is None else now)
+
+    def put_budget(self, budget: DailyBudget) -> None:
+        self._client().upsert_entity({"PartitionKey": PARTITION, "RowKey": BUDGET_ROW,
+                                      "remaining": -1 if budget.remaining is None else budget.remaining,
+                                      "seen_at": budget.seen_at})
+
+    def read_budget(self) -> DailyBudget:
+        try:
+            entity = self._client().get_entity(PARTITION, BUDGET_ROW)
+        except ResourceNotFoundError:
+            return DailyBudget()
+        remaining = int(entity.get("remaining", -1))
+        return DailyBudget(None if remaining < 0 else remaining, float(entity.get("seen_at", 0.0)))
+
+
+class BudgetRecorder:
+    """Keeps the store's daily budget row close to Xero's count without a write per call.
+
+    Writes at most once every ``every`` seconds, and at once when the count runs low (so that the
+    status page shows an empty budget when it is empty). Storage trouble never fails a Xero call.
+    """
+
+    def __init__(self, store: TokenStore, *, every: float = 15.0, low: int = 50,
+                 clock: Any = time.time) -> None:
+        self._store = store
+        self._every = every
+        self._low = low
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._written_at = 0.0
+        self._written: int | None = None
+
+    def __call__(self, remaining: int) -> None:
+        now = self._clock()
+        with self._lock:
+            due = now - self._written_at >= self._every or (remaining <= self._low and remaining != self._written)
+            if not due:
+                return
+            self._written_at, self._written = now, remaining
+        try:
+            self._store.put_budget(DailyBudget(remaining, now))
+        except Exception as exc:  # the budget is informative: never fail the call that saw it
+            log.warning("xero: could not record the daily budget: %s", type(exc).__name__)

@@ -22,7 +22,8 @@ PARAMS = (REPO / "infra/main.bicepparam").read_text()
 ROUTES = {
     "/api/health", "/api/status", "/api/sync", "/api/transactions", "/api/transactions/{id}",
     "/api/transactions/{id}/retry", "/api/transactions/{id}/compensate",
-    "/api/webhooks/hubspot", "/api/webhooks/xero",
+    "/api/webhooks/hubspot", "/api/webhooks/xero", "/api/xero/connect", "/api/xero/callback",
+    "/api/xero/disconnect", "/api/xero/status",
 }
 STATES = ("pending", "running", "completed", "compensating", "compensated", "needs_attention", "already_synced")
 

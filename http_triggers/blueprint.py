@@ -105,7 +105,15 @@ async def xero_webhook(req: func.HttpRequest, client: df.DurableOrchestrationCli
 @bp.route(route="sync", methods=["POST"])
 @bp.durable_client_input(client_name="client")
 async def start_sync(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return _to_http(await sync_now(req.get_body(), ClientAdapter(client), get_settings()))
+    return _to_http(await sync_now(req.get_body(), ClientAdapter(client), get_settings(), _xero_calls_left()))
+
+
+def _xero_calls_left() -> int | None:
+    try:
+        return composition.xero_token_store().read_budget().remaining
+    except Exception as exc:  # informative only: a batch starts without it
+        log.warning("xero budget unreadable: %s", type(exc).__name__)
+        return None
 
 
 @bp.function_name(names.LIST_TRANSACTIONS)

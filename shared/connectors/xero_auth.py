@@ -10,7 +10,7 @@ Exceptions (``shared.domain.errors``), as the saga should treat them:
                     ``invalid_client``, ``invalid_scope``): a setting is wrong
 
 Scopes are Xero's granular ones (apps created since 2026-03-02 cannot ask for
-``accounting.transactions``): invoices and contacts, read and written. ``accounting.settings.read``
+the broad transactions scope): invoices and contacts, read and written. ``accounting.settings.read``
 and ``accounting.payments.read`` are not needed: paid invoices are read from ``/Invoices``.
 """
 

@@ -180,7 +180,12 @@ class XeroClient:
             token = self.tokens.token()
             headers["Authorization"] = f"Bearer {token}"
             headers["xero-tenant-id"] = self.tokens.tenant_id()
-            response = self._http.request(method, path, params=params, json=json, headers=headers)
+            try:
+                response = self._http.request(method, path, params=params, json=json, headers=headers)
+            except TransientError as exc:
+                if exc.code == "quota_exhausted":  # Xero's day is used up: nothing left until the reset
+                    self._note_day_remaining(0)
+                raise
             self._note_limits(response)
             if response.status_code != 401:
                 return response
@@ -197,9 +202,12 @@ class XeroClient:
     def _note_limits(self, response: httpx.Response) -> None:
         remaining = response.headers.get("X-DayLimit-Remaining", "")
         if remaining.isdigit():
-            self.day_remaining, self.day_remaining_at = int(remaining), time.time()
-            if self._on_day_remaining is not None:
-                self._on_day_remaining(self.day_remaining)
+            self._note_day_remaining(int(remaining))
+
+    def _note_day_remaining(self, remaining: int) -> None:
+        self.day_remaining, self.day_remaining_at = remaining, time.time()
+        if self._on_day_remaining is not None:
+            self._on_day_remaining(remaining)
 
     def _fail(self, response: httpx.Response, what: str) -> SyncError:
         status = response.status_code

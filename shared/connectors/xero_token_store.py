@@ -211,12 +211,13 @@ class BudgetRecorder:
 
     def __call__(self, remaining: int) -> None:
         now = self._clock()
+        # Written under the lock: parallel calls must not land out of order (a 1 over the 0 that followed it).
         with self._lock:
             due = now - self._written_at >= self._every or (remaining <= self._low and remaining != self._written)
             if not due:
                 return
             self._written_at, self._written = now, remaining
-        try:
-            self._store.put_budget(DailyBudget(remaining, now))
-        except Exception as exc:  # the budget is informative: never fail the call that saw it
-            log.warning("xero: could not record the daily budget: %s", type(exc).__name__)
+            try:
+                self._store.put_budget(DailyBudget(remaining, now))
+            except Exception as exc:  # the budget is informative: never fail the call that saw it
+                log.warning("xero: could not record the daily budget: %s", type(exc).__name__)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import secrets
 import time
 import uuid
@@ -65,6 +66,17 @@ def ms_date(day: date) -> str:
 
 def ms_now() -> str:
     return f"/Date({int(time.time() * 1000)}+0000)/"
+
+
+def parse_date(value: Any) -> date | None:
+    """A request's date as Xero reads it: ``YYYY-MM-DD[T...]`` or its own ``/Date(ms+zone)/``."""
+    if not value:
+        return None
+    text = str(value)
+    if text.startswith("/Date("):
+        ms = int(re.split(r"[)+-]", text[6:], maxsplit=1)[0] or "x")
+        return datetime.fromtimestamp(ms / 1000, tz=UTC).date()
+    return date.fromisoformat(text[:10])
 
 
 def money(value: Decimal) -> Decimal:
@@ -248,6 +260,7 @@ class XeroSim(SimServer):
         r.add_get("/identity/connect/authorize", self.identity_authorize)
         r.add_post("/connect/revocation", self.identity_revocation)
         r.add_get("/connections", self.identity_connections)
+        r.add_get("/Connections", self.identity_connections)  # Xero's paths ignore case; its SDK writes this
         r.add_post("/_sim/xero/revoke-connections", self.identity_admin_revoke)
         r.add_get(f"{API}/Contacts", self.get_contacts)
         r.add_put(f"{API}/Contacts", self.put_contacts)
@@ -516,6 +529,21 @@ class XeroSim(SimServer):
         )
         return out
 
+    def render_rejected(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A refused invoice as Xero answers it: its fields in Xero's own forms, not an echo of the request."""
+        out: dict[str, Any] = {k: v for k, v in data.items() if k not in ("LineItems", "Date", "DueDate")}
+        out["InvoiceID"] = "00000000-0000-0000-0000-000000000000"
+        for field in ("Date", "DueDate"):
+            try:
+                day = parse_date(data.get(field))
+            except ValueError:
+                day = None
+            if day is not None:
+                out[field], out[f"{field}String"] = ms_date(day), day.isoformat() + "T00:00:00"
+        out["Status"] = str(data.get("Status") or "DRAFT")
+        out["LineItems"] = []
+        return out
+
     def check_invoice(self, data: dict[str, Any]) -> tuple[list[str], dict[str, Any] | None]:
         """Validate one invoice of a PUT; return (messages, a record ready to store)."""
         errors: list[str] = []
@@ -541,8 +569,8 @@ class XeroSim(SimServer):
         if lat not in ("Exclusive", "Inclusive", "NoTax"):
             errors.append(f"LineAmountTypes {lat} is not valid.")
         try:
-            issued = date.fromisoformat(str(data.get("Date") or date.today().isoformat())[:10])
-            due = date.fromisoformat(str(data.get("DueDate") or issued.isoformat())[:10])
+            issued = parse_date(data.get("Date")) or date.today()
+            due = parse_date(data.get("DueDate")) or issued
         except ValueError:
             errors.append("Date and DueDate must be dates (YYYY-MM-DD).")
             issued = due = date.today()
@@ -674,7 +702,7 @@ class XeroSim(SimServer):
                 if errors or record is None:
                     results.append(
                         {
-                            **{k: v for k, v in data.items() if k != "LineItems"},
+                            **self.render_rejected(data),
                             "HasErrors": True,
                             "StatusAttributeString": "ERROR",
                             "ValidationErrors": [{"Message": m} for m in errors],

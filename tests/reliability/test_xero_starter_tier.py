@@ -78,7 +78,8 @@ def test_400_deals_on_the_starter_tier_all_end_invoiced_once_after_a_visible_wai
     calls = sum(1 for r in stack.sims.xero.requests() if r["path"].startswith("/api.xro") and r["status"] != 429)
     report(f"reliability starter tier: deals={DEALS} day_s={DAY_SECONDS} calls_per_day={state['calls_per_day']} "
            f"completed={outcomes['completed']} invoices={figures['invoices']} duplicates={figures['duplicates']} "
-           f"xero_calls={calls} daily_429s={state['rate_limited'].get('daily', 0)} lowest_calls_left_shown={min(lowest or [-1])} "
+           f"xero_calls={calls} daily_429s={state['rate_limited'].get('daily', 0)} "
+           f"lowest_calls_left_shown={min(lowest or [-1])} "
            f"total_s={done - started:.1f}")
 
     assert batch["runtimeStatus"] == "Completed", batch

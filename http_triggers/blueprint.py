@@ -9,9 +9,9 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from shared import composition, names
-from shared.api import transactions, webhooks
+from shared.api import transactions, webhooks, xero_connect
 from shared.api.health import health as health_handler
-from shared.api.responses import ApiResponse
+from shared.api.responses import ApiResponse, json_response
 from shared.api.starter import EndedBadly, InstanceInfo, sync_now
 from shared.api.status_page import status_page
 from shared.config import get_settings
@@ -105,7 +105,15 @@ async def xero_webhook(req: func.HttpRequest, client: df.DurableOrchestrationCli
 @bp.route(route="sync", methods=["POST"])
 @bp.durable_client_input(client_name="client")
 async def start_sync(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return _to_http(await sync_now(req.get_body(), ClientAdapter(client), get_settings()))
+    return _to_http(await sync_now(req.get_body(), ClientAdapter(client), get_settings(), _xero_calls_left()))
+
+
+def _xero_calls_left() -> int | None:
+    try:
+        return composition.xero_token_store().read_budget().remaining
+    except Exception as exc:  # informative only: a batch starts without it
+        log.warning("xero budget unreadable: %s", type(exc).__name__)
+        return None
 
 
 @bp.function_name(names.LIST_TRANSACTIONS)
@@ -134,3 +142,32 @@ async def transaction_action(req: func.HttpRequest, client: df.DurableOrchestrat
 @bp.route(route="status", methods=["GET"])
 def status(req: func.HttpRequest) -> func.HttpResponse:
     return _to_http(status_page())
+
+
+@bp.function_name(names.XERO_CONNECT)
+@bp.route(route="xero/connect", methods=["GET"])
+def xero_connect_start(req: func.HttpRequest) -> func.HttpResponse:
+    return _to_http(xero_connect.connect(get_settings(), composition.xero_token_store(), req.url))
+
+
+@bp.function_name(names.XERO_CALLBACK)
+@bp.route(route="xero/callback", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def xero_callback(req: func.HttpRequest) -> func.HttpResponse:
+    # Anonymous: Xero sends the browser here without the function key; the state check guards it.
+    return _to_http(xero_connect.callback(dict(req.params), req.headers.get("Cookie", ""), get_settings(),
+                                          composition.xero_token_store(), composition.xero_identity(),
+                                          composition.web_app_tokens(), req.url))
+
+
+@bp.function_name(names.XERO_DISCONNECT)
+@bp.route(route="xero/disconnect", methods=["POST"])
+def xero_disconnect(req: func.HttpRequest) -> func.HttpResponse:
+    return _to_http(xero_connect.disconnect(get_settings(), composition.xero_token_store(),
+                                            composition.xero_identity(), composition.web_app_tokens()))
+
+
+@bp.function_name(names.XERO_STATUS)
+@bp.route(route="xero/status", methods=["GET"])
+def xero_status(req: func.HttpRequest) -> func.HttpResponse:
+    store = composition.xero_token_store()
+    return _to_http(json_response(200, xero_connect.xero_state(get_settings(), store, store.read_budget())))

@@ -49,8 +49,18 @@ param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
 // --- settings that differ per installation ---
-@description('Xero organisation (tenant) id of the custom connection.')
-param xeroTenantId string
+@allowed([
+  'custom_connection'
+  'web_app'
+])
+@description('How the app connects to Xero: a custom connection (client credentials) or a Web app (connect at /api/xero/connect).')
+param xeroAuthMode string = 'custom_connection'
+
+@description('Xero organisation (tenant) id: required for a custom connection; for a Web app, empty takes the one organisation the user grants.')
+param xeroTenantId string = ''
+
+@description('The organisation\'s daily Xero call budget: 1000 on the free Starter tier, 5000 on paid tiers.')
+param xeroCallsPerDay string = '5000'
 
 @description('HubSpot account (portal) id, for links to deals. Empty: links without the portal.')
 param hubspotPortalId string = ''
@@ -108,7 +118,15 @@ var defaultAppSettings = {
   XERO_TOKEN_URL: 'https://identity.xero.com/connect/token'
   XERO_CLIENT_ID: '@Microsoft.KeyVault(SecretUri=${secretUriPrefix}${secretNames.xeroClientId}/)'
   XERO_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${secretUriPrefix}${secretNames.xeroClientSecret}/)'
+  XERO_AUTH_MODE: xeroAuthMode
   XERO_TENANT_ID: xeroTenantId
+  XERO_AUTHORIZE_URL: 'https://login.xero.com/identity/connect/authorize'
+  XERO_CONNECTIONS_URL: 'https://api.xero.com/connections'
+  XERO_REVOCATION_URL: 'https://identity.xero.com/connect/revocation'
+  // The Web app's refresh token lives in this table of the app's storage account (see docs/deploy.md):
+  // the app's Storage Table Data Contributor role, granted for the ledger, covers it; nothing more.
+  XERO_TOKEN_TABLE_NAME: 'XeroConnection'
+  XERO_CALLS_PER_DAY: xeroCallsPerDay
   XERO_WEBHOOK_KEY: '@Microsoft.KeyVault(SecretUri=${secretUriPrefix}${secretNames.xeroWebhookKey}/)'
   XERO_APP_URL: 'https://go.xero.com'
   XERO_CALLS_PER_MINUTE: '60'

@@ -14,9 +14,12 @@ from typing import Any
 from azure.data.tables import TableServiceClient
 
 from shared.config import Settings, get_settings
+from shared.connectors.http_client import ServiceHttp
 from shared.connectors.hubspot import HubSpotClient
 from shared.connectors.ports import AccountingPort, CrmPort
 from shared.connectors.xero import XeroClient
+from shared.connectors.xero_auth import TokenSource, WebAppTokens, XeroDisconnected, XeroIdentity
+from shared.connectors.xero_token_store import BudgetRecorder, TableTokenStore
 from shared.domain.invoice_mapping import MappingRules
 from shared.ledger.table_ledger import TableLedger
 from shared.sync.activities import Ports
@@ -78,8 +81,41 @@ def crm() -> CrmPort:
 
 def accounting() -> AccountingPort:
     """The accounting adapter (Xero), one per process: token cache and per-tenant limiter are shared."""
-    client: AccountingPort = _once("accounting", lambda: XeroClient.from_settings(get_settings()))
+    client: AccountingPort = _once("accounting", lambda: XeroClient.from_settings(
+        get_settings(), tokens=xero_tokens(), identity=xero_identity(),
+        on_day_remaining=BudgetRecorder(xero_token_store())))
     return client
+
+
+def xero_identity() -> XeroIdentity:
+    """Xero's identity service (token requests, /connections, revocation) with the app's client credentials."""
+    def build() -> XeroIdentity:
+        s = get_settings()
+        http = ServiceHttp("xero", s.xero_token_url, timeout=s.http_timeout_seconds)
+        return XeroIdentity(http, s.xero_token_url, s.xero_client_id, s.xero_client_secret,
+                            connections_url=s.xero_connections_url, revocation_url=s.xero_revocation_url)
+    built: XeroIdentity = _once("xero_identity", build)
+    return built
+
+
+def xero_token_store() -> TableTokenStore:
+    """The Web app's connection row and the daily budget row (a table of the app's storage account)."""
+    built: TableTokenStore = _once("xero_token_store", lambda: TableTokenStore(
+        table_service(), get_settings().xero_token_table_name))
+    return built
+
+
+def web_app_tokens() -> WebAppTokens | None:
+    """The Web app's shared token source; None for a custom connection."""
+    if get_settings().xero_auth_mode != "web_app":
+        return None
+    built: WebAppTokens = _once("xero_web_app_tokens", lambda: WebAppTokens(xero_identity(), xero_token_store()))
+    return built
+
+
+def xero_tokens() -> TokenSource | None:
+    """None: the client builds its own client-credentials provider (custom connection)."""
+    return web_app_tokens()
 
 
 def ledger() -> TableLedger:
@@ -121,6 +157,11 @@ def _settings_check() -> None:
     get_settings()
 
 
+def _xero_check() -> None:
+    if get_settings().xero_auth_mode == "web_app" and not xero_token_store().read().connected:
+        raise XeroDisconnected("no usable connection")
+
+
 def health_checks() -> dict[str, Callable[[], None]]:
-    """What ``/api/health`` verifies: settings are valid, and storage answers."""
-    return {"settings": _settings_check, "storage": _storage_check}
+    """What ``/api/health`` verifies: settings are valid, storage answers, and Xero is connected."""
+    return {"settings": _settings_check, "storage": _storage_check, "xero": _xero_check}

@@ -55,7 +55,28 @@ class Settings(BaseSettings):
     xero_token_url: str = Field(validation_alias="XERO_TOKEN_URL")
     xero_client_id: SecretStr = Field(validation_alias="XERO_CLIENT_ID")
     xero_client_secret: SecretStr = Field(validation_alias="XERO_CLIENT_SECRET")
-    xero_tenant_id: str = Field(validation_alias="XERO_TENANT_ID")
+    # custom_connection: client credentials, one organisation (sold in AU, NZ, UK and US only);
+    # web_app: the authorization-code flow at /api/xero/connect, with rotating refresh tokens.
+    xero_auth_mode: Literal["custom_connection", "web_app"] = Field(
+        default="custom_connection", validation_alias="XERO_AUTH_MODE"
+    )
+    # The organisation: required for a custom connection; for a Web app, which one of those the user
+    # grants to take (empty: the only one granted).
+    xero_tenant_id: str = Field(default="", validation_alias="XERO_TENANT_ID")
+    xero_authorize_url: str = Field(
+        default="https://login.xero.com/identity/connect/authorize", validation_alias="XERO_AUTHORIZE_URL"
+    )
+    xero_connections_url: str = Field(
+        default="https://api.xero.com/connections", validation_alias="XERO_CONNECTIONS_URL"
+    )
+    xero_revocation_url: str = Field(
+        default="https://identity.xero.com/connect/revocation", validation_alias="XERO_REVOCATION_URL"
+    )
+    xero_token_table_name: str = Field(
+        default="XeroConnection", validation_alias="XERO_TOKEN_TABLE_NAME", pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$"
+    )
+    # The organisation's daily call budget: 1000 on Xero's free Starter tier, 5000 on paid tiers.
+    xero_calls_per_day: int = Field(default=5000, ge=1, validation_alias="XERO_CALLS_PER_DAY")
     xero_webhook_key: SecretStr = Field(validation_alias="XERO_WEBHOOK_KEY")
     xero_app_url: str = Field(default="https://go.xero.com", validation_alias="XERO_APP_URL")
     xero_calls_per_minute: int = Field(default=60, ge=1, validation_alias="XERO_CALLS_PER_MINUTE")
@@ -102,6 +123,12 @@ class Settings(BaseSettings):
     # --- HTTP surface ---
     public_base_url: str = Field(default="", validation_alias="PUBLIC_BASE_URL")
     webhook_max_body_bytes: int = Field(default=1_000_000, ge=1024, validation_alias="WEBHOOK_MAX_BODY_BYTES")
+
+    @model_validator(mode="after")
+    def _xero_tenant_for_custom_connection(self) -> Settings:
+        if self.xero_auth_mode == "custom_connection" and not self.xero_tenant_id:
+            raise ValueError("missing setting XERO_TENANT_ID (required when XERO_AUTH_MODE is custom_connection)")
+        return self
 
     @model_validator(mode="after")
     def _storage_is_configured(self) -> Settings:

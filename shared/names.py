@@ -39,6 +39,10 @@ LIST_TRANSACTIONS = "list_transactions"
 GET_TRANSACTION = "get_transaction"
 TRANSACTION_ACTION = "transaction_action"
 STATUS_PAGE = "status_page"
+XERO_CONNECT = "xero_connect"
+XERO_CALLBACK = "xero_callback"
+XERO_DISCONNECT = "xero_disconnect"
+XERO_STATUS = "xero_status"
 
 # --- timer triggers ---
 SCHEDULED_SYNC = "scheduled_sync"
@@ -84,6 +88,10 @@ REGISTERED: dict[str, str] = {
     GET_TRANSACTION: "httpTrigger",
     TRANSACTION_ACTION: "httpTrigger",
     STATUS_PAGE: "httpTrigger",
+    XERO_CONNECT: "httpTrigger",
+    XERO_CALLBACK: "httpTrigger",
+    XERO_DISCONNECT: "httpTrigger",
+    XERO_STATUS: "httpTrigger",
     SCHEDULED_SYNC: "timerTrigger",
     PURGE_HISTORY: "timerTrigger",
 }

@@ -1,13 +1,18 @@
-"""The Xero Accounting API simulator: token endpoint, contacts, invoices, idempotency, limits, webhooks.
+"""The Xero Accounting API simulator: contacts, invoices, idempotency, scopes, limits, webhooks.
 
 Decisions (documented for test writers):
 - One organisation's data; the ``xero-tenant-id`` header must be present (403 otherwise) and, if
   ``tenant_ids`` is configured, one of them. Rate limits are counted per tenant id.
 - ``Idempotency-Key`` (max 128 chars) on PUT/POST: a repeated key, for the same tenant, replays the
   original status and body and changes nothing, even if the new body differs (Xero's behaviour).
-- Token lifetime is in real seconds (``token_lifetime``); ``POST /_sim/xero/expire-tokens`` kills
-  every issued token. ``time_scale`` K makes the rate-limit minute last 60/K real seconds and the day
-  86400/K; ``Retry-After`` is in real seconds (rounded up). ``GET /_sim/state`` counts the 429s served
+- The identity service (tokens, authorize page, ``/connections``, revocation, scopes) is
+  ``simulators.xero_identity``. Token lifetime is in real seconds (``token_lifetime``);
+  ``POST /_sim/xero/expire-tokens`` kills every issued access token (refresh tokens live on).
+- Daily limit: ``tier`` ``starter`` (1,000 calls a day per organisation, Xero's free tier since
+  2026-03-02) or ``paid`` (5,000); ``calls_per_day`` when ``tier`` is None. Every API answer, 429s
+  included, carries ``X-DayLimit-Remaining`` and ``X-MinLimit-Remaining``.
+- ``time_scale`` K makes the rate-limit minute last 60/K real seconds and the day 86400/K;
+  ``Retry-After`` is in real seconds (rounded up). ``GET /_sim/state`` counts the 429s served
   by limit (``rate_limited``: ``{"minute": n, "concurrent": n, ...}``).
 - ``POST /_sim/xero/invoices/{id}/pay`` ``{"amount": "...", "date": "YYYY-MM-DD"}`` (amount defaults to
   what is due) records a payment; fully paid means PAID with FullyPaidOnDate; a webhook (INVOICE UPDATE)
@@ -16,10 +21,10 @@ Decisions (documented for test writers):
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import itertools
 import json
+import re
 import secrets
 import time
 import uuid
@@ -35,6 +40,7 @@ from simulators.base import SimServer
 from simulators.ratelimit import Window
 from simulators.webhook_sender import deliver
 from simulators.wire import json_response, read_json
+from simulators.xero_identity import Identity, required_scopes
 from simulators.xero_where import WhereError, compile_where
 
 __all__ = ["XeroSim"]
@@ -62,6 +68,17 @@ def ms_now() -> str:
     return f"/Date({int(time.time() * 1000)}+0000)/"
 
 
+def parse_date(value: Any) -> date | None:
+    """A request's date as Xero reads it: ``YYYY-MM-DD[T...]`` or its own ``/Date(ms+zone)/``."""
+    if not value:
+        return None
+    text = str(value)
+    if text.startswith("/Date("):
+        ms = int(re.split(r"[)+-]", text[6:], maxsplit=1)[0] or "x")
+        return datetime.fromtimestamp(ms / 1000, tz=UTC).date()
+    return date.fromisoformat(text[:10])
+
+
 def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -76,6 +93,11 @@ class XeroSim(SimServer):
         "calls_per_minute": 60,
         "max_concurrent": 5,
         "calls_per_day": 5000,
+        "tier": None,  # "starter" (1,000 a day) or "paid" (5,000); None: calls_per_day
+        "redirect_uris": None,  # the Web app's registered redirect URIs; None accepts any
+        "refresh_lifetime": 60 * 86400,  # a refresh token unused this long dies (divided by time_scale)
+        "refresh_grace": 1800,  # a used refresh token may be retried this long (divided by time_scale)
+        "default_tenant_id": str(uuid.uuid5(NAMESPACE, "tenant")),
         "app_calls_per_minute": 10_000,
         "time_scale": 1.0,
         "webhook_url": None,
@@ -86,10 +108,9 @@ class XeroSim(SimServer):
     def reset_state(self) -> None:
         self.contacts: dict[str, dict[str, Any]] = {}
         self.invoices: dict[str, dict[str, Any]] = {}
-        self.tokens: dict[str, float] = {}
+        self.identity = Identity(self.config)
         self.idempotency: dict[tuple[str, str], dict[str, Any]] = {}
         self.deliveries: list[dict[str, Any]] = []
-        self.token_requests = 0
         # 429s served, by X-Rate-Limit-Problem (minute, daily, concurrent, appminute): what a client met.
         self.rate_limited: dict[str, int] = {}
         self._numbers = itertools.count(1)
@@ -102,6 +123,7 @@ class XeroSim(SimServer):
         self.on_config_change()
 
     def on_config_change(self) -> None:
+        self.identity.config = self.config
         self._minute.clear()
         self._day.clear()
         self._app = Window(int(self.config["app_calls_per_minute"] or 0), self.minute_seconds)
@@ -162,27 +184,37 @@ class XeroSim(SimServer):
     # --- auth, tenant, limits ---
 
     async def admit(self, request: web.Request) -> tuple[web.StreamResponse | None, Any]:
-        if request.path == "/connect/token" or not request.path.startswith(API):
+        if not request.path.startswith(API):
             return None, lambda: None
-        header = request.headers.get("Authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        expiry = self.tokens.get(token)
-        if expiry is None or expiry <= time.monotonic():
+        grant = self.identity.bearer(request)
+        if grant is None:
             response = self.problem(401, "Unauthorized", "AuthenticationUnsuccessful")
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             return response, lambda: None
         tenant = request.headers.get("xero-tenant-id", "")
         allowed = self.config.get("tenant_ids")
-        if not tenant or (allowed and tenant not in allowed):
+        connected = {c.tenant_id for c in self.identity.connections if c.chain == grant.chain}
+        if not tenant or (allowed and tenant not in allowed) or (grant.chain is not None and tenant not in connected):
+            return self.problem(403, "Forbidden", "AuthorizationUnsuccessful"), lambda: None
+        needed = required_scopes(request.method, request.path[len(API):])
+        if needed and not needed & grant.scopes:
+            # Xero answers a call outside the token's scopes like any other authorisation failure.
             return self.problem(403, "Forbidden", "AuthorizationUnsuccessful"), lambda: None
         return self._limit(request, tenant)
+
+    @property
+    def calls_per_day(self) -> int:
+        tier = self.config.get("tier")
+        if tier is not None:
+            return {"starter": 1000, "paid": 5000}.get(str(tier), 5000)
+        return int(self.config["calls_per_day"] or 0)
 
     def _limit(self, request: web.Request, tenant: str) -> tuple[web.StreamResponse | None, Any]:
         minute = self._minute.setdefault(
             tenant, Window(int(self.config["calls_per_minute"] or 0), self.minute_seconds)
         )
         day = self._day.setdefault(
-            tenant, Window(int(self.config["calls_per_day"] or 0), self.minute_seconds * 1440)
+            tenant, Window(self.calls_per_day, self.minute_seconds * 1440)
         )
         concurrent = int(self.config["max_concurrent"] or 0)
         problem, wait = None, 0.0
@@ -199,29 +231,37 @@ class XeroSim(SimServer):
             response = json_response(
                 self.error_body(429, f"Rate limit exceeded: {problem}"),
                 429,
-                {"Retry-After": Window.retry_after(wait), "X-Rate-Limit-Problem": problem},
+                {"Retry-After": Window.retry_after(wait), "X-Rate-Limit-Problem": problem,
+                 **self._remaining(minute, day)},
             )
             return response, lambda: None
         for window in (minute, day, self._app):
             window.record()
         self._in_flight[tenant] = self._in_flight.get(tenant, 0) + 1
-        remaining = {
-            "X-MinLimit-Remaining": str(minute.remaining()),
-            "X-DayLimit-Remaining": str(day.remaining()),
-            "X-AppMinLimit-Remaining": str(self._app.remaining()),
-        }
-        request["extra_headers"] = remaining
+        request["extra_headers"] = self._remaining(minute, day)
 
         def release() -> None:
             self._in_flight[tenant] -= 1
 
         return None, release
 
+    def _remaining(self, minute: Window, day: Window) -> dict[str, str]:
+        return {
+            "X-MinLimit-Remaining": str(minute.remaining()),
+            "X-DayLimit-Remaining": str(day.remaining()),
+            "X-AppMinLimit-Remaining": str(self._app.remaining()),
+        }
+
     # --- routes ---
 
     def add_routes(self, app: web.Application) -> None:
         r = app.router
-        r.add_post("/connect/token", self.token)
+        r.add_post("/connect/token", self.identity_token)
+        r.add_get("/identity/connect/authorize", self.identity_authorize)
+        r.add_post("/connect/revocation", self.identity_revocation)
+        r.add_get("/connections", self.identity_connections)
+        r.add_get("/Connections", self.identity_connections)  # Xero's paths ignore case; its SDK writes this
+        r.add_post("/_sim/xero/revoke-connections", self.identity_admin_revoke)
         r.add_get(f"{API}/Contacts", self.get_contacts)
         r.add_put(f"{API}/Contacts", self.put_contacts)
         r.add_get(f"{API}/Contacts/{{id}}", self.get_contact)
@@ -275,36 +315,22 @@ class XeroSim(SimServer):
         }
         return response
 
-    # --- token ---
+    # --- identity (delegated: ``reset_state`` replaces the Identity object) ---
 
-    async def token(self, request: web.Request) -> web.Response:
-        self.token_requests += 1
-        form = await request.post()
-        auth = request.headers.get("Authorization", "")
-        try:
-            client_id, _, client_secret = base64.b64decode(auth[6:]).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            client_id = client_secret = ""
-        if not auth.startswith("Basic ") or not client_id:
-            return json_response({"error": "invalid_client"}, 400)
-        expected = (self.config.get("client_id"), self.config.get("client_secret"))
-        if (expected[0] is not None and client_id != expected[0]) or (
-            expected[1] is not None and client_secret != expected[1]
-        ):
-            return json_response({"error": "invalid_client"}, 400)
-        if form.get("grant_type") != "client_credentials":
-            return json_response({"error": "unsupported_grant_type"}, 400)
-        lifetime = int(self.config["token_lifetime"])
-        token = secrets.token_urlsafe(32)
-        self.tokens[token] = time.monotonic() + lifetime
-        return json_response(
-            {
-                "access_token": token,
-                "expires_in": lifetime,
-                "token_type": "Bearer",
-                "scope": "accounting.transactions accounting.contacts",
-            }
-        )
+    async def identity_token(self, request: web.Request) -> web.Response:
+        return await self.identity.token(request)
+
+    async def identity_authorize(self, request: web.Request) -> web.Response:
+        return await self.identity.authorize(request)
+
+    async def identity_revocation(self, request: web.Request) -> web.Response:
+        return await self.identity.revocation(request)
+
+    async def identity_connections(self, request: web.Request) -> web.Response:
+        return await self.identity.list_connections(request)
+
+    async def identity_admin_revoke(self, request: web.Request) -> web.Response:
+        return await self.identity.admin_revoke(request)
 
     # --- contacts ---
 
@@ -503,6 +529,21 @@ class XeroSim(SimServer):
         )
         return out
 
+    def render_rejected(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A refused invoice as Xero answers it: its fields in Xero's own forms, not an echo of the request."""
+        out: dict[str, Any] = {k: v for k, v in data.items() if k not in ("LineItems", "Date", "DueDate")}
+        out["InvoiceID"] = "00000000-0000-0000-0000-000000000000"
+        for field in ("Date", "DueDate"):
+            try:
+                day = parse_date(data.get(field))
+            except ValueError:
+                day = None
+            if day is not None:
+                out[field], out[f"{field}String"] = ms_date(day), day.isoformat() + "T00:00:00"
+        out["Status"] = str(data.get("Status") or "DRAFT")
+        out["LineItems"] = []
+        return out
+
     def check_invoice(self, data: dict[str, Any]) -> tuple[list[str], dict[str, Any] | None]:
         """Validate one invoice of a PUT; return (messages, a record ready to store)."""
         errors: list[str] = []
@@ -528,8 +569,8 @@ class XeroSim(SimServer):
         if lat not in ("Exclusive", "Inclusive", "NoTax"):
             errors.append(f"LineAmountTypes {lat} is not valid.")
         try:
-            issued = date.fromisoformat(str(data.get("Date") or date.today().isoformat())[:10])
-            due = date.fromisoformat(str(data.get("DueDate") or issued.isoformat())[:10])
+            issued = parse_date(data.get("Date")) or date.today()
+            due = parse_date(data.get("DueDate")) or issued
         except ValueError:
             errors.append("Date and DueDate must be dates (YYYY-MM-DD).")
             issued = due = date.today()
@@ -661,7 +702,7 @@ class XeroSim(SimServer):
                 if errors or record is None:
                     results.append(
                         {
-                            **{k: v for k, v in data.items() if k != "LineItems"},
+                            **self.render_rejected(data),
                             "HasErrors": True,
                             "StatusAttributeString": "ERROR",
                             "ValidationErrors": [{"Message": m} for m in errors],
@@ -772,8 +813,8 @@ class XeroSim(SimServer):
     # --- admin ---
 
     async def admin_expire_tokens(self, request: web.Request) -> web.Response:
-        count = len(self.tokens)
-        self.tokens.clear()
+        count = len(self.identity.access)
+        self.identity.access.clear()
         return json_response({"expired": count})
 
     async def admin_pay(self, request: web.Request) -> web.Response:
@@ -910,8 +951,8 @@ class XeroSim(SimServer):
                 {"tenant": t, "key": k, "status": v["status"], "method": v["method"], "path": v["path"]}
                 for (t, k), v in self.idempotency.items()
             ],
-            "tokens_issued": self.token_requests,
-            "live_tokens": sum(1 for e in self.tokens.values() if e > time.monotonic()),
+            **self.identity.snapshot(),
+            "calls_per_day": self.calls_per_day,
             "rate_limited": dict(self.rate_limited),
             "webhook_deliveries": self.deliveries,
         }

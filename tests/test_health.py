@@ -19,7 +19,7 @@ def test_health_is_ok_when_storage_answers(app_settings: dict[str, str], azurite
     reset_settings()
     response = health(composition.health_checks())
     assert response.status == 200
-    assert json.loads(response.body) == {"status": "ok", "checks": {"settings": "ok", "storage": "ok"}}
+    assert json.loads(response.body) == {"status": "ok", "checks": {"settings": "ok", "storage": "ok", "xero": "ok"}}
 
 
 def test_health_is_degraded_and_names_storage_when_it_is_down(app_settings: dict[str, str],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from shared.api.responses import ApiResponse, json_response
+from shared.connectors.xero_auth import XeroDisconnected
 
 Check = Callable[[], None]
 
@@ -15,6 +16,8 @@ def health(checks: Mapping[str, Check]) -> ApiResponse:
     for name, check in checks.items():
         try:
             check()
+        except XeroDisconnected:
+            results[name] = "disconnected: reconnect at /api/xero/connect"
         except Exception as exc:
             results[name] = f"unreachable: {type(exc).__name__}"
         else:

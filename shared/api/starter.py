@@ -17,6 +17,7 @@ from shared import names
 from shared.api.responses import ApiResponse, error_response, json_response
 from shared.config import Settings
 from shared.domain.transaction import blocks_new_sync
+from shared.sync.budget import budget_note
 from shared.sync.identity import transaction_id
 from shared.sync.policy import DealSyncInput, SagaPolicy
 
@@ -256,8 +257,13 @@ async def start_batch(client: DurableClient, settings: Settings, *, since: str |
 MAX_SYNC_BODY_BYTES = 4096  # {"since": "<ISO date>"} needs a few dozen bytes
 
 
-async def sync_now(body: bytes, client: DurableClient, settings: Settings) -> ApiResponse:
-    """``POST /api/sync``: start a batch now; an optional ``{"since": "<ISO date>"}`` makes it a backfill."""
+async def sync_now(body: bytes, client: DurableClient, settings: Settings,
+                   xero_calls_left: int | None = None) -> ApiResponse:
+    """``POST /api/sync``: start a batch now; an optional ``{"since": "<ISO date>"}`` makes it a backfill.
+
+    The answer says up front what Xero's daily budget (``xero_calls_left``, the latest
+    ``X-DayLimit-Remaining`` seen) covers, so that a backfill larger than the day is no surprise.
+    """
     if len(body) > MAX_SYNC_BODY_BYTES:
         return error_response(413, "payload_too_large", f"the body is limited to {MAX_SYNC_BODY_BYTES} bytes")
     try:
@@ -282,4 +288,5 @@ async def sync_now(body: bytes, client: DurableClient, settings: Settings) -> Ap
                               {"Retry-After": "30"})
     if started is None:
         return error_response(409, "conflict", "a batch is already running")
-    return json_response(202, {"id": started, "since": since})
+    budget = budget_note(xero_calls_left, settings.xero_calls_per_day, backfill=since is not None)
+    return json_response(202, {"id": started, "since": since, "xero_budget": budget})

@@ -5,8 +5,11 @@ Exceptions (``shared.domain.errors``), with Xero's own messages:
     SyncError
     ├── TransientError     429 (``retry_after`` from Retry-After; the limiter also pauses), 5xx,
     │                      timeouts, connection errors
-    ├── PermanentError     401 after one token refresh, 403 (tenant not connected), token refused,
-    │                      other 4xx a retry cannot fix (code ``http_<status>``)
+    │                      401 again after one token refresh (code ``unauthorized``: a short burst
+    │                      of 401s passes, a lasting one uses up the step's attempts); the identity
+    │                      service unreachable or disconnected (see ``xero_auth``)
+    ├── PermanentError     403 (tenant not connected, or a call outside the token's scopes), client
+    │                      refused, other 4xx a retry cannot fix (code ``http_<status>``)
     └── BusinessRejection  validation errors (400, or per-item ValidationErrors with summarizeErrors=false;
                            code ``validation``), a paid invoice that cannot be undone (code
                            ``credit_note_required``), an archived contact cannot be reactivated
@@ -24,7 +27,8 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -34,7 +38,7 @@ from shared.config import Settings
 from shared.connectors import jsonwire
 from shared.connectors.http_client import ServiceHttp
 from shared.connectors.limiter import RateLimiter
-from shared.connectors.xero_auth import XeroTokenProvider
+from shared.connectors.xero_auth import TokenSource, XeroIdentity, XeroTokenProvider
 from shared.connectors.xero_models import (
     ContactsEnvelope,
     InvoicesEnvelope,
@@ -46,7 +50,7 @@ from shared.connectors.xero_models import (
     XeroLineItem,
     parse_xero_date,
 )
-from shared.domain.errors import BusinessRejection, PermanentError, SyncError
+from shared.domain.errors import BusinessRejection, PermanentError, SyncError, TransientError
 from shared.domain.models import Customer, CustomerRef, InvoiceDraft, InvoiceRef, UndoOutcome
 
 __all__ = ["XeroClient", "where_equals"]
@@ -81,6 +85,9 @@ class XeroClient:
         max_concurrent: int | None = 5,
         time_scale: float = 1.0,
         transport: httpx.BaseTransport | None = None,
+        tokens: TokenSource | None = None,
+        identity: XeroIdentity | None = None,
+        on_day_remaining: Callable[[int], None] | None = None,
     ) -> None:
         limiter = (
             RateLimiter(calls_per_minute, 60.0, max_concurrent=max_concurrent, time_scale=time_scale)
@@ -93,19 +100,32 @@ class XeroClient:
             timeout=timeout,
             limiter=limiter,
             transport=transport,
-            headers={"xero-tenant-id": tenant_id},
         )
-        self.tokens = XeroTokenProvider(
+        self.identity = identity or XeroIdentity(
             self._http,
             token_url,
             client_id if isinstance(client_id, SecretStr) else SecretStr(client_id),
             client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret),
         )
+        # A custom connection's organisation is a setting; a Web app's is stored when a person connects.
+        self.tokens: TokenSource = tokens or XeroTokenProvider(self.identity, tenant_id)
         self.tenant_id = tenant_id
+        # Xero's X-DayLimit-Remaining of the latest answer, and when it came (epoch seconds).
+        self.day_remaining: int | None = None
+        self.day_remaining_at = 0.0
+        self._on_day_remaining = on_day_remaining
         self.app_url = app_url.rstrip("/")
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> XeroClient:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        tokens: TokenSource | None = None,
+        identity: XeroIdentity | None = None,
+        on_day_remaining: Callable[[int], None] | None = None,
+    ) -> XeroClient:
         return cls(
             settings.xero_base_url,
             settings.xero_token_url,
@@ -118,6 +138,9 @@ class XeroClient:
             max_concurrent=settings.xero_max_concurrent,
             time_scale=settings.rate_limit_time_scale,
             transport=transport,
+            tokens=tokens,
+            identity=identity,
+            on_day_remaining=on_day_remaining,
         )
 
     def __repr__(self) -> str:
@@ -156,18 +179,35 @@ class XeroClient:
         for attempt in (1, 2):
             token = self.tokens.token()
             headers["Authorization"] = f"Bearer {token}"
-            response = self._http.request(method, path, params=params, json=json, headers=headers)
+            headers["xero-tenant-id"] = self.tokens.tenant_id()
+            try:
+                response = self._http.request(method, path, params=params, json=json, headers=headers)
+            except TransientError as exc:
+                if exc.code == "quota_exhausted":  # Xero's day is used up: nothing left until the reset
+                    self._note_day_remaining(0)
+                raise
+            self._note_limits(response)
             if response.status_code != 401:
                 return response
             self.tokens.invalidate(token)
             if attempt == 2:
                 break
-        raise PermanentError(
+        raise TransientError(
             f"{method} {path}: unauthorised after a token refresh ({ServiceHttp.error_text(response)})",
             service=SERVICE,
             code="unauthorized",
             status=401,
         )
+
+    def _note_limits(self, response: httpx.Response) -> None:
+        remaining = response.headers.get("X-DayLimit-Remaining", "")
+        if remaining.isdigit():
+            self._note_day_remaining(int(remaining))
+
+    def _note_day_remaining(self, remaining: int) -> None:
+        self.day_remaining, self.day_remaining_at = remaining, time.time()
+        if self._on_day_remaining is not None:
+            self._on_day_remaining(remaining)
 
     def _fail(self, response: httpx.Response, what: str) -> SyncError:
         status = response.status_code

@@ -14,6 +14,7 @@ __all__ = [
     "InvoicesEnvelope",
     "OnlineInvoicesEnvelope",
     "TokenResponse",
+    "XeroConnection",
     "XeroContact",
     "XeroContactRef",
     "XeroErrorBody",
@@ -141,3 +142,13 @@ class TokenResponse(_Wire):
     access_token: str
     expires_in: int
     token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
+    refresh_token: str | None = None  # Web apps with offline_access; replaced on every refresh
+    scope: str = ""
+
+
+class XeroConnection(_Wire):
+    """One organisation the user granted, from ``GET https://api.xero.com/connections``."""
+
+    tenantId: str
+    tenantType: str = "ORGANISATION"
+    tenantName: str | None = None

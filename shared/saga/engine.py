@@ -155,8 +155,16 @@ def _register(state: SagaState, step: Step) -> None:
 MAX_PACED_RETRIES = 200
 
 
+# Transient failures that are the vendor's service being away, not the step going wrong: like a 429 they
+# use no attempts and only the deadline ends them (an identity service down for ten minutes must delay
+# deals, not roll them back once six quick attempts are spent).
+PACED_CODES = frozenset({"rate_limited", "quota_exhausted", "auth_unavailable", "xero_disconnected"})
+# Waits for a person or a reset measured in hours: they do not count against the deadline either.
+QUOTA_CODES = frozenset({"quota_exhausted", "xero_disconnected"})
+
+
 def _paced(error: StepError) -> bool:
-    return error.kind == "transient" and (error.status == 429 or error.code in ("rate_limited", "quota_exhausted"))
+    return error.kind == "transient" and (error.status == 429 or error.code in PACED_CODES)
 
 
 def _quota(error: StepError) -> bool:
@@ -166,9 +174,10 @@ def _quota(error: StepError) -> bool:
     because the organisation ran out of calls for the day would leave a person to press Retry for
     each one, and its undo would need the same exhausted quota anyway. Keyed on the error code (set
     by the connector from ``X-Rate-Limit-Problem``), never on the wait's length, so that histories
-    recorded before the code existed replay the same decisions.
+    recorded before the code existed replay the same decisions. A disconnected Xero Web app waits the
+    same way: for a person to reconnect, with nothing rolled back meanwhile.
     """
-    return error.kind == "transient" and error.code == "quota_exhausted"
+    return error.kind == "transient" and error.code in QUOTA_CODES
 
 
 def _forward(

@@ -233,12 +233,15 @@ def test_refused_credentials_are_permanent_and_secret_free(xero_sim: SimulatorsP
     )
 
 
-def test_token_rejected_twice_is_permanent(xero: XeroClient, xero_sim: SimulatorsProcess) -> None:
+def test_token_rejected_twice_is_transient_so_a_short_401_burst_is_retried(
+    xero: XeroClient, xero_sim: SimulatorsProcess
+) -> None:
     xero_sim.xero.add_fault("/api.xro/2.0/Contacts", 401, times=2)
-    with pytest.raises(PermanentError) as caught:
+    with pytest.raises(TransientError) as caught:
         xero.find_customer("a")
     assert caught.value.code == "unauthorized"
     assert xero_sim.xero.state()["tokens_issued"] == 2
+    assert xero.find_customer("a") is None  # the burst is over: the retry goes through
 
 
 def test_rate_limit_answer_carries_retry_after_and_pauses_the_client(xero_sim: SimulatorsProcess) -> None:

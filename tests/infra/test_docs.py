@@ -22,7 +22,8 @@ PARAMS = (REPO / "infra/main.bicepparam").read_text()
 ROUTES = {
     "/api/health", "/api/status", "/api/sync", "/api/transactions", "/api/transactions/{id}",
     "/api/transactions/{id}/retry", "/api/transactions/{id}/compensate",
-    "/api/webhooks/hubspot", "/api/webhooks/xero",
+    "/api/webhooks/hubspot", "/api/webhooks/xero", "/api/xero/connect", "/api/xero/callback",
+    "/api/xero/disconnect", "/api/xero/status",
 }
 STATES = ("pending", "running", "completed", "compensating", "compensated", "needs_attention", "already_synced")
 
@@ -74,8 +75,12 @@ def test_routes_in_docs_are_routes_of_the_app(doc: str) -> None:
 def test_deploy_md_has_every_step() -> None:
     for scope in ("crm.objects.deals.read", "crm.objects.deals.write", "crm.objects.companies.read",
                   "crm.objects.contacts.read", "crm.objects.line_items.read", "crm.schemas.deals.write",
-                  "accounting.transactions", "accounting.contacts", "accounting.settings.read"):
+                  "accounting.invoices", "accounting.contacts", "offline_access"):
         assert f"`{scope}`" in DEPLOY, scope
+    assert "accounting.transactions" not in DEPLOY
+    for mode in ("### 3a. Custom connection", "### 3b. Web app", "XERO_AUTH_MODE custom_connection",
+                 "XERO_AUTH_MODE web_app", "/api/xero/connect", "/api/xero/callback"):
+        assert mode in DEPLOY, mode
     for text in ("python -m shared.connectors.hubspot setup", "deal.creation", "deal.propertyChange", "dealstage",
                  "azd up", "curl -s \"$FUNCTION_APP_URL/api/health\"", "Closed Won", "/api/status",
                  "Intent to receive", "az functionapp restart"):

@@ -347,3 +347,32 @@ def test_state_and_outcome_survive_a_json_round_trip() -> None:
     outcome, _ = run(world)
     again = type(outcome).model_validate_json(outcome.model_dump_json())
     assert again == outcome
+
+
+def test_xero_identity_service_down_uses_no_attempts_so_a_long_outage_delays_the_step_within_the_deadline() -> None:
+    world = World()  # the step has 6 attempts; the token endpoint fails 20 times in a row
+    down = TransientError("token endpoint 500", status=500, code="auth_unavailable")
+    world.fail("contact", *[down] * 20)
+    ctx = world.context()
+    deadline = ctx.current_utc_datetime + timedelta(hours=2)
+    outcome = ctx.run(run_saga(ctx, make_saga(), SagaState(), deadline=deadline))
+    assert outcome.status == "completed" and world.effects == list(STEPS)
+    assert ctx.names().count("contact") == 21
+
+
+def test_identity_service_down_past_the_deadline_still_rolls_back() -> None:
+    world = World()
+    world.fail("contact", *[TransientError("token endpoint 503", status=503, code="auth_unavailable")] * 500)
+    ctx = world.context()
+    outcome = ctx.run(run_saga(ctx, make_saga(), SagaState(), deadline=ctx.current_utc_datetime + timedelta(minutes=5)))
+    assert outcome.status == "compensated" and outcome.reason.code == "auth_unavailable"
+
+
+def test_a_disconnected_xero_makes_the_step_wait_past_the_deadline_for_a_person_to_reconnect() -> None:
+    world = World()  # refresh token revoked: each attempt waits 5 minutes; a person reconnects after an hour
+    gone = TransientError("Xero disconnected: reconnect", retry_after=300, code="xero_disconnected")
+    world.fail("invoice", *[gone] * 12)
+    ctx = world.context()
+    outcome = ctx.run(run_saga(ctx, make_saga(), SagaState(), deadline=ctx.current_utc_datetime + timedelta(minutes=5)))
+    assert outcome.status == "completed" and world.effects == list(STEPS)
+    assert ctx.timers == [300.0] * 12

@@ -44,3 +44,11 @@ def test_bad_or_oversized_bodies_are_refused_and_start_nothing(settings: Setting
     got, answer = call(body, settings, client)
     assert (got, answer["error"]) == (status, error) and answer["message"]
     assert client.starts == []
+
+
+def test_a_backfill_says_up_front_how_many_deals_todays_xero_budget_covers(settings: Settings) -> None:
+    response = asyncio.run(sync_now(b'{"since": "2026-01-01"}', FakeDurableClient(), settings, 300))
+    budget = json.loads(response.body)["xero_budget"]
+    assert response.status == 202
+    assert budget["calls_left_today"] == 300 and budget["deals_it_covers"] == 100
+    assert "wait for Xero's daily limit to reset" in budget["message"] and "none fail" in budget["message"]

@@ -1,4 +1,7 @@
-"""The CrmPort adapter for HubSpot CRM v3 (httpx), plus ``python -m shared.connectors.hubspot setup``.
+"""The CrmPort adapter for HubSpot's CRM API on date-based paths, and ``python -m shared.connectors.hubspot setup``.
+
+Every call uses ``/crm/{objects,properties,associations}/<version>/...`` with the version a setting
+(``HUBSPOT_API_VERSION``): the numeric ``/crm/v3`` and ``/crm/v4`` paths go unsupported in 2027.
 
 Exceptions (``shared.domain.errors``), with the HubSpot API's own message:
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -62,6 +66,8 @@ from shared.domain.models import Company, Deal, DealSnapshot, LineItem, Person
 __all__ = ["APP_PROPERTIES", "PROPERTY_GROUP", "SEARCH_CAP", "HubSpotClient", "main"]
 
 SERVICE = "hubspot"
+DEFAULT_API_VERSION = "2026-09"  # the newest stable date-based version
+USER_AGENT = "invoice-sync (hubspot connector)"  # lets a portal's API log (and the simulator) tell our calls apart
 GRAPHQL_REPROBE_SECONDS = 3600.0  # a portal may get GraphQL later (plan or scope change): ask again hourly
 log = logging.getLogger(__name__)
 SEARCH_CAP = 10_000  # HubSpot's search never returns more results than this, whatever the paging
@@ -124,7 +130,11 @@ class HubSpotClient:
         transport: httpx.BaseTransport | None = None,
         search_cap: int = SEARCH_CAP,
         deal_read: str = "auto",
+        api_version: str = DEFAULT_API_VERSION,
     ) -> None:
+        if not re.fullmatch(r"20\d{2}-(0[1-9]|1[0-2])", api_version):
+            raise ValueError(f"HubSpot API version must be a date version like 2026-09, not {api_version!r}")
+        self.api_version = api_version
         token = access_token if isinstance(access_token, SecretStr) else SecretStr(access_token)
         limiter = RateLimiter(requests_per_10s, 10.0, time_scale=time_scale) if requests_per_10s else None
         self._http = ServiceHttp(
@@ -133,7 +143,7 @@ class HubSpotClient:
             timeout=timeout,
             limiter=limiter,
             transport=transport,
-            headers={"Authorization": f"Bearer {token.get_secret_value()}"},
+            headers={"Authorization": f"Bearer {token.get_secret_value()}", "User-Agent": USER_AGENT},
         )
         self.portal_id = portal_id
         self.app_url = app_url.rstrip("/")
@@ -155,6 +165,7 @@ class HubSpotClient:
             time_scale=settings.rate_limit_time_scale,
             transport=transport,
             deal_read=settings.hubspot_deal_read,
+            api_version=settings.hubspot_api_version,
         )
 
     def __repr__(self) -> str:
@@ -170,6 +181,13 @@ class HubSpotClient:
         self.close()
 
     # --- plumbing ---
+
+    def _objects(self, path: str) -> str:
+        """``/crm/objects/<version>/<path>``: records, their associations, batches and search."""
+        return f"/crm/objects/{self.api_version}/{path}"
+
+    def _properties(self, path: str) -> str:
+        return f"/crm/properties/{self.api_version}/{path}"
 
     def _fail(self, response: httpx.Response, what: str) -> PermanentError | BusinessRejection:
         try:
@@ -229,7 +247,7 @@ class HubSpotClient:
     def get_deal(self, deal_id: str) -> Deal:
         response = self._http.request(
             "GET",
-            f"/crm/v3/objects/deals/{deal_id}",
+            self._objects(f"deals/{deal_id}"),
             params={"properties": ",".join(DEAL_PROPERTIES), "associations": "companies,contacts,line_items"},
         )
         return to_deal(self._object(response, f"deal {deal_id}"))
@@ -292,7 +310,7 @@ class HubSpotClient:
                 inputs=[BatchReadInput(id=i) for i in chunk], properties=list(LINE_ITEM_PROPERTIES)
             )
             response = self._http.request(
-                "POST", "/crm/v3/objects/line_items/batch/read", json=body.model_dump(exclude_none=True)
+                "POST", self._objects("line_items/batch/read"), json=body.model_dump(exclude_none=True)
             )
             if response.status_code not in (200, 207):
                 raise self._fail(response, "line items")
@@ -311,7 +329,7 @@ class HubSpotClient:
     def get_company(self, company_id: str) -> Company:
         response = self._http.request(
             "GET",
-            f"/crm/v3/objects/companies/{company_id}",
+            self._objects(f"companies/{company_id}"),
             params={"properties": ",".join(COMPANY_PROPERTIES)},
         )
         return to_company(self._object(response, f"company {company_id}"))
@@ -319,7 +337,7 @@ class HubSpotClient:
     def get_person(self, contact_id: str) -> Person:
         response = self._http.request(
             "GET",
-            f"/crm/v3/objects/contacts/{contact_id}",
+            self._objects(f"contacts/{contact_id}"),
             params={"properties": ",".join(CONTACT_PROPERTIES)},
         )
         return to_person(self._object(response, f"contact {contact_id}"))
@@ -349,7 +367,7 @@ class HubSpotClient:
             after=after,
         )
         response = self._http.request(
-            "POST", "/crm/v3/objects/deals/search", json=request.model_dump(exclude_none=True)
+            "POST", self._objects("deals/search"), json=request.model_dump(exclude_none=True)
         )
         if response.status_code != 200:
             raise self._fail(response, "deal search")
@@ -411,7 +429,7 @@ class HubSpotClient:
         if not values:
             return
         body = PropertyUpdate(properties={MARKER_PROPERTIES[k]: v for k, v in values.items()})
-        response = self._http.request("PATCH", f"/crm/v3/objects/deals/{deal_id}", json=body.model_dump())
+        response = self._http.request("PATCH", self._objects(f"deals/{deal_id}"), json=body.model_dump())
         if response.status_code != 200:
             raise self._fail(response, f"update deal {deal_id}")
 
@@ -430,14 +448,14 @@ class HubSpotClient:
         """Create the property group and the app's deal properties where missing; return what was created."""
         created: list[str] = []
         response = self._http.request(
-            "POST", "/crm/v3/properties/deals/groups", json=PROPERTY_GROUP.model_dump()
+            "POST", self._properties("deals/groups"), json=PROPERTY_GROUP.model_dump()
         )
         if response.status_code in (200, 201):
             created.append(f"group {PROPERTY_GROUP.name}")
         elif response.status_code != 409:  # 409: the group already exists, which is what we want
             raise self._fail(response, f"create property group {PROPERTY_GROUP.name}")
         for prop in APP_PROPERTIES:
-            response = self._http.request("POST", "/crm/v3/properties/deals", json=prop.model_dump())
+            response = self._http.request("POST", self._properties("deals"), json=prop.model_dump())
             if response.status_code in (200, 201):
                 created.append(prop.name)
             elif response.status_code != 409:
@@ -450,6 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.connectors.hubspot")
     parser.add_argument("command", choices=["setup"])
     parser.add_argument("--base-url", default=os.environ.get("HUBSPOT_BASE_URL", "https://api.hubapi.com"))
+    parser.add_argument("--api-version", default=os.environ.get("HUBSPOT_API_VERSION", DEFAULT_API_VERSION))
     parser.add_argument("--timeout", type=float, default=float(os.environ.get("HTTP_TIMEOUT_SECONDS", "20")))
     args = parser.parse_args(argv)
     # The token comes only from the environment: a command-line argument would land in shell history.
@@ -457,7 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not token:
         print("missing setting HUBSPOT_ACCESS_TOKEN", file=sys.stderr)
         return 2
-    with HubSpotClient(args.base_url, token, timeout=args.timeout) as client:
+    with HubSpotClient(args.base_url, token, timeout=args.timeout, api_version=args.api_version) as client:
         try:
             created = client.ensure_app_properties()
         except Exception as exc:

@@ -38,7 +38,7 @@ class Portal:
                 for oid, tid in to
             ],
         }
-        response = self.http.post(f"/crm/v3/objects/{kind}", json=body)
+        response = self.http.post(f"/crm/objects/2026-09/{kind}", json=body)
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
@@ -169,7 +169,7 @@ def test_iteration_re_anchors_past_the_search_cap(hub_sim: SimulatorsProcess, po
 def test_rate_limit_with_retry_after_is_transient_and_pauses_the_client(
     hubspot: HubSpotClient, hub_sim: SimulatorsProcess
 ) -> None:
-    hub_sim.hubspot.add_fault("/crm/v3/objects/deals", 429, headers={"Retry-After": "1"})
+    hub_sim.hubspot.add_fault("/crm/objects/2026-09/deals", 429, headers={"Retry-After": "1"})
     with pytest.raises(TransientError) as caught:
         hubspot.get_deal("1")
     assert caught.value.retry_after == 1.0 and caught.value.status == 429
@@ -181,15 +181,15 @@ def test_rate_limit_with_retry_after_is_transient_and_pauses_the_client(
 
 def test_server_errors_timeouts_and_drops_are_transient(hub_sim: SimulatorsProcess) -> None:
     with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, timeout=0.5) as client:
-        hub_sim.hubspot.add_fault("/crm/v3/objects/deals", 502)
+        hub_sim.hubspot.add_fault("/crm/objects/2026-09/deals", 502)
         with pytest.raises(TransientError) as caught:
             client.get_deal("1")
         assert caught.value.status == 502 and caught.value.code == "server_error"
-        hub_sim.hubspot.add_fault("/crm/v3/objects/deals", 200, delay_ms=1500)
+        hub_sim.hubspot.add_fault("/crm/objects/2026-09/deals", 200, delay_ms=1500)
         with pytest.raises(TransientError) as slow:
             client.get_deal("1")
         assert slow.value.code == "timeout"
-        hub_sim.hubspot.add_fault("/crm/v3/objects/deals", drop=True)
+        hub_sim.hubspot.add_fault("/crm/objects/2026-09/deals", drop=True)
         with pytest.raises(TransientError):
             client.get_deal("1")
 
@@ -267,8 +267,8 @@ def test_portal_without_graphql_falls_back_to_rest_and_stops_asking_for_an_hour(
 
     assert first == second and first.deal == hubspot.get_deal(deal_id)
     assert first.line_items is None and first.company is None  # the saga reads them when it needs them
-    assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/v3/objects/deals/{deal_id}",
-                             f"GET /crm/v3/objects/deals/{deal_id}", f"GET /crm/v3/objects/deals/{deal_id}"]
+    assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/objects/2026-09/deals/{deal_id}",
+                             f"GET /crm/objects/2026-09/deals/{deal_id}", f"GET /crm/objects/2026-09/deals/{deal_id}"]
     assert "GraphQL unavailable" in caplog.text and "MISSING_SCOPES" in caplog.text
     assert HUBSPOT_TOKEN not in caplog.text
 
@@ -278,7 +278,7 @@ def test_rest_setting_never_tries_graphql(portal: Portal, hub_sim: SimulatorsPro
     hub_sim.hubspot.clear_requests()
     with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, timeout=10.0, deal_read="rest") as client:
         assert client.get_deal_snapshot(deal_id).line_items is None
-    assert _api(hub_sim) == [f"GET /crm/v3/objects/deals/{deal_id}"]
+    assert _api(hub_sim) == [f"GET /crm/objects/2026-09/deals/{deal_id}"]
 
 
 def test_graphql_query_the_portal_refuses_falls_back_to_rest(
@@ -292,7 +292,7 @@ def test_graphql_query_the_portal_refuses_falls_back_to_rest(
     hub_sim.hubspot.clear_requests()
     snapshot = hubspot.get_deal_snapshot(deal_id)
     assert snapshot.deal.id == deal_id and snapshot.line_items is None
-    assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/v3/objects/deals/{deal_id}"]
+    assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/objects/2026-09/deals/{deal_id}"]
 
 
 def test_unknown_deal_in_graphql_is_a_permanent_not_found(hubspot: HubSpotClient, portal: Portal) -> None:
@@ -342,7 +342,7 @@ def test_deal_with_more_line_items_than_one_graphql_page_is_read_over_rest(
     assert snapshot.line_items is None and len(snapshot.deal.line_item_ids) == 101
     hubspot.get_deal_snapshot(other)
     # The big deal went over REST; the next deal is read over GraphQL again.
-    assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/v3/objects/deals/{deal_id}",
+    assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/objects/2026-09/deals/{deal_id}",
                              "POST /collector/graphql"]
 
 

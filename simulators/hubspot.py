@@ -23,6 +23,7 @@ from aiohttp import web
 from shared.connectors.hubspot_webhooks import sign_v3
 from simulators import seed as seed_data
 from simulators.base import SimServer
+from simulators.hubspot_graphql import SINGULAR
 from simulators.hubspot_graphql import execute as execute_graphql
 from simulators.hubspot_search import NUMBER_PROPERTIES, SearchError, matches, sort_key, to_ms
 from simulators.ratelimit import Window
@@ -54,7 +55,7 @@ ASSOCIATIONS_PAGE = 500  # the most one associations read returns
 
 def type_name(from_type: str, to_type: str, type_id: int) -> str:
     """The v3 inline name of an association type: ``deal_to_company`` (primary) or ``..._unlabeled``."""
-    base = f"{from_type[:-1]}_to_{to_type[:-1]}"
+    base = f"{SINGULAR[from_type]}_to_{SINGULAR[to_type]}"
     return f"{base}_unlabeled" if UNLABELED.get((from_type, to_type)) == type_id else base
 
 

@@ -31,7 +31,15 @@ from pydantic import SecretStr, ValidationError
 from shared.config import Settings
 from shared.connectors import jsonwire
 from shared.connectors.http_client import ServiceHttp
-from shared.connectors.hubspot_graphql import DEAL_QUERY, GraphQLShapeError, TooLargeForOneRead, deal_snapshot_from
+from shared.connectors.hubspot_graphql import (
+    DEAL_QUERY,
+    LINE_ITEMS_QUERY,
+    GraphQLShapeError,
+    LinePage,
+    TooLargeForOneRead,
+    deal_snapshot_from,
+    line_items_page,
+)
 from shared.connectors.hubspot_mapping import (
     COMPANY_PROPERTIES,
     CONTACT_PROPERTIES,
@@ -44,6 +52,9 @@ from shared.connectors.hubspot_mapping import (
     to_person,
 )
 from shared.connectors.hubspot_models import (
+    AssociationList,
+    AssociationPage,
+    AssociationRef,
     BatchReadInput,
     BatchReadRequest,
     BatchReadResponse,
@@ -70,6 +81,9 @@ DEFAULT_API_VERSION = "2026-09"  # the newest stable date-based version
 USER_AGENT = "invoice-sync (hubspot connector)"  # lets a portal's API log (and the simulator) tell our calls apart
 GRAPHQL_REPROBE_SECONDS = 3600.0  # a portal may get GraphQL later (plan or scope change): ask again hourly
 log = logging.getLogger(__name__)
+ASSOCIATIONS_PAGE = 500  # the most records one associations read returns
+PRIMARY_COMPANY = "deal_to_company"  # the inline name of the primary company's type; others are "..._unlabeled"
+PRIMARY_COMPANY_TYPE = 5  # HubSpot-defined association type id of a deal's primary company
 SEARCH_CAP = 10_000  # HubSpot's search never returns more results than this, whatever the paging
 PROPERTY_GROUP = PropertyGroup(name="invoice_sync", label="Invoice sync", displayOrder=-1)
 
@@ -250,7 +264,58 @@ class HubSpotClient:
             self._objects(f"deals/{deal_id}"),
             params={"properties": ",".join(DEAL_PROPERTIES), "associations": "companies,contacts,line_items"},
         )
-        return to_deal(self._object(response, f"deal {deal_id}"))
+        deal = self._object(response, f"deal {deal_id}")
+        return to_deal(self._complete_associations(deal))
+
+    def _complete_associations(self, deal: HubSpotObject) -> HubSpotObject:
+        """The deal with every association read to the end, its primary company first.
+
+        A read returns the first page of each association inline (100 records): a longer list is
+        read again from the associations endpoint, page after page.
+        """
+        if not deal.associations:
+            return deal
+        complete: dict[str, AssociationList] = {}
+        for key, first_page in deal.associations.items():
+            to_type = "line_items" if key == "line items" else key
+            listing = first_page
+            if first_page.paging and first_page.paging.next and to_type in ("companies", "contacts", "line_items"):
+                listing = self._read_associations(deal.id, to_type)
+            if to_type == "companies":
+                # Invoice the deal's primary company, never a reseller or subsidiary associated beside it.
+                primary = [ref for ref in listing.results if ref.type == PRIMARY_COMPANY]
+                listing = AssociationList(results=primary + [r for r in listing.results if r not in primary])
+            complete[key] = listing
+        return deal.model_copy(update={"associations": complete})
+
+    def _read_associations(self, deal_id: str, to_type: str) -> AssociationList:
+        """All of a deal's associations to ``to_type``, following ``paging.next.after`` to the end."""
+        refs: list[AssociationRef] = []
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            params = {"limit": str(ASSOCIATIONS_PAGE), **({"after": after} if after else {})}
+            response = self._http.request(
+                "GET", self._objects(f"deals/{deal_id}/associations/{to_type}"), params=params
+            )
+            what = f"deal {deal_id} {to_type.replace('_', ' ')}"
+            if response.status_code != 200:
+                raise self._fail(response, what)
+            try:
+                page = AssociationPage.model_validate(self._json(response, what))
+            except ValidationError as exc:
+                raise PermanentError(
+                    f"{what}: unexpected answer: {exc.error_count()} errors", service=SERVICE, code="bad_response"
+                ) from None
+            for record in page.results:
+                primary = any(t.typeId == PRIMARY_COMPANY_TYPE for t in record.associationTypes)
+                refs.append(AssociationRef(id=str(record.toObjectId), type=PRIMARY_COMPANY if primary else None))
+            after = page.paging.next.after if page.paging and page.paging.next else None
+            if after is None:
+                return AssociationList(results=refs)
+            if after in seen:  # a cursor that does not advance would loop for ever
+                raise PermanentError(f"{what}: paging does not advance", service=SERVICE, code="bad_response")
+            seen.add(after)
 
     def get_deal_snapshot(self, deal_id: str) -> DealSnapshot:
         """The deal, with its lines, company and first contact in the same call where GraphQL is available."""
@@ -284,7 +349,7 @@ class HubSpotClient:
                 reason = f"query refused: {str(errors)[:300]}" if errors else "answer is not a JSON object"
             else:
                 try:
-                    snapshot = deal_snapshot_from(body.get("data"))
+                    snapshot = deal_snapshot_from(body.get("data"), lambda offset: self._graphql_lines(deal_id, offset))
                 except TooLargeForOneRead:
                     return None  # this deal only: REST pages through its line items
                 except GraphQLShapeError as exc:
@@ -297,6 +362,21 @@ class HubSpotClient:
         log.warning("HubSpot GraphQL unavailable (%s); reading deals over REST for the next hour", reason)
         self._graphql_after = time.monotonic() + GRAPHQL_REPROBE_SECONDS
         return None
+
+    def _graphql_lines(self, deal_id: str, offset: int) -> LinePage:
+        """The next page of a deal's line items over GraphQL; TooLargeForOneRead (read over REST) if refused."""
+        variables = {"id": deal_id, "offset": offset}
+        response = self._http.request("POST", "/collector/graphql", json={
+            "operationName": "DealLineItems", "query": LINE_ITEMS_QUERY, "variables": variables})
+        if response.status_code == 401:
+            raise self._fail(response, f"deal {deal_id} line items")
+        try:
+            body = jsonwire.loads(response.text) if response.status_code == 200 else None
+            if not isinstance(body, dict) or body.get("errors"):
+                raise GraphQLShapeError(f"line item page answered {response.status_code}")
+            return line_items_page(body.get("data"))
+        except (ValueError, GraphQLShapeError) as exc:
+            raise TooLargeForOneRead(str(exc)) from None
 
     def get_line_items(self, ids: Sequence[str]) -> list[LineItem]:
         wanted = list(dict.fromkeys(ids))

@@ -1,4 +1,4 @@
-"""Pydantic models of the HubSpot CRM v3/v4 payloads the connector sends and reads."""
+"""Pydantic models of the HubSpot CRM payloads (date-based versions) the connector sends and reads."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AssociatedRecord",
     "AssociationList",
+    "AssociationPage",
     "AssociationRef",
+    "AssociationType",
     "BatchReadInput",
     "BatchReadRequest",
     "BatchReadResponse",
@@ -48,6 +51,26 @@ class Paging(_Wire):
 
 class AssociationList(_Wire):
     results: list[AssociationRef] = []
+    paging: Paging | None = None
+
+
+class AssociationType(_Wire):
+    category: str | None = None
+    typeId: int
+    label: str | None = None
+
+
+class AssociatedRecord(_Wire):
+    """One record of an associations read: its id and every association type that links it."""
+
+    toObjectId: int | str
+    associationTypes: list[AssociationType] = []
+
+
+class AssociationPage(_Wire):
+    """``GET /crm/objects/<version>/{type}/{id}/associations/{to}``: one page."""
+
+    results: list[AssociatedRecord] = []
     paging: Paging | None = None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -44,20 +45,84 @@ def invoices_for(stack: Stack, deal_id: str) -> list[dict[str, Any]]:
     return [i for i in stack.sims.xero.state()["invoices"] if i.get("Reference") == f"Deal {deal_id}"]
 
 
+def invoice_250_lines(stack: Stack, read: str) -> None:
+    stack.sims.hubspot.config(requests_per_10s=0, graphql=read == "graphql")  # 250 creates in a row
+    lines = [(f"Part {n}", str(1 + n % 3), f"{10 + n}.{n % 100:02d}") for n in range(250)]
+    deal = create_won_deal(stack.sims.hubspot_url, company=f"Big Order {read}", lines=lines)
+    stack.sims.hubspot.clear_requests()
+    status = stack.run_deal(deal.deal_id, timeout=120)
+    assert status["output"]["status"] == "completed", status
+
+    [invoice] = invoices_for(stack, deal.deal_id)
+    assert len(invoice["LineItems"]) == 250
+    assert [li["Description"] for li in invoice["LineItems"]] == [name for name, _, _ in lines]
+    assert Decimal(str(invoice["SubTotal"])) == deal.total
+    assert deal_props(stack, deal.deal_id)["xero_invoice_id"] == invoice["InvoiceID"]
+    reads = [r["path"] for r in stack.sims.hubspot.requests() if r["method"] in ("GET", "POST")]
+    if read == "graphql":
+        assert reads == ["/collector/graphql"] * 3  # the deal with its first 100 lines, then 100 and 50
+        assert Decimal(str(invoice["SubTotal"])) > 0
+    else:
+        assert f"/crm/objects/2026-09/deals/{deal.deal_id}/associations/line_items" in reads
+        assert reads.count("/crm/objects/2026-09/line_items/batch/read") == 3
+
+
+def invoice_via_reseller(stack: Stack, read: str) -> None:
+    stack.sims.hubspot.config(graphql=read == "graphql")
+    with httpx.Client(base_url=stack.sims.hubspot_url, headers={"Authorization": "Bearer person"}, timeout=10) as crm:
+        reseller = crm.post("/crm/objects/2026-09/companies", json={"properties": {"name": f"Reseller {read}"}})
+        reseller_id = reseller.raise_for_status().json()["id"]  # made first: the lower id
+        deal = create_won_deal(stack.sims.hubspot_url, company=f"End Customer {read}")
+        crm.put(f"/crm/objects/2026-09/deals/{deal.deal_id}/associations/companies/{reseller_id}",
+                json=[{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 341}]).raise_for_status()
+    stack.sims.hubspot.clear_requests()
+    assert stack.run_deal(deal.deal_id)["output"]["status"] == "completed"
+    [invoice] = invoices_for(stack, deal.deal_id)
+    assert invoice["Contact"]["Name"] == f"End Customer {read}"
+    [contact] = [c for c in stack.sims.xero.state()["contacts"] if c["ContactID"] == invoice["Contact"]["ContactID"]]
+    assert contact["ContactNumber"] == deal.company_id
+    read_over_rest = any(r["path"] == f"/crm/objects/2026-09/deals/{deal.deal_id}" and r["method"] == "GET"
+                         for r in stack.sims.hubspot.requests())
+    assert read_over_rest is (read == "rest")
+
+
+# GraphQL cases first: once a portal refuses GraphQL, the app reads over REST for the next hour.
+@pytest.mark.e2e
+def test_a_deal_with_a_reseller_is_invoiced_to_its_primary_company_read_over_graphql(fresh_stack: Stack) -> None:
+    invoice_via_reseller(fresh_stack, "graphql")
+
+
+@pytest.mark.e2e
+def test_a_deal_with_250_line_items_read_over_graphql_becomes_one_invoice_with_250_lines(
+    fresh_stack: Stack,
+) -> None:
+    invoice_250_lines(fresh_stack, "graphql")
+
+
+@pytest.mark.e2e
+def test_a_deal_with_a_reseller_is_invoiced_to_its_primary_company_read_over_rest(fresh_stack: Stack) -> None:
+    invoice_via_reseller(fresh_stack, "rest")
+
+
+@pytest.mark.e2e
+def test_a_deal_with_250_line_items_read_over_rest_becomes_one_invoice_with_250_lines(fresh_stack: Stack) -> None:
+    invoice_250_lines(fresh_stack, "rest")
+
+
 @pytest.mark.e2e
 def test_every_hubspot_call_of_the_main_flows_uses_a_date_based_path(fresh_stack: Stack) -> None:
     stack = fresh_stack
     stack.sims.hubspot.clear_paths()
     with HubSpotClient(stack.sims.hubspot_url, TOKEN, requests_per_10s=None) as setup:  # the setup command
         assert setup.ensure_app_properties() == []  # all there already: each answered 409
-    # A deal read with GraphQL, one read over REST, one started by a webhook, then the scheduled batch.
-    by_graphql = create_won_deal(stack.sims.hubspot_url, company="Paths GraphQL")
-    assert stack.run_deal(by_graphql.deal_id)["output"]["status"] == "completed"
+    # A deal read (GraphQL where the portal has it), one over REST, one started by a webhook, then the batch.
+    first = create_won_deal(stack.sims.hubspot_url, company="Paths First")
+    assert stack.run_deal(first.deal_id)["output"]["status"] == "completed"
     stack.sims.hubspot.config(graphql=False)
     by_rest = create_won_deal(stack.sims.hubspot_url, company="Paths REST")
     assert stack.run_deal(by_rest.deal_id)["output"]["status"] == "completed"
-    stack.sims.hubspot.set_webhook(stack.client.base_url + WEBHOOK_PATH, HUBSPOT_SECRET)
     by_webhook = create_won_deal(stack.sims.hubspot_url, company="Paths Webhook", stage="contractsent")
+    stack.sims.hubspot.set_webhook(stack.client.base_url + WEBHOOK_PATH, HUBSPOT_SECRET)
     move_stage(stack, by_webhook.deal_id, "closedwon")
     wait_for("the webhook's deal to be invoiced",
              lambda: deal_props(stack, by_webhook.deal_id).get("invoice_sync_status") == "synced")
@@ -71,7 +136,6 @@ def test_every_hubspot_call_of_the_main_flows_uses_a_date_based_path(fresh_stack
     assert [c for c in calls if NUMERIC.search(c)] == []
     # What the app calls, all on the configured date version (2026-09).
     assert {
-        "POST /collector/graphql",
         "GET /crm/objects/2026-09/deals/{id}",
         "PATCH /crm/objects/2026-09/deals/{id}",
         "POST /crm/objects/2026-09/line_items/batch/read",

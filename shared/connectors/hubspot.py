@@ -8,14 +8,17 @@ Exceptions (``shared.domain.errors``), with the HubSpot API's own message:
     SyncError
     ├── TransientError     429 (``retry_after`` from Retry-After), 5xx, timeouts, connection errors
     ├── PermanentError     401/403 (token), 404 for a record the caller named (code ``not_found``),
-    │                      other 4xx a retry cannot fix (code ``http_<status>``)
+    │                      other 4xx a retry cannot fix (code ``http_<status>``; 410 for a refused API
+    │                      version), a batch answer carrying errors (code ``batch_error``)
     └── BusinessRejection  bad data in HubSpot: a property that cannot be parsed (code ``invalid_property``,
-                           naming the property), or a 400 VALIDATION_ERROR on an update
+                           naming the property), or a 400 VALIDATION_ERROR on a write, such as a portal
+                           validation rule (code ``validation``, ``details["properties"]`` names them)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
@@ -123,6 +126,28 @@ APP_PROPERTIES: tuple[PropertyDefinition, ...] = tuple(
 )
 
 
+def _invalid_properties(response: httpx.Response) -> list[str]:
+    """The property names a HubSpot VALIDATION_ERROR names: ``errors[].context.propertyName``, or the
+    ``name`` of each entry of the JSON list HubSpot puts in the message ("Property values were not valid: [...]")."""
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    names: list[str] = []
+    for error in body.get("errors") or [] if isinstance(body, dict) else []:
+        context = error.get("context") if isinstance(error, dict) else None
+        found = context.get("propertyName") if isinstance(context, dict) else None
+        names += [str(n) for n in (found if isinstance(found, list) else [found] if found else [])]
+    message = body.get("message") if isinstance(body, dict) else None
+    if not names and isinstance(message, str) and "[" in message:
+        try:
+            listed = json.loads(message[message.index("["):])
+        except ValueError:
+            listed = []
+        names += [str(e["name"]) for e in listed if isinstance(e, dict) and e.get("name")]
+    return list(dict.fromkeys(names))[:10]
+
+
 def _epoch_ms(moment: datetime) -> str:
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return str(int(aware.timestamp() * 1000))
@@ -228,8 +253,15 @@ class HubSpotClient:
                 details=details,
             )
         if status in (400, 422) and category == "VALIDATION_ERROR":
+            # A portal rule (2026-09 enforces them on every write) or a value HubSpot refuses: bad data
+            # or a portal setting a person must change, never something a retry fixes.
+            names = _invalid_properties(response)
+            if names:
+                details["properties"] = names
+            named = f" (property {', '.join(names)})" if names and not all(n in message for n in names) else ""
             return BusinessRejection(
-                f"{what}: {message}", service=SERVICE, code="validation", status=status, details=details
+                f"{what}: HubSpot refused the values{named}: {message}",
+                service=SERVICE, code="validation", status=status, details=details,
             )
         return PermanentError(
             f"{what}: {message}", service=SERVICE, code=f"http_{status}", status=status, details=details
@@ -395,6 +427,15 @@ class HubSpotClient:
             if response.status_code not in (200, 207):
                 raise self._fail(response, "line items")
             result = BatchReadResponse.model_validate(self._json(response, "line items"))
+            # Before 2026-09 a partly failed batch answers 207; from 2026-09, 200 with errors/numErrors.
+            # A missing record is reported below by id; any other error is the batch failing.
+            others = [e for e in result.errors if e.get("category") != "OBJECT_NOT_FOUND"]
+            if others:
+                raise PermanentError(
+                    f"line items: {len(others)} batch error(s): {str(others[0].get('message', ''))[:300]}",
+                    service=SERVICE, code="batch_error", status=response.status_code,
+                    details={"category": others[0].get("category")},
+                )
             items.update((obj.id, to_line_item(obj)) for obj in result.results)
         missing = [i for i in wanted if i not in items]
         if missing:

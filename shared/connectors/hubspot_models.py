@@ -99,9 +99,12 @@ class BatchReadRequest(_Wire):
 
 
 class BatchReadResponse(_Wire):
+    """A batch answer: 207 with ``errors`` before 2026-09, 200 with ``errors`` and ``numErrors`` since."""
+
     status: str | None = None
     results: list[HubSpotObject] = []
     errors: list[dict[str, Any]] = []
+    numErrors: int = 0
 
 
 FilterOperator = Literal[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import pytest
 
 from shared.connectors.hubspot import HubSpotClient
 from tests.e2e.conftest import POLICY, TOKEN, Stack, app_paths
+from tests.e2e.saga_helpers import hubspot_data, ledger_row, xero_data, xero_live
 from tests.support.crm_data import create_won_deal
 from tests.support.settings import sample_settings
 
@@ -146,3 +148,33 @@ def test_every_hubspot_call_of_the_main_flows_uses_a_date_based_path(fresh_stack
         "POST /crm/properties/2026-09/deals/groups",
     } <= set(calls), calls
     assert all(c == "POST /collector/graphql" or "/2026-09/" in c for c in calls), calls
+
+
+@pytest.mark.e2e
+def test_a_portal_rule_that_refuses_the_write_back_ends_the_transaction_with_that_reason_and_both_systems_back(
+    fresh_stack: Stack,
+) -> None:
+    stack = fresh_stack
+    deal = create_won_deal(stack.sims.hubspot_url, company="Rule Bound Ltd")
+    # The portal's admin made "Deal type" required on every synced deal (a conditionally required property).
+    stack.sims.hubspot.config(validation_rules=[
+        {"objectType": "deals", "property": "dealtype", "when": {"invoice_sync_status": "synced"}}])
+    hubspot_before, xero_before = hubspot_data(stack), xero_data(stack)
+    stack.sims.hubspot.clear_requests()
+
+    status = stack.run_deal(deal.deal_id)
+
+    assert status["output"]["status"] == "compensated", status["output"]
+    assert status["output"]["failed_step"] == "write_back"
+    row = ledger_row(stack, deal.deal_id)
+    assert (row["status"], row["failed_step"], row["error_service"]) == ("compensated", "write_back", "hubspot")
+    assert "dealtype is required by a validation rule of this portal" in row["error"], row["error"]
+    shown = httpx.get(f"{stack.client.base_url}/api/transactions/deal-{deal.deal_id}", timeout=10).json()
+    assert shown["status"] == "compensated" and "dealtype" in json.dumps(shown), shown
+    # Refused once: a business error is not retried.
+    refused = [r for r in stack.sims.hubspot.requests() if r["method"] == "PATCH" and r["status"] == 400]
+    assert len(refused) == 1, refused
+    # Both systems as they were: HubSpot unchanged, Xero with nothing live left (the invoice voided).
+    assert hubspot_data(stack) == hubspot_before
+    assert xero_live(stack, xero_before) == xero_before
+    assert [i["Status"] for i in invoices_for(stack, deal.deal_id)] == ["VOIDED"]

@@ -68,6 +68,9 @@ param hubspotPortalId string = ''
 @description('The deal stage that means "won, invoice it" (internal stage id).')
 param hubspotTriggerStage string = 'closedwon'
 
+@description('HubSpot date-based API version the connector calls (/crm/objects/<version>/...)')
+param hubspotApiVersion string = '2026-09'
+
 @description('NCRONTAB schedule of the catch-up batch.')
 param syncSchedule string = '0 */15 * * * *'
 
@@ -114,6 +117,7 @@ var defaultAppSettings = {
   HUBSPOT_APP_URL: 'https://app.hubspot.com'
   HUBSPOT_REQUESTS_PER_10S: '100'
   HUBSPOT_DEAL_READ: 'auto'
+  HUBSPOT_API_VERSION: hubspotApiVersion
   XERO_BASE_URL: 'https://api.xero.com/api.xro/2.0'
   XERO_TOKEN_URL: 'https://identity.xero.com/connect/token'
   XERO_CLIENT_ID: '@Microsoft.KeyVault(SecretUri=${secretUriPrefix}${secretNames.xeroClientId}/)'

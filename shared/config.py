@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     # "auto": read a deal with its lines, company and contact in one GraphQL call, falling back to
     # REST (3-4 calls) where the portal has no GraphQL (paid hubs only); "rest": never try GraphQL.
     hubspot_deal_read: Literal["auto", "rest"] = Field(default="auto", validation_alias="HUBSPOT_DEAL_READ")
+    # HubSpot's date-based API version (paths /crm/objects/<version>/...): each is supported 18 months;
+    # the numeric /crm/v3 and /crm/v4 paths go unsupported in 2027.
+    hubspot_api_version: str = Field(
+        default="2026-09", pattern=r"^20\d{2}-(0[1-9]|1[0-2])$", validation_alias="HUBSPOT_API_VERSION"
+    )
 
     # --- Xero (accounting) ---
     xero_base_url: str = Field(validation_alias="XERO_BASE_URL")

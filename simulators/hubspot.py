@@ -14,7 +14,7 @@ import itertools
 import json
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -23,8 +23,9 @@ from aiohttp import web
 from shared.connectors.hubspot_webhooks import sign_v3
 from simulators import seed as seed_data
 from simulators.base import SimServer
+from simulators.hubspot_graphql import SINGULAR
 from simulators.hubspot_graphql import execute as execute_graphql
-from simulators.hubspot_search import NUMBER_PROPERTIES, SearchError, matches, sort_key
+from simulators.hubspot_search import NUMBER_PROPERTIES, SearchError, matches, sort_key, to_ms
 from simulators.ratelimit import Window
 from simulators.webhook_sender import deliver
 from simulators.wire import json_response, read_json
@@ -43,6 +44,28 @@ ASSOCIATION_TYPES: dict[tuple[str, str], int] = {
     ("contacts", "companies"): 1,
     ("companies", "contacts"): 2,
 }
+# A deal's other companies (a reseller, a subsidiary): HubSpot's unlabeled deal-company type. Type 5 above
+# is the deal's *primary* company; HubSpot keeps an unlabeled association beside every primary one.
+UNLABELED: dict[tuple[str, str], int] = {("deals", "companies"): 341, ("companies", "deals"): 342}
+PRIMARY_TYPES = frozenset({5, 6})
+# Inline associations on a record read come in pages of this many (the rest: the associations endpoint).
+INLINE_ASSOCIATIONS = 100
+ASSOCIATIONS_PAGE = 500  # the most one associations read returns
+
+
+def type_name(from_type: str, to_type: str, type_id: int) -> str:
+    """The v3 inline name of an association type: ``deal_to_company`` (primary) or ``..._unlabeled``."""
+    base = f"{SINGULAR[from_type]}_to_{SINGULAR[to_type]}"
+    return f"{base}_unlabeled" if UNLABELED.get((from_type, to_type)) == type_id else base
+
+
+def type_target(from_type: str, type_id: int) -> str | None:
+    """The object type an association type id leads to from ``from_type`` (None: not valid from there)."""
+    for (a, b), tid in (*ASSOCIATION_TYPES.items(), *UNLABELED.items()):
+        if a == from_type and tid == type_id:
+            return b
+    return None
+DATETIME_PROPERTIES = {"closedate"}
 READ_ONLY = {"hs_object_id", "createdate", "hs_lastmodifieddate", "lastmodifieddate"}
 BUILT_IN: dict[str, set[str]] = {
     "deals": {
@@ -107,7 +130,20 @@ class HubSpotSim(SimServer):
         # Ids of new objects start here (None: 10000001 after every reset). HubSpot never reuses an id;
         # tests that share one app and ledger across resets set it so that theirs never meet.
         "first_id": None,
+        # Date-based API versions served (``/crm/objects/<version>/...``); 2026-09 adds its differences.
+        "api_versions": ["2026-03", "2026-09"],
+        # The numeric paths (``/crm/v3``, ``/crm/v4``): "refuse" answers them as HubSpot does once they
+        # are unsupported (v4 from 2027-03-30, v1-v3 from September 2027); "serve" answers them as before.
+        "numeric_versions": "refuse",
+        # Portal validation rules (required / conditionally required properties), enforced on 2026-09 writes.
+        "validation_rules": [],
     }
+
+    def __init__(self) -> None:
+        # Every (method, path, User-Agent) the simulator was sent, kept across resets: a test session can
+        # check afterwards what its clients called (DELETE /_sim/hubspot/paths empties it).
+        self.path_log: dict[tuple[str, str, str], int] = {}
+        super().__init__()
 
     def reset_state(self) -> None:
         self.objects: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in OBJECT_TYPES}
@@ -167,7 +203,33 @@ class HubSpotSim(SimServer):
         custom = self.properties[object_type].get(name)
         if custom:
             return str(custom["type"])
-        return "number" if name in NUMBER_PROPERTIES else "string"
+        if name in NUMBER_PROPERTIES:
+            return "number"
+        return "datetime" if name in DATETIME_PROPERTIES else "string"
+
+    @staticmethod
+    def type_error(kind: str, value: Any) -> tuple[str, str] | None:
+        """(error code, message) when ``value`` cannot be stored in a property of type ``kind``, as HubSpot says."""
+        if value in (None, ""):
+            return None  # clearing a property is always allowed
+        text = str(value).strip()
+        if kind == "date":
+            if text.isdigit():
+                ok = int(text) % 86_400_000 == 0  # epoch ms at midnight UTC
+            else:
+                try:
+                    date.fromisoformat(text)
+                    ok = len(text) == 10
+                except ValueError:
+                    ok = False
+            return None if ok else ("INVALID_DATE", f'"{text}" is not a valid date: use YYYY-MM-DD or '
+                                    "midnight UTC in epoch milliseconds")
+        if kind == "datetime":
+            return None if to_ms(text) is not None else (
+                "INVALID_DATETIME", f'"{text}" is not a valid date-time: use ISO 8601 or epoch milliseconds')
+        if kind == "bool" and text.lower() not in ("true", "false"):
+            return "INVALID_BOOLEAN", f'"{text}" is not a valid boolean: use true or false'
+        return None
 
     def validate_properties(self, object_type: str, props: Any) -> list[dict[str, Any]]:
         if not isinstance(props, dict):
@@ -209,6 +271,8 @@ class HubSpotSim(SimServer):
                         "name": name,
                     }
                 )
+            elif (why := self.type_error(self.property_type(object_type, name), value)) is not None:
+                errors.append({"isValid": False, "message": why[1], "error": why[0], "name": name})
             elif self.property_type(object_type, name) == "number" and value not in (None, ""):
                 try:
                     Decimal(str(value))
@@ -224,7 +288,13 @@ class HubSpotSim(SimServer):
         return errors
 
     def invalid(self, errors: list[dict[str, Any]]) -> web.Response:
-        return self.fail(400, f"Property values were not valid: {json.dumps(errors)}", "VALIDATION_ERROR")
+        return self.fail(
+            400,
+            f"Property values were not valid: {json.dumps(errors)}",
+            "VALIDATION_ERROR",
+            errors=[{"message": e["message"], "code": e["error"], "context": {"propertyName": [e["name"]]}}
+                    for e in errors],
+        )
 
     def _store(self, object_type: str, props: dict[str, Any], ms: int | None = None) -> dict[str, Any]:
         stamp = self.now_ms() if ms is None else ms
@@ -259,9 +329,15 @@ class HubSpotSim(SimServer):
         self, from_type: str, from_id: str, to_type: str, to_id: str, type_id: int | None = None
     ) -> None:
         forward = type_id or ASSOCIATION_TYPES.get((from_type, to_type), 1)
-        backward = ASSOCIATION_TYPES.get((to_type, from_type), forward)
+        if UNLABELED.get((from_type, to_type)) == forward:
+            backward = UNLABELED[(to_type, from_type)]
+        else:
+            backward = ASSOCIATION_TYPES.get((to_type, from_type), forward)
         self.associations.add((from_type, from_id, to_type, to_id, forward))
         self.associations.add((to_type, to_id, from_type, from_id, backward))
+        if forward in PRIMARY_TYPES and (from_type, to_type) in UNLABELED:
+            # A primary association is also an unlabeled one, as in HubSpot.
+            self.associate(from_type, from_id, to_type, to_id, UNLABELED[(from_type, to_type)])
 
     def associated(self, from_type: str, from_id: str, to_type: str) -> list[tuple[str, int]]:
         found = sorted(
@@ -297,18 +373,63 @@ class HubSpotSim(SimServer):
                 found = self.associated(object_type, obj["id"], to_type)
                 if found:
                     key = "line items" if to_type == "line_items" else to_type
-                    assoc[key] = {
-                        "results": [
-                            {"id": i, "type": f"{object_type[:-1]}_to_{to_type[:-1]}"} for i, _ in found
-                        ]
-                    }
+                    # One entry per (record, type), in pages: the rest is read from the associations endpoint.
+                    listing: dict[str, Any] = {"results": [
+                        {"id": i, "type": type_name(object_type, to_type, tid)}
+                        for i, tid in found[:INLINE_ASSOCIATIONS]
+                    ]}
+                    if len(found) > INLINE_ASSOCIATIONS:
+                        after = str(INLINE_ASSOCIATIONS)
+                        listing["paging"] = {"next": {"after": after}}
+                    assoc[key] = listing
             if assoc:
                 out["associations"] = assoc
         return out
 
     # --- auth and limits ---
 
+    def check_version(self, request: web.Request) -> web.Response | None:
+        """A refusal for an API version this portal does not serve, else None."""
+        version = request.match_info.get("version")
+        if version is None:
+            return None
+        served = [str(v) for v in self.config.get("api_versions") or []]
+        if version.startswith("v"):
+            if self.config.get("numeric_versions") == "serve":
+                return None
+            # HubSpot has not published the answer of a sunset path; a 410 with its usual error body
+            # is what a client must treat as final (it is never retried).
+            return self.fail(
+                410,
+                f"The /crm/{version}/ API is no longer supported. Use the date-based paths, "
+                f"for example /crm/objects/{served[-1] if served else '2026-09'}/deals.",
+                "API_VERSION_UNSUPPORTED",
+            )
+        if version not in served:
+            return self.fail(404, f"Unknown API version {version} (served: {', '.join(served)})", "OBJECT_NOT_FOUND")
+        return None
+
+    @staticmethod
+    def is_2026_09(request: web.Request) -> bool:
+        """2026-09 and later: batch errors inline (200, ``errors``/``numErrors``), portal rules on writes."""
+        version = request.match_info.get("version") or ""
+        return not version.startswith("v") and version >= "2026-09"
+
+    async def admin_paths(self, request: web.Request) -> web.Response:
+        return json_response({"paths": [
+            {"method": m, "path": p, "user_agent": a, "count": n} for (m, p, a), n in sorted(self.path_log.items())
+        ]})
+
+    async def admin_clear_paths(self, request: web.Request) -> web.Response:
+        self.path_log.clear()
+        return json_response({"ok": True})
+
     async def admit(self, request: web.Request) -> tuple[web.StreamResponse | None, Any]:
+        key = (request.method, request.path, request.headers.get("User-Agent", ""))
+        self.path_log[key] = self.path_log.get(key, 0) + 1
+        refused = self.check_version(request)
+        if refused is not None:
+            return refused, lambda: None
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         expected = self.config.get("access_token")
@@ -347,21 +468,32 @@ class HubSpotSim(SimServer):
     def add_routes(self, app: web.Application) -> None:
         r = app.router
         r.add_post("/collector/graphql", self.graphql)
-        r.add_post("/crm/v3/objects/{type}/search", self.search)
-        r.add_post("/crm/v3/objects/{type}/batch/read", self.batch_read)
-        r.add_post("/crm/v3/objects/{type}", self.create)
-        r.add_get("/crm/v3/objects/{type}", self.list_objects)
-        r.add_get("/crm/v3/objects/{type}/{id}", self.get_object)
-        r.add_patch("/crm/v3/objects/{type}/{id}", self.patch_object)
-        r.add_get("/crm/v4/objects/{type}/{id}/associations/{to}", self.get_associations)
-        r.add_put(
-            "/crm/v4/objects/{type}/{id}/associations/default/{to}/{to_id}", self.put_default_association
-        )
-        r.add_put("/crm/v4/objects/{type}/{id}/associations/{to}/{to_id}", self.put_association)
-        r.add_get("/crm/v3/properties/{type}", self.list_properties)
-        r.add_post("/crm/v3/properties/{type}", self.create_property)
-        r.add_post("/crm/v3/properties/{type}/groups", self.create_group)
-        r.add_get("/crm/v3/properties/{type}/{name}", self.get_property)
+        # Date-based paths (``/crm/objects/2026-09/deals``), and the numeric ones they replace
+        # (``/crm/v3/objects/deals``), on the same handlers: ``check_version`` decides what is served.
+        for objects, properties, assoc_v4 in (
+            ("/crm/objects/{version:20[0-9]{2}-[0-9]{2}}", "/crm/properties/{version:20[0-9]{2}-[0-9]{2}}",
+             "/crm/objects/{version:20[0-9]{2}-[0-9]{2}}"),
+            ("/crm/{version:v3}/objects", "/crm/{version:v3}/properties", "/crm/{version:v4}/objects"),
+        ):
+            r.add_post(objects + "/{type}/search", self.search)
+            r.add_post(objects + "/{type}/batch/read", self.batch_read)
+            r.add_post(objects + "/{type}/batch/update", self.batch_update)
+            r.add_post(objects + "/{type}", self.create)
+            r.add_get(objects + "/{type}", self.list_objects)
+            r.add_get(objects + "/{type}/{id}", self.get_object)
+            r.add_patch(objects + "/{type}/{id}", self.patch_object)
+            r.add_get(assoc_v4 + "/{type}/{id}/associations/{to}", self.get_associations)
+            r.add_put(assoc_v4 + "/{type}/{id}/associations/default/{to}/{to_id}", self.put_default_association)
+            r.add_put(assoc_v4 + "/{type}/{id}/associations/{to}/{to_id}", self.put_association)
+            r.add_get(properties + "/{type}", self.list_properties)
+            r.add_post(properties + "/{type}", self.create_property)
+            r.add_post(properties + "/{type}/groups", self.create_group)
+            r.add_get(properties + "/{type}/{name}", self.get_property)
+        r.add_post("/crm/associations/{version:20[0-9]{2}-[0-9]{2}}/{type}/{to}/batch/read",
+                   self.batch_read_associations)
+        r.add_post("/crm/{version:v4}/associations/{type}/{to}/batch/read", self.batch_read_associations)
+        r.add_get("/_sim/hubspot/paths", self.admin_paths)
+        r.add_delete("/_sim/hubspot/paths", self.admin_clear_paths)
         r.add_post("/_sim/webhooks", self.admin_webhooks)
         r.add_post("/_sim/webhooks/send", self.admin_send_webhooks)
         r.add_patch("/_sim/hubspot/objects/{type}/{id}", self.admin_raw_patch)
@@ -370,9 +502,14 @@ class HubSpotSim(SimServer):
         t = request.match_info["type"]
         return t if t in OBJECT_TYPES else None
 
+    @staticmethod
+    def _list_param(request: web.Request, name: str) -> list[str] | None:
+        """A list query parameter as HubSpot reads it: repeated (``a=x&a=y``), comma-separated, or both."""
+        values = [p for raw in request.query.getall(name, []) for p in raw.split(",") if p]
+        return values or None
+
     def _props_param(self, request: web.Request) -> list[str] | None:
-        raw = request.query.get("properties")
-        return [p for p in raw.split(",") if p] if raw else None
+        return self._list_param(request, "properties")
 
     async def create(self, request: web.Request) -> web.Response:
         t = self._type(request)
@@ -387,9 +524,7 @@ class HubSpotSim(SimServer):
             to_id = str((assoc.get("to") or {}).get("id", ""))
             types = assoc.get("types") or [{}]
             type_id = int(types[0].get("associationTypeId", 0) or 0)
-            to_type = next(
-                (b for (a, b), tid in ASSOCIATION_TYPES.items() if a == t and tid == type_id), None
-            )
+            to_type = type_target(t, type_id)
             if to_type is None or to_id not in self.objects[to_type]:
                 errors.append(
                     {
@@ -401,6 +536,7 @@ class HubSpotSim(SimServer):
                 )
             else:
                 targets.append((to_type, to_id, type_id))
+        errors = errors or self.rule_errors(request, t, None, props)
         if errors:
             return self.invalid(errors)
         obj = self._store(t, props)
@@ -430,8 +566,7 @@ class HubSpotSim(SimServer):
         obj = self.objects[t].get(request.match_info["id"]) if t else None
         if t is None or obj is None:
             return self.fail(404, "resource not found", "OBJECT_NOT_FOUND")
-        raw_assoc = request.query.get("associations")
-        assoc = [a for a in raw_assoc.split(",") if a in OBJECT_TYPES] if raw_assoc else None
+        assoc = [a for a in self._list_param(request, "associations") or [] if a in OBJECT_TYPES] or None
         return json_response(self.render(t, obj, self._props_param(request), assoc))
 
     async def patch_object(self, request: web.Request) -> web.Response:
@@ -444,13 +579,51 @@ class HubSpotSim(SimServer):
         errors = self.validate_properties(t, props)
         if errors or not isinstance(props, dict):
             return self.invalid(errors)
+        errors = self.rule_errors(request, t, obj, props)
+        if errors:
+            return self.invalid(errors)
+        return json_response(self.apply_update(t, obj, props))
+
+    def apply_update(
+        self, t: str, obj: dict[str, Any], props: dict[str, Any], stamp: int | None = None
+    ) -> dict[str, Any]:
         old_stage = obj["properties"].get("dealstage")
         for k, v in props.items():
             obj["properties"][k] = None if v is None else str(v)
-        self._touch(t, obj)
+        self._touch(t, obj, stamp)
         if t == "deals" and "dealstage" in props and obj["properties"].get("dealstage") != old_stage:
             self.webhook_event("deal.propertyChange", obj["id"], "dealstage", obj["properties"]["dealstage"])
-        return json_response(self.render(t, obj, list(props) or None))
+        return self.render(t, obj, list(props) or None)
+
+    def rule_errors(
+        self, request: web.Request, t: str, obj: dict[str, Any] | None, props: Any
+    ) -> list[dict[str, Any]]:
+        """The portal's validation rules a write breaks (2026-09 enforces them on every CRM write).
+
+        ``validation_rules``: ``[{"objectType": "deals", "property": "dealtype", "when": {"invoice_sync_status":
+        "synced"}}]``: ``property`` must have a value on the record as the write leaves it (only when the
+        record then matches ``when``, for a conditionally required property).
+        """
+        if not self.is_2026_09(request) or not isinstance(props, dict):
+            return []
+        after = {**(obj["properties"] if obj else {}), **{k: None if v is None else str(v) for k, v in props.items()}}
+        errors = []
+        for rule in self.config.get("validation_rules") or []:
+            if rule.get("objectType", "deals") != t:
+                continue
+            when = rule.get("when") or {}
+            if any(after.get(k) != v for k, v in when.items()):
+                continue
+            name = str(rule.get("property"))
+            if after.get(name) in (None, ""):
+                condition = " when " + ", ".join(f"{k} is {v!r}" for k, v in when.items()) if when else ""
+                errors.append({
+                    "isValid": False,
+                    "message": f"{name} is required by a validation rule of this portal{condition}",
+                    "error": "REQUIRED_PROPERTY",
+                    "name": name,
+                })
+        return errors
 
     async def graphql(self, request: web.Request) -> web.Response:
         if not self.config.get("graphql"):
@@ -480,20 +653,58 @@ class HubSpotSim(SimServer):
                 missing.append(str(item.get("id")))
             else:
                 results.append(self.render(t, obj, body.get("properties")))
+        return self.batch_answer(request, results, missing, t)
+
+    def batch_answer(
+        self, request: web.Request, results: list[dict[str, Any]], missing: list[str], t: str,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> web.Response:
+        """A batch's answer: before 2026-09 a 207 when some inputs failed; from 2026-09 a 200 with
+        ``errors`` and ``numErrors`` beside the results."""
         now = iso_ms(self.now_ms())
         out: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
+        errors = list(errors or [])
         if missing:
-            out["numErrors"] = 1
-            out["errors"] = [
-                {
-                    "status": "error",
-                    "category": "OBJECT_NOT_FOUND",
-                    "message": f"Could not get some {t} objects, they may be deleted or not exist.",
-                    "context": {"ids": missing},
-                }
-            ]
+            errors.append({
+                "status": "error",
+                "category": "OBJECT_NOT_FOUND",
+                "message": f"Could not get some {t} objects, they may be deleted or not exist.",
+                "context": {"ids": missing},
+            })
+        if self.is_2026_09(request):
+            out["numErrors"] = len(errors)
+            out["errors"] = errors
+            return json_response(out)
+        if errors:
+            out["numErrors"] = len(errors)
+            out["errors"] = errors
             return json_response(out, 207)
         return json_response(out)
+
+    async def batch_update(self, request: web.Request) -> web.Response:
+        """Many records in one call, all stamped with the same ``hs_lastmodifieddate`` (bulk updates tie)."""
+        t = self._type(request)
+        if t is None:
+            return self.fail(404, "Unknown object type")
+        body = await read_json(request) or {}
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list) or len(inputs) > 100:
+            return self.fail(400, "inputs must be a list of at most 100 records", "VALIDATION_ERROR")
+        checked: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        missing: list[str] = []
+        for item in inputs:
+            obj = self.objects[t].get(str(item.get("id"))) if isinstance(item, dict) else None
+            if obj is None:
+                missing.append(str(item.get("id")) if isinstance(item, dict) else "")
+                continue
+            props = item.get("properties")
+            errors = self.validate_properties(t, props) or self.rule_errors(request, t, obj, props)
+            if errors or not isinstance(props, dict):
+                return self.invalid(errors)
+            checked.append((obj, props))
+        stamp = self.now_ms()
+        results = [self.apply_update(t, obj, props, stamp) for obj, props in checked]
+        return self.batch_answer(request, results, missing, t)
 
     async def search(self, request: web.Request) -> web.Response:
         t = self._type(request)
@@ -546,19 +757,55 @@ class HubSpotSim(SimServer):
             return self.fail(400, "Unknown object type")
         if request.match_info["id"] not in self.objects[t]:
             return self.fail(404, "resource not found", "OBJECT_NOT_FOUND")
+        try:
+            limit = int(request.query.get("limit", str(ASSOCIATIONS_PAGE)))
+            after = int(request.query.get("after", "0") or 0)
+        except ValueError:
+            return self.fail(400, "limit and after must be integers", "VALIDATION_ERROR")
+        if not 0 < limit <= ASSOCIATIONS_PAGE:
+            return self.fail(400, f"limit must be between 1 and {ASSOCIATIONS_PAGE}", "VALIDATION_ERROR")
+        results = self.association_results(t, request.match_info["id"], to)
+        out: dict[str, Any] = {"results": results[after : after + limit]}
+        if after + limit < len(results):
+            out["paging"] = {"next": {"after": str(after + limit)}}
+        return json_response(out)
+
+    def association_results(self, t: str, from_id: str, to: str) -> list[dict[str, Any]]:
+        """The v4 shape: one result per associated record, with all its association types."""
         grouped: dict[str, list[int]] = {}
-        for to_id, type_id in self.associated(t, request.match_info["id"], to):
+        for to_id, type_id in self.associated(t, from_id, to):
             grouped.setdefault(to_id, []).append(type_id)
-        results = [
+        return [
             {
                 "toObjectId": int(i),
                 "associationTypes": [
-                    {"category": "HUBSPOT_DEFINED", "typeId": tid, "label": None} for tid in tids
+                    {"category": "HUBSPOT_DEFINED", "typeId": tid, "label": "Primary" if tid in PRIMARY_TYPES
+                     and (t, to) in UNLABELED else None} for tid in tids
                 ],
             }
             for i, tids in grouped.items()
         ]
-        return json_response({"results": results})
+
+    async def batch_read_associations(self, request: web.Request) -> web.Response:
+        t, to = request.match_info["type"], request.match_info["to"]
+        if t not in OBJECT_TYPES or to not in OBJECT_TYPES:
+            return self.fail(400, "Unknown object type")
+        body = await read_json(request) or {}
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list) or len(inputs) > 1000:
+            return self.fail(400, "inputs must be a list of at most 1000 ids", "VALIDATION_ERROR")
+        results, missing = [], []
+        for item in inputs:
+            from_id = str(item.get("id")) if isinstance(item, dict) else ""
+            if from_id not in self.objects[t]:
+                missing.append(from_id)
+                continue
+            found = self.association_results(t, from_id, to)
+            entry: dict[str, Any] = {"from": {"id": from_id}, "to": found[:ASSOCIATIONS_PAGE]}
+            if len(found) > ASSOCIATIONS_PAGE:
+                entry["paging"] = {"next": {"after": str(ASSOCIATIONS_PAGE)}}
+            results.append(entry)
+        return self.batch_answer(request, results, missing, t)
 
     async def _put_association(self, request: web.Request, type_id: int | None) -> web.Response:
         t, to = request.match_info["type"], request.match_info["to"]

@@ -7,7 +7,8 @@ HubSpot, so a query that names a missing custom property fails the same way here
 
 Associations follow HubSpot's naming, ``{type}_collection__{label}``: the deal's primary company
 (type 5), all its companies (``deal_to_company_unlabeled``), its contacts and its line items. A
-collection takes ``limit`` (default 10) and answers ``total`` and ``items``.
+collection takes ``limit`` (default 10) and ``offset``, and answers ``total``, ``items``, ``hasMore`` and
+``offset`` (where the next page starts).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 
 from graphql import (
     GraphQLArgument,
+    GraphQLBoolean,
     GraphQLField,
     GraphQLInt,
     GraphQLList,
@@ -114,16 +116,23 @@ def _build(sim: CrmGraph) -> GraphQLSchema:
         page = types.get(page_name) or GraphQLObjectType(page_name, {
             "total": GraphQLField(GraphQLInt, resolve=lambda c, _i: c["total"]),
             "items": GraphQLField(GraphQLList(types[object_type]), resolve=lambda c, _i: c["items"]),
+            "hasMore": GraphQLField(GraphQLBoolean, resolve=lambda c, _i: c["hasMore"]),
+            "offset": GraphQLField(GraphQLInt, resolve=lambda c, _i: c["offset"]),
         })
         types[page_name] = page
 
-        def resolve(deal: dict[str, Any], _info: Any, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+        def resolve(deal: dict[str, Any], _info: Any, limit: int = DEFAULT_LIMIT, offset: int = 0) -> dict[str, Any]:
             ids = dict.fromkeys(i for i, t in sim.associated("deals", deal["id"], object_type)
                                 if type_ids is None or t in type_ids)
             records = [o for o in (sim.objects[object_type].get(i) for i in ids) if o and not o["archived"]]
-            return {"total": len(records), "items": records[:max(0, min(limit, MAX_LIMIT))]}
+            start = max(0, offset)
+            end = start + max(0, min(limit, MAX_LIMIT))
+            # ``offset`` answers where the next page starts, ``hasMore`` whether there is one.
+            return {"total": len(records), "items": records[start:end], "hasMore": end < len(records),
+                    "offset": min(end, len(records))}
 
-        return GraphQLField(page, args={"limit": GraphQLArgument(GraphQLInt)}, resolve=resolve)
+        return GraphQLField(page, args={"limit": GraphQLArgument(GraphQLInt), "offset": GraphQLArgument(GraphQLInt)},
+                            resolve=resolve)
 
     associations = GraphQLObjectType("deal_associations", {
         name: collection(object_type, type_ids) for name, object_type, type_ids in DEAL_ASSOCIATIONS

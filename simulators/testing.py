@@ -116,6 +116,15 @@ class SimAdmin:
         result: dict[str, Any] = self._call("POST", "/_sim/webhooks/send", {"events": events, **target})
         return result
 
+    # HubSpot only
+    def paths(self) -> list[dict[str, Any]]:
+        """Every (method, path, user_agent, count) HubSpot was sent since start (resets keep it)."""
+        result: list[dict[str, Any]] = self._call("GET", "/_sim/hubspot/paths")["paths"]
+        return result
+
+    def clear_paths(self) -> None:
+        self._call("DELETE", "/_sim/hubspot/paths")
+
     # Xero only
     def expire_tokens(self) -> None:
         self._call("POST", "/_sim/xero/expire-tokens")

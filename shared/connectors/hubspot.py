@@ -1,20 +1,27 @@
-"""The CrmPort adapter for HubSpot CRM v3 (httpx), plus ``python -m shared.connectors.hubspot setup``.
+"""The CrmPort adapter for HubSpot's CRM API on date-based paths, and ``python -m shared.connectors.hubspot setup``.
+
+Every call uses ``/crm/{objects,properties,associations}/<version>/...`` with the version a setting
+(``HUBSPOT_API_VERSION``): the numeric ``/crm/v3`` and ``/crm/v4`` paths go unsupported in 2027.
 
 Exceptions (``shared.domain.errors``), with the HubSpot API's own message:
 
     SyncError
     ├── TransientError     429 (``retry_after`` from Retry-After), 5xx, timeouts, connection errors
     ├── PermanentError     401/403 (token), 404 for a record the caller named (code ``not_found``),
-    │                      other 4xx a retry cannot fix (code ``http_<status>``)
+    │                      other 4xx a retry cannot fix (code ``http_<status>``; 410 for a refused API
+    │                      version), a batch answer carrying errors (code ``batch_error``)
     └── BusinessRejection  bad data in HubSpot: a property that cannot be parsed (code ``invalid_property``,
-                           naming the property), or a 400 VALIDATION_ERROR on an update
+                           naming the property), or a 400 VALIDATION_ERROR on a write, such as a portal
+                           validation rule (code ``validation``, ``details["properties"]`` names them)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,7 +34,15 @@ from pydantic import SecretStr, ValidationError
 from shared.config import Settings
 from shared.connectors import jsonwire
 from shared.connectors.http_client import ServiceHttp
-from shared.connectors.hubspot_graphql import DEAL_QUERY, GraphQLShapeError, TooLargeForOneRead, deal_snapshot_from
+from shared.connectors.hubspot_graphql import (
+    DEAL_QUERY,
+    LINE_ITEMS_QUERY,
+    GraphQLShapeError,
+    LinePage,
+    TooLargeForOneRead,
+    deal_snapshot_from,
+    line_items_page,
+)
 from shared.connectors.hubspot_mapping import (
     COMPANY_PROPERTIES,
     CONTACT_PROPERTIES,
@@ -40,6 +55,9 @@ from shared.connectors.hubspot_mapping import (
     to_person,
 )
 from shared.connectors.hubspot_models import (
+    AssociationList,
+    AssociationPage,
+    AssociationRef,
     BatchReadInput,
     BatchReadRequest,
     BatchReadResponse,
@@ -62,8 +80,13 @@ from shared.domain.models import Company, Deal, DealSnapshot, LineItem, Person
 __all__ = ["APP_PROPERTIES", "PROPERTY_GROUP", "SEARCH_CAP", "HubSpotClient", "main"]
 
 SERVICE = "hubspot"
+DEFAULT_API_VERSION = "2026-09"  # the newest stable date-based version
+USER_AGENT = "invoice-sync (hubspot connector)"  # lets a portal's API log (and the simulator) tell our calls apart
 GRAPHQL_REPROBE_SECONDS = 3600.0  # a portal may get GraphQL later (plan or scope change): ask again hourly
 log = logging.getLogger(__name__)
+ASSOCIATIONS_PAGE = 500  # the most records one associations read returns
+PRIMARY_COMPANY = "deal_to_company"  # the inline name of the primary company's type; others are "..._unlabeled"
+PRIMARY_COMPANY_TYPE = 5  # HubSpot-defined association type id of a deal's primary company
 SEARCH_CAP = 10_000  # HubSpot's search never returns more results than this, whatever the paging
 PROPERTY_GROUP = PropertyGroup(name="invoice_sync", label="Invoice sync", displayOrder=-1)
 
@@ -103,6 +126,28 @@ APP_PROPERTIES: tuple[PropertyDefinition, ...] = tuple(
 )
 
 
+def _invalid_properties(response: httpx.Response) -> list[str]:
+    """The property names a HubSpot VALIDATION_ERROR names: ``errors[].context.propertyName``, or the
+    ``name`` of each entry of the JSON list HubSpot puts in the message ("Property values were not valid: [...]")."""
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    names: list[str] = []
+    for error in body.get("errors") or [] if isinstance(body, dict) else []:
+        context = error.get("context") if isinstance(error, dict) else None
+        found = context.get("propertyName") if isinstance(context, dict) else None
+        names += [str(n) for n in (found if isinstance(found, list) else [found] if found else [])]
+    message = body.get("message") if isinstance(body, dict) else None
+    if not names and isinstance(message, str) and "[" in message:
+        try:
+            listed = json.loads(message[message.index("["):])
+        except ValueError:
+            listed = []
+        names += [str(e["name"]) for e in listed if isinstance(e, dict) and e.get("name")]
+    return list(dict.fromkeys(names))[:10]
+
+
 def _epoch_ms(moment: datetime) -> str:
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return str(int(aware.timestamp() * 1000))
@@ -124,7 +169,11 @@ class HubSpotClient:
         transport: httpx.BaseTransport | None = None,
         search_cap: int = SEARCH_CAP,
         deal_read: str = "auto",
+        api_version: str = DEFAULT_API_VERSION,
     ) -> None:
+        if not re.fullmatch(r"20\d{2}-(0[1-9]|1[0-2])", api_version):
+            raise ValueError(f"HubSpot API version must be a date version like 2026-09, not {api_version!r}")
+        self.api_version = api_version
         token = access_token if isinstance(access_token, SecretStr) else SecretStr(access_token)
         limiter = RateLimiter(requests_per_10s, 10.0, time_scale=time_scale) if requests_per_10s else None
         self._http = ServiceHttp(
@@ -133,7 +182,7 @@ class HubSpotClient:
             timeout=timeout,
             limiter=limiter,
             transport=transport,
-            headers={"Authorization": f"Bearer {token.get_secret_value()}"},
+            headers={"Authorization": f"Bearer {token.get_secret_value()}", "User-Agent": USER_AGENT},
         )
         self.portal_id = portal_id
         self.app_url = app_url.rstrip("/")
@@ -155,6 +204,7 @@ class HubSpotClient:
             time_scale=settings.rate_limit_time_scale,
             transport=transport,
             deal_read=settings.hubspot_deal_read,
+            api_version=settings.hubspot_api_version,
         )
 
     def __repr__(self) -> str:
@@ -170,6 +220,13 @@ class HubSpotClient:
         self.close()
 
     # --- plumbing ---
+
+    def _objects(self, path: str) -> str:
+        """``/crm/objects/<version>/<path>``: records, their associations, batches and search."""
+        return f"/crm/objects/{self.api_version}/{path}"
+
+    def _properties(self, path: str) -> str:
+        return f"/crm/properties/{self.api_version}/{path}"
 
     def _fail(self, response: httpx.Response, what: str) -> PermanentError | BusinessRejection:
         try:
@@ -196,8 +253,15 @@ class HubSpotClient:
                 details=details,
             )
         if status in (400, 422) and category == "VALIDATION_ERROR":
+            # A portal rule (2026-09 enforces them on every write) or a value HubSpot refuses: bad data
+            # or a portal setting a person must change, never something a retry fixes.
+            names = _invalid_properties(response)
+            if names:
+                details["properties"] = names
+            named = f" (property {', '.join(names)})" if names and not all(n in message for n in names) else ""
             return BusinessRejection(
-                f"{what}: {message}", service=SERVICE, code="validation", status=status, details=details
+                f"{what}: HubSpot refused the values{named}: {message}",
+                service=SERVICE, code="validation", status=status, details=details,
             )
         return PermanentError(
             f"{what}: {message}", service=SERVICE, code=f"http_{status}", status=status, details=details
@@ -229,10 +293,61 @@ class HubSpotClient:
     def get_deal(self, deal_id: str) -> Deal:
         response = self._http.request(
             "GET",
-            f"/crm/v3/objects/deals/{deal_id}",
+            self._objects(f"deals/{deal_id}"),
             params={"properties": ",".join(DEAL_PROPERTIES), "associations": "companies,contacts,line_items"},
         )
-        return to_deal(self._object(response, f"deal {deal_id}"))
+        deal = self._object(response, f"deal {deal_id}")
+        return to_deal(self._complete_associations(deal))
+
+    def _complete_associations(self, deal: HubSpotObject) -> HubSpotObject:
+        """The deal with every association read to the end, its primary company first.
+
+        A read returns the first page of each association inline (100 records): a longer list is
+        read again from the associations endpoint, page after page.
+        """
+        if not deal.associations:
+            return deal
+        complete: dict[str, AssociationList] = {}
+        for key, first_page in deal.associations.items():
+            to_type = "line_items" if key == "line items" else key
+            listing = first_page
+            if first_page.paging and first_page.paging.next and to_type in ("companies", "contacts", "line_items"):
+                listing = self._read_associations(deal.id, to_type)
+            if to_type == "companies":
+                # Invoice the deal's primary company, never a reseller or subsidiary associated beside it.
+                primary = [ref for ref in listing.results if ref.type == PRIMARY_COMPANY]
+                listing = AssociationList(results=primary + [r for r in listing.results if r not in primary])
+            complete[key] = listing
+        return deal.model_copy(update={"associations": complete})
+
+    def _read_associations(self, deal_id: str, to_type: str) -> AssociationList:
+        """All of a deal's associations to ``to_type``, following ``paging.next.after`` to the end."""
+        refs: list[AssociationRef] = []
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            params = {"limit": str(ASSOCIATIONS_PAGE), **({"after": after} if after else {})}
+            response = self._http.request(
+                "GET", self._objects(f"deals/{deal_id}/associations/{to_type}"), params=params
+            )
+            what = f"deal {deal_id} {to_type.replace('_', ' ')}"
+            if response.status_code != 200:
+                raise self._fail(response, what)
+            try:
+                page = AssociationPage.model_validate(self._json(response, what))
+            except ValidationError as exc:
+                raise PermanentError(
+                    f"{what}: unexpected answer: {exc.error_count()} errors", service=SERVICE, code="bad_response"
+                ) from None
+            for record in page.results:
+                primary = any(t.typeId == PRIMARY_COMPANY_TYPE for t in record.associationTypes)
+                refs.append(AssociationRef(id=str(record.toObjectId), type=PRIMARY_COMPANY if primary else None))
+            after = page.paging.next.after if page.paging and page.paging.next else None
+            if after is None:
+                return AssociationList(results=refs)
+            if after in seen:  # a cursor that does not advance would loop for ever
+                raise PermanentError(f"{what}: paging does not advance", service=SERVICE, code="bad_response")
+            seen.add(after)
 
     def get_deal_snapshot(self, deal_id: str) -> DealSnapshot:
         """The deal, with its lines, company and first contact in the same call where GraphQL is available."""
@@ -266,7 +381,7 @@ class HubSpotClient:
                 reason = f"query refused: {str(errors)[:300]}" if errors else "answer is not a JSON object"
             else:
                 try:
-                    snapshot = deal_snapshot_from(body.get("data"))
+                    snapshot = deal_snapshot_from(body.get("data"), lambda offset: self._graphql_lines(deal_id, offset))
                 except TooLargeForOneRead:
                     return None  # this deal only: REST pages through its line items
                 except GraphQLShapeError as exc:
@@ -280,6 +395,21 @@ class HubSpotClient:
         self._graphql_after = time.monotonic() + GRAPHQL_REPROBE_SECONDS
         return None
 
+    def _graphql_lines(self, deal_id: str, offset: int) -> LinePage:
+        """The next page of a deal's line items over GraphQL; TooLargeForOneRead (read over REST) if refused."""
+        variables = {"id": deal_id, "offset": offset}
+        response = self._http.request("POST", "/collector/graphql", json={
+            "operationName": "DealLineItems", "query": LINE_ITEMS_QUERY, "variables": variables})
+        if response.status_code == 401:
+            raise self._fail(response, f"deal {deal_id} line items")
+        try:
+            body = jsonwire.loads(response.text) if response.status_code == 200 else None
+            if not isinstance(body, dict) or body.get("errors"):
+                raise GraphQLShapeError(f"line item page answered {response.status_code}")
+            return line_items_page(body.get("data"))
+        except (ValueError, GraphQLShapeError) as exc:
+            raise TooLargeForOneRead(str(exc)) from None
+
     def get_line_items(self, ids: Sequence[str]) -> list[LineItem]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
@@ -292,11 +422,20 @@ class HubSpotClient:
                 inputs=[BatchReadInput(id=i) for i in chunk], properties=list(LINE_ITEM_PROPERTIES)
             )
             response = self._http.request(
-                "POST", "/crm/v3/objects/line_items/batch/read", json=body.model_dump(exclude_none=True)
+                "POST", self._objects("line_items/batch/read"), json=body.model_dump(exclude_none=True)
             )
             if response.status_code not in (200, 207):
                 raise self._fail(response, "line items")
             result = BatchReadResponse.model_validate(self._json(response, "line items"))
+            # Before 2026-09 a partly failed batch answers 207; from 2026-09, 200 with errors/numErrors.
+            # A missing record is reported below by id; any other error is the batch failing.
+            others = [e for e in result.errors if e.get("category") != "OBJECT_NOT_FOUND"]
+            if others:
+                raise PermanentError(
+                    f"line items: {len(others)} batch error(s): {str(others[0].get('message', ''))[:300]}",
+                    service=SERVICE, code="batch_error", status=response.status_code,
+                    details={"category": others[0].get("category")},
+                )
             items.update((obj.id, to_line_item(obj)) for obj in result.results)
         missing = [i for i in wanted if i not in items]
         if missing:
@@ -311,7 +450,7 @@ class HubSpotClient:
     def get_company(self, company_id: str) -> Company:
         response = self._http.request(
             "GET",
-            f"/crm/v3/objects/companies/{company_id}",
+            self._objects(f"companies/{company_id}"),
             params={"properties": ",".join(COMPANY_PROPERTIES)},
         )
         return to_company(self._object(response, f"company {company_id}"))
@@ -319,7 +458,7 @@ class HubSpotClient:
     def get_person(self, contact_id: str) -> Person:
         response = self._http.request(
             "GET",
-            f"/crm/v3/objects/contacts/{contact_id}",
+            self._objects(f"contacts/{contact_id}"),
             params={"properties": ",".join(CONTACT_PROPERTIES)},
         )
         return to_person(self._object(response, f"contact {contact_id}"))
@@ -349,7 +488,7 @@ class HubSpotClient:
             after=after,
         )
         response = self._http.request(
-            "POST", "/crm/v3/objects/deals/search", json=request.model_dump(exclude_none=True)
+            "POST", self._objects("deals/search"), json=request.model_dump(exclude_none=True)
         )
         if response.status_code != 200:
             raise self._fail(response, "deal search")
@@ -411,7 +550,7 @@ class HubSpotClient:
         if not values:
             return
         body = PropertyUpdate(properties={MARKER_PROPERTIES[k]: v for k, v in values.items()})
-        response = self._http.request("PATCH", f"/crm/v3/objects/deals/{deal_id}", json=body.model_dump())
+        response = self._http.request("PATCH", self._objects(f"deals/{deal_id}"), json=body.model_dump())
         if response.status_code != 200:
             raise self._fail(response, f"update deal {deal_id}")
 
@@ -430,14 +569,14 @@ class HubSpotClient:
         """Create the property group and the app's deal properties where missing; return what was created."""
         created: list[str] = []
         response = self._http.request(
-            "POST", "/crm/v3/properties/deals/groups", json=PROPERTY_GROUP.model_dump()
+            "POST", self._properties("deals/groups"), json=PROPERTY_GROUP.model_dump()
         )
         if response.status_code in (200, 201):
             created.append(f"group {PROPERTY_GROUP.name}")
         elif response.status_code != 409:  # 409: the group already exists, which is what we want
             raise self._fail(response, f"create property group {PROPERTY_GROUP.name}")
         for prop in APP_PROPERTIES:
-            response = self._http.request("POST", "/crm/v3/properties/deals", json=prop.model_dump())
+            response = self._http.request("POST", self._properties("deals"), json=prop.model_dump())
             if response.status_code in (200, 201):
                 created.append(prop.name)
             elif response.status_code != 409:
@@ -450,6 +589,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.connectors.hubspot")
     parser.add_argument("command", choices=["setup"])
     parser.add_argument("--base-url", default=os.environ.get("HUBSPOT_BASE_URL", "https://api.hubapi.com"))
+    parser.add_argument("--api-version", default=os.environ.get("HUBSPOT_API_VERSION", DEFAULT_API_VERSION))
     parser.add_argument("--timeout", type=float, default=float(os.environ.get("HTTP_TIMEOUT_SECONDS", "20")))
     args = parser.parse_args(argv)
     # The token comes only from the environment: a command-line argument would land in shell history.
@@ -457,7 +597,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not token:
         print("missing setting HUBSPOT_ACCESS_TOKEN", file=sys.stderr)
         return 2
-    with HubSpotClient(args.base_url, token, timeout=args.timeout) as client:
+    with HubSpotClient(args.base_url, token, timeout=args.timeout, api_version=args.api_version) as client:
         try:
             created = client.ensure_app_properties()
         except Exception as exc:

@@ -2,7 +2,9 @@
 
 The REST API needs three or four calls for the same data (deal, line items, company, contact). The
 GraphQL API is only on paid hubs and needs the ``collector.graphql_query.execute`` scope, so the
-adapter treats it as an optimisation with REST as the fallback (see ``HubSpotClient.get_deal_bundle``).
+adapter treats it as an optimisation with REST as the fallback (see ``HubSpotClient.get_deal_snapshot``).
+A deal with more line items than one collection page is read on with ``LINE_ITEMS_QUERY`` from each
+page's ``offset`` until ``hasMore`` is false.
 
 GraphQL answers typed values (numbers as JSON numbers, enumerations as ``{value}`` objects); they are
 turned back into HubSpot's string properties here, so that one strict parser (``hubspot_mapping``)
@@ -11,6 +13,7 @@ reads both APIs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +30,16 @@ from shared.connectors.hubspot_models import HubSpotObject
 from shared.domain.errors import BusinessRejection
 from shared.domain.models import Company, DealSnapshot
 
-__all__ = ["DEAL_QUERY", "LINE_ITEM_LIMIT", "GraphQLShapeError", "TooLargeForOneRead", "deal_snapshot_from"]
+__all__ = [
+    "DEAL_QUERY",
+    "LINE_ITEMS_QUERY",
+    "LINE_ITEM_LIMIT",
+    "GraphQLShapeError",
+    "LinePage",
+    "TooLargeForOneRead",
+    "deal_snapshot_from",
+    "line_items_page",
+]
 
 # HubSpot types these as enumerations: selecting them without subfields is a validation error.
 ENUMERATIONS = frozenset({"dealstage", "pipeline", "deal_currency_code"})
@@ -42,9 +54,10 @@ def _fields(names: tuple[str, ...]) -> str:
     return " ".join(f"{n} {{ value }}" if n in ENUMERATIONS else n for n in ("hs_object_id", *names))
 
 
-def _collection(name: str, names: tuple[str, ...], limit: int | None = None) -> str:
-    args = f"(limit: {limit})" if limit else ""
-    return f"{name}{args} {{ total items {{ {_fields(names)} }} }}"
+def _collection(name: str, names: tuple[str, ...], limit: int | None = None, offset: str | None = None) -> str:
+    args = ", ".join(a for a in (f"limit: {limit}" if limit else "", f"offset: {offset}" if offset else "") if a)
+    paging = " hasMore offset" if offset or name == "line_item_collection__primary" else ""
+    return f"{name}{f'({args})' if args else ''} {{ total{paging} items {{ {_fields(names)} }} }}"
 
 
 DEAL_QUERY = "\n".join([
@@ -57,6 +70,19 @@ DEAL_QUERY = "\n".join([
     f"        {_collection('company_collection__deal_to_company_unlabeled', GRAPHQL_COMPANY_PROPERTIES)}",
     f"        {_collection('contact_collection__deal_to_contact', CONTACT_PROPERTIES, CONTACT_LIMIT)}",
     f"        {_collection('line_item_collection__primary', LINE_ITEM_PROPERTIES, LINE_ITEM_LIMIT)}",
+    "      }",
+    "    }",
+    "  }",
+    "}",
+])
+
+
+LINE_ITEMS_QUERY = "\n".join([
+    "query DealLineItems($id: String!, $offset: Int!) {",
+    "  CRM {",
+    '    deal(uniqueIdentifier: "hs_object_id", uniqueIdentifierValue: $id) {',
+    "      associations {",
+    f"        {_collection('line_item_collection__primary', LINE_ITEM_PROPERTIES, LINE_ITEM_LIMIT, '$offset')}",
     "      }",
     "    }",
     "  }",
@@ -103,12 +129,39 @@ def _items(associations: dict[str, Any], name: str) -> tuple[list[Any], int]:
     return items, total if isinstance(total, int) else len(items)
 
 
-def deal_snapshot_from(data: Any) -> DealSnapshot | None:
+class LinePage:
+    """One page of a deal's line items: the raw records, and where the next page starts (None: the last)."""
+
+    def __init__(self, items: list[Any], next_offset: int | None) -> None:
+        self.items = items
+        self.next_offset = next_offset
+
+
+def _line_page(assoc: dict[str, Any]) -> tuple[LinePage, int]:
+    lines, total = _items(assoc, "line_item_collection__primary")
+    collection = assoc.get("line_item_collection__primary") or {}
+    more, offset = collection.get("hasMore"), collection.get("offset")
+    if more is True and isinstance(offset, int) and not isinstance(offset, bool):
+        return LinePage(lines, offset), total
+    return LinePage(lines, None), total
+
+
+def line_items_page(data: Any) -> LinePage:
+    """A ``LINE_ITEMS_QUERY`` answer's page; ``GraphQLShapeError`` when it is not shaped as asked."""
+    crm = data.get("CRM") if isinstance(data, dict) else None
+    raw = crm.get("deal") if isinstance(crm, dict) else None
+    if not isinstance(raw, dict) or not isinstance(raw.get("associations"), dict):
+        raise GraphQLShapeError("no deal associations in the line item page")
+    return _line_page(raw["associations"])[0]
+
+
+def deal_snapshot_from(data: Any, next_lines: Callable[[int], LinePage] | None = None) -> DealSnapshot | None:
     """The snapshot from the answer's ``data``; None when the deal does not exist.
 
-    Raises ``GraphQLShapeError`` when the answer cannot be read as asked, ``TooLargeForOneRead`` for a
-    deal with more line items than one read returns, and BusinessRejection (from
-    the mapping) when a property holds bad data, exactly as the REST reads would.
+    A deal with more line items than the first page is read on with ``next_lines(offset)`` to the end.
+    Raises ``GraphQLShapeError`` when the answer cannot be read as asked, ``TooLargeForOneRead`` when
+    there are more line items and no ``next_lines`` (or paging stops short of the total), and
+    BusinessRejection (from the mapping) when a property holds bad data, exactly as the REST reads would.
     """
     crm = data.get("CRM") if isinstance(data, dict) else None
     if not isinstance(crm, dict):
@@ -122,9 +175,18 @@ def deal_snapshot_from(data: Any) -> DealSnapshot | None:
     primary, _ = _items(assoc, "company_collection__primary")
     others, _ = _items(assoc, "company_collection__deal_to_company_unlabeled")
     people, _ = _items(assoc, "contact_collection__deal_to_contact")
-    lines, line_total = _items(assoc, "line_item_collection__primary")
+    page, line_total = _line_page(assoc)
+    lines = list(page.items)
+    while page.next_offset is not None and len(lines) < line_total:
+        if next_lines is None:
+            break
+        offset = page.next_offset
+        page = next_lines(offset)
+        if not page.items or (page.next_offset is not None and page.next_offset <= offset):
+            raise TooLargeForOneRead(f"line item paging stopped at {len(lines)} of {line_total}")
+        lines += page.items
     if line_total > len(lines):
-        raise TooLargeForOneRead(f"{line_total} line items, more than one read returns")
+        raise TooLargeForOneRead(f"{line_total} line items, {len(lines)} read")
     companies = {c.id: c for c in (_object(c, GRAPHQL_COMPANY_PROPERTIES) for c in [*primary, *others])}
     contacts = [_object(p, CONTACT_PROPERTIES) for p in people]
     items = [_object(i, LINE_ITEM_PROPERTIES) for i in lines]

@@ -1,4 +1,4 @@
-"""Pydantic models of the HubSpot CRM v3/v4 payloads the connector sends and reads."""
+"""Pydantic models of the HubSpot CRM payloads (date-based versions) the connector sends and reads."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AssociatedRecord",
     "AssociationList",
+    "AssociationPage",
     "AssociationRef",
+    "AssociationType",
     "BatchReadInput",
     "BatchReadRequest",
     "BatchReadResponse",
@@ -51,6 +54,26 @@ class AssociationList(_Wire):
     paging: Paging | None = None
 
 
+class AssociationType(_Wire):
+    category: str | None = None
+    typeId: int
+    label: str | None = None
+
+
+class AssociatedRecord(_Wire):
+    """One record of an associations read: its id and every association type that links it."""
+
+    toObjectId: int | str
+    associationTypes: list[AssociationType] = []
+
+
+class AssociationPage(_Wire):
+    """``GET /crm/objects/<version>/{type}/{id}/associations/{to}``: one page."""
+
+    results: list[AssociatedRecord] = []
+    paging: Paging | None = None
+
+
 class HubSpotObject(_Wire):
     """A CRM record (deal, company, contact, line item): every property value is a string or null."""
 
@@ -76,9 +99,12 @@ class BatchReadRequest(_Wire):
 
 
 class BatchReadResponse(_Wire):
+    """A batch answer: 207 with ``errors`` before 2026-09, 200 with ``errors`` and ``numErrors`` since."""
+
     status: str | None = None
     results: list[HubSpotObject] = []
     errors: list[dict[str, Any]] = []
+    numErrors: int = 0
 
 
 FilterOperator = Literal[

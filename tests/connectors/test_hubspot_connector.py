@@ -38,7 +38,7 @@ class Portal:
                 for oid, tid in to
             ],
         }
-        response = self.http.post(f"/crm/v3/objects/{kind}", json=body)
+        response = self.http.post(f"/crm/objects/2026-09/{kind}", json=body)
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
@@ -169,7 +169,7 @@ def test_iteration_re_anchors_past_the_search_cap(hub_sim: SimulatorsProcess, po
 def test_rate_limit_with_retry_after_is_transient_and_pauses_the_client(
     hubspot: HubSpotClient, hub_sim: SimulatorsProcess
 ) -> None:
-    hub_sim.hubspot.add_fault("/crm/v3/objects/deals", 429, headers={"Retry-After": "1"})
+    hub_sim.hubspot.add_fault("/crm/objects/2026-09/deals", 429, headers={"Retry-After": "1"})
     with pytest.raises(TransientError) as caught:
         hubspot.get_deal("1")
     assert caught.value.retry_after == 1.0 and caught.value.status == 429
@@ -181,15 +181,15 @@ def test_rate_limit_with_retry_after_is_transient_and_pauses_the_client(
 
 def test_server_errors_timeouts_and_drops_are_transient(hub_sim: SimulatorsProcess) -> None:
     with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, timeout=0.5) as client:
-        hub_sim.hubspot.add_fault("/crm/v3/objects/deals", 502)
+        hub_sim.hubspot.add_fault("/crm/objects/2026-09/deals", 502)
         with pytest.raises(TransientError) as caught:
             client.get_deal("1")
         assert caught.value.status == 502 and caught.value.code == "server_error"
-        hub_sim.hubspot.add_fault("/crm/v3/objects/deals", 200, delay_ms=1500)
+        hub_sim.hubspot.add_fault("/crm/objects/2026-09/deals", 200, delay_ms=1500)
         with pytest.raises(TransientError) as slow:
             client.get_deal("1")
         assert slow.value.code == "timeout"
-        hub_sim.hubspot.add_fault("/crm/v3/objects/deals", drop=True)
+        hub_sim.hubspot.add_fault("/crm/objects/2026-09/deals", drop=True)
         with pytest.raises(TransientError):
             client.get_deal("1")
 
@@ -267,8 +267,8 @@ def test_portal_without_graphql_falls_back_to_rest_and_stops_asking_for_an_hour(
 
     assert first == second and first.deal == hubspot.get_deal(deal_id)
     assert first.line_items is None and first.company is None  # the saga reads them when it needs them
-    assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/v3/objects/deals/{deal_id}",
-                             f"GET /crm/v3/objects/deals/{deal_id}", f"GET /crm/v3/objects/deals/{deal_id}"]
+    assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/objects/2026-09/deals/{deal_id}",
+                             f"GET /crm/objects/2026-09/deals/{deal_id}", f"GET /crm/objects/2026-09/deals/{deal_id}"]
     assert "GraphQL unavailable" in caplog.text and "MISSING_SCOPES" in caplog.text
     assert HUBSPOT_TOKEN not in caplog.text
 
@@ -278,7 +278,7 @@ def test_rest_setting_never_tries_graphql(portal: Portal, hub_sim: SimulatorsPro
     hub_sim.hubspot.clear_requests()
     with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, timeout=10.0, deal_read="rest") as client:
         assert client.get_deal_snapshot(deal_id).line_items is None
-    assert _api(hub_sim) == [f"GET /crm/v3/objects/deals/{deal_id}"]
+    assert _api(hub_sim) == [f"GET /crm/objects/2026-09/deals/{deal_id}"]
 
 
 def test_graphql_query_the_portal_refuses_falls_back_to_rest(
@@ -292,7 +292,7 @@ def test_graphql_query_the_portal_refuses_falls_back_to_rest(
     hub_sim.hubspot.clear_requests()
     snapshot = hubspot.get_deal_snapshot(deal_id)
     assert snapshot.deal.id == deal_id and snapshot.line_items is None
-    assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/v3/objects/deals/{deal_id}"]
+    assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/objects/2026-09/deals/{deal_id}"]
 
 
 def test_unknown_deal_in_graphql_is_a_permanent_not_found(hubspot: HubSpotClient, portal: Portal) -> None:
@@ -327,23 +327,51 @@ def test_bad_line_item_data_read_over_graphql_is_a_business_rejection_naming_the
     assert "quantity" in str(caught.value) and caught.value.code == "invalid_property"
 
 
-def test_deal_with_more_line_items_than_one_graphql_page_is_read_over_rest(
+def _big_deal(portal: Portal, lines: int) -> tuple[str, list[str]]:
+    company = portal.create("companies", {"name": "Big Order Ltd"})
+    items = [portal.create("line_items", {"name": f"Part {n}", "quantity": "1", "price": f"{n}.25"})
+             for n in range(lines)]
+    deal_id = portal.create("deals", {"dealname": "Big", "dealstage": "closedwon"},
+                            [(company, 5), *[(i, 19) for i in items]])
+    return deal_id, items
+
+
+def test_a_deal_with_more_line_items_than_one_graphql_page_is_read_to_the_end_over_graphql(
     hubspot: HubSpotClient, portal: Portal, hub_sim: SimulatorsProcess
 ) -> None:
     hub_sim.hubspot.config(requests_per_10s=0)  # 100+ creates in a row
     hubspot.ensure_app_properties()
-    company = portal.create("companies", {"name": "Big Order Ltd"})
-    items = [portal.create("line_items", {"name": f"Part {n}", "quantity": "1", "price": "1"}) for n in range(101)]
-    deal_id = portal.create("deals", {"dealname": "Big", "dealstage": "closedwon"},
-                            [(company, 5), *[(i, 19) for i in items]])
-    other = portal.deal()
+    deal_id, items = _big_deal(portal, 250)
     hub_sim.hubspot.clear_requests()
     snapshot = hubspot.get_deal_snapshot(deal_id)
-    assert snapshot.line_items is None and len(snapshot.deal.line_item_ids) == 101
-    hubspot.get_deal_snapshot(other)
-    # The big deal went over REST; the next deal is read over GraphQL again.
-    assert _api(hub_sim) == ["POST /collector/graphql", f"GET /crm/v3/objects/deals/{deal_id}",
-                             "POST /collector/graphql"]
+    assert snapshot.line_items is not None
+    assert [i.id for i in snapshot.line_items] == items and list(snapshot.deal.line_item_ids) == items
+    assert sum(i.unit_price for i in snapshot.line_items) == sum(Decimal(f"{n}.25") for n in range(250))
+    assert _api(hub_sim) == ["POST /collector/graphql"] * 3  # 100 + 100 + 50
+
+
+@pytest.mark.parametrize("graphql", [False, True])
+def test_a_deal_with_more_line_items_than_one_page_is_read_to_the_end_over_rest(
+    hubspot: HubSpotClient, portal: Portal, hub_sim: SimulatorsProcess, graphql: bool
+) -> None:
+    hub_sim.hubspot.config(requests_per_10s=0, graphql=graphql)
+    hubspot.ensure_app_properties()
+    deal_id, items = _big_deal(portal, 1210)  # more than 2 pages of the associations endpoint (500)
+    if graphql:  # a portal whose GraphQL refuses the paging query: this deal is read over REST
+        hub_sim.hubspot.add_fault("/collector/graphql", 200, skip=1, body={"errors": [{"message": "no offset"}]})
+    hub_sim.hubspot.clear_requests()
+    deal = hubspot.get_deal(deal_id)
+    assert list(deal.line_item_ids) == items
+    lines = hubspot.get_line_items(deal.line_item_ids)
+    assert [i.id for i in lines] == items
+    assert [r for r in _api(hub_sim) if "associations" in r] == [
+        f"GET /crm/objects/2026-09/deals/{deal_id}/associations/line_items"] * 3
+    assert _api(hub_sim).count("POST /crm/objects/2026-09/line_items/batch/read") == 13
+    if graphql:
+        hub_sim.hubspot.clear_requests()
+        assert hubspot.get_deal_snapshot(deal_id).line_items is None  # read over REST after the refusal
+        assert _api(hub_sim)[:3] == ["POST /collector/graphql", "POST /collector/graphql",
+                                     f"GET /crm/objects/2026-09/deals/{deal_id}"]
 
 
 def test_company_without_a_name_does_not_stop_the_graphql_read_only_a_new_customer_needs_it(
@@ -357,3 +385,19 @@ def test_company_without_a_name_does_not_stop_the_graphql_read_only_a_new_custom
     assert snapshot.company is None and snapshot.line_items is not None  # as over REST: read when needed
     with pytest.raises(BusinessRejection):
         hubspot.get_company(company_id)
+
+
+@pytest.mark.parametrize("read", ["rest", "graphql"])
+def test_the_company_invoiced_is_the_deals_primary_company_not_a_reseller_associated_with_it(
+    hubspot: HubSpotClient, portal: Portal, hub_sim: SimulatorsProcess, read: str
+) -> None:
+    hubspot.ensure_app_properties()
+    hub_sim.hubspot.config(graphql=read == "graphql")
+    reseller = portal.create("companies", {"name": "Reseller GmbH"})  # the lower id: first by id
+    customer = portal.create("companies", {"name": "End Customer AG"})
+    item = portal.create("line_items", {"name": "Licence", "quantity": "1", "price": "10"})
+    deal_id = portal.create("deals", {"dealname": "Via reseller", "dealstage": "closedwon"},
+                            [(reseller, 341), (customer, 5), (item, 19)])
+    snapshot = hubspot.get_deal_snapshot(deal_id)
+    assert snapshot.deal.company_ids == (customer, reseller)
+    assert hubspot.get_deal(deal_id).company_ids[0] == customer

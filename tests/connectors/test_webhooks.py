@@ -42,7 +42,7 @@ def test_deal_won_in_hubspot_sends_a_signed_v3_batch(
         deal_id = Portal(hub_sim).deal(stage="contractsent")
         hubspot_portal = Portal(hub_sim).http
         hubspot_portal.patch(
-            f"/crm/v3/objects/deals/{deal_id}", json={"properties": {"dealstage": "closedwon"}}
+            f"/crm/objects/2026-09/deals/{deal_id}", json={"properties": {"dealstage": "closedwon"}}
         )
         deliveries = receiver.wait_for(2)
     assert len(deliveries) == 2

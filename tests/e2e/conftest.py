@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from devhost.testing import DevHostClient, DevHostProcess
-from shared.connectors.hubspot import HubSpotClient
+from shared.connectors.hubspot import USER_AGENT, HubSpotClient
 from shared.ledger.table_ledger import TableLedger
 from simulators.testing import SimulatorsProcess
 from tests.support.azurite import Azurite
@@ -24,6 +25,28 @@ REPO = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-hubspot-token"
 POLICY = {"step_max_attempts": 5, "step_retry_first_seconds": 1, "step_retry_max_seconds": 30,
           "compensation_max_attempts": 4, "deadline_minutes": 60}
+
+
+NUMERIC_VERSION = re.compile(r"/v\d+/")
+
+
+def app_paths(sims: SimulatorsProcess) -> list[dict[str, Any]]:
+    """What the app itself (its HubSpot connector) called on the HubSpot simulator, test helpers left out."""
+    return [p for p in sims.hubspot.paths() if p["user_agent"] == USER_AGENT]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def app_calls_only_date_based_hubspot_paths(simulators: SimulatorsProcess) -> Iterator[None]:
+    """After the whole e2e session: every HubSpot request the app sent used a date-based path.
+
+    HubSpot stops serving /crm/v4 on 2027-03-30 and /crm/v1-v3 in September 2027; the simulator
+    refuses them already, and this check names any the app tried (a refusal the app absorbed too).
+    """
+    simulators.hubspot.clear_paths()
+    yield
+    sent = app_paths(simulators)
+    numeric = sorted({f"{p['method']} {p['path']}" for p in sent if NUMERIC_VERSION.search(p["path"])})
+    assert not numeric, f"the app called numeric-version HubSpot paths: {numeric[:20]}"
 
 
 @dataclass

@@ -95,7 +95,7 @@ def test_a_deal_that_needs_a_person_does_not_hold_the_batch_and_the_next_schedul
     stuck = create_won_deal(stack.sims.hubspot_url, company="Batch Stuck")
     others = [create_won_deal(stack.sims.hubspot_url, company=f"Batch Free {i}") for i in range(6)]
     # The stuck deal's write-back is refused and its invoice cannot be voided: it waits for a person.
-    stack.sims.hubspot.add_fault(f"/crm/v3/objects/deals/{stuck.deal_id}", 400, method="PATCH", times=1, skip=1)
+    stack.sims.hubspot.add_fault(f"/crm/objects/2026-09/deals/{stuck.deal_id}", 400, method="PATCH", times=1, skip=1)
     stack.sims.xero.add_fault(f"{XERO_API}/Invoices/*", 400, method="POST", times=-1)
 
     stack.client.start("batch_sync", {"since": None, "stage": "closedwon", "page_size": 100, "concurrency": 2,
@@ -124,7 +124,7 @@ def test_a_deal_sync_stopped_mid_group_does_not_crash_the_batch_when_its_neighbo
     a, b, c = (create_won_deal(stack.sims.hubspot_url, company=f"Group {n}") for n in "ABC")
     # Each deal's claim is answered 503 with its own wait: A for 10 minutes, B for 3 s, C for 6 s.
     for deal, wait in ((a, "600"), (b, "3"), (c, "6")):
-        stack.sims.hubspot.add_fault(f"/crm/v3/objects/deals/{deal.deal_id}", 503, method="PATCH", times=1,
+        stack.sims.hubspot.add_fault(f"/crm/objects/2026-09/deals/{deal.deal_id}", 503, method="PATCH", times=1,
                                      headers={"Retry-After": wait})
     stack.client.clock(auto_advance=False)  # waits take real time
     try:

@@ -40,10 +40,10 @@ def test_portal_without_graphql_gets_the_same_invoice_through_rest_reads(stack: 
     reads = [f"{r['method']} {r['path']}" for r in stack.sims.hubspot.requests()]
     assert reads == [
         "POST /collector/graphql",  # refused (403): REST from now on
-        f"GET /crm/v3/objects/deals/{deal.deal_id}",
-        "POST /crm/v3/objects/line_items/batch/read",
-        f"PATCH /crm/v3/objects/deals/{deal.deal_id}",
-        f"GET /crm/v3/objects/companies/{deal.company_id}",
-        f"GET /crm/v3/objects/contacts/{deal.contact_id}",
-        f"PATCH /crm/v3/objects/deals/{deal.deal_id}",
+        f"GET /crm/objects/2026-09/deals/{deal.deal_id}",
+        "POST /crm/objects/2026-09/line_items/batch/read",
+        f"PATCH /crm/objects/2026-09/deals/{deal.deal_id}",
+        f"GET /crm/objects/2026-09/companies/{deal.company_id}",
+        f"GET /crm/objects/2026-09/contacts/{deal.contact_id}",
+        f"PATCH /crm/objects/2026-09/deals/{deal.deal_id}",
     ]

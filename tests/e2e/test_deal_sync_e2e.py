@@ -28,8 +28,8 @@ def test_won_deal_becomes_exactly_one_authorised_invoice_and_is_written_back(sta
     assert status["runtimeStatus"] == "Completed", status
     # HubSpot: one read of the deal with its lines, company and contact (GraphQL), the claim, the write-back.
     assert [f"{r['method']} {r['path']}" for r in stack.sims.hubspot.requests()] == [
-        "POST /collector/graphql", f"PATCH /crm/v3/objects/deals/{deal.deal_id}",
-        f"PATCH /crm/v3/objects/deals/{deal.deal_id}"]
+        "POST /collector/graphql", f"PATCH /crm/objects/2026-09/deals/{deal.deal_id}",
+        f"PATCH /crm/objects/2026-09/deals/{deal.deal_id}"]
     [contact] = stack.sims.xero.state()["contacts"]
     assert (contact["Name"], contact["EmailAddress"]) == ("Northwind Traders", "nancy@northwind.example")
     assert status["output"]["status"] == "completed"

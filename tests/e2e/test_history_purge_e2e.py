@@ -50,7 +50,7 @@ def test_purging_old_history_keeps_transactions_their_dedupe_and_anything_still_
     assert stack.client.wait(f"deal-{early.deal_id}", timeout=60)["output"]["status"] == "skipped"
     # A transaction waiting for a person: the write-back and the void both refused.
     stuck = create_won_deal(stack.sims.hubspot_url, company="Purge Stuck")
-    stack.sims.hubspot.add_fault(f"/crm/v3/objects/deals/{stuck.deal_id}", 400, method="PATCH", times=1, skip=1)
+    stack.sims.hubspot.add_fault(f"/crm/objects/2026-09/deals/{stuck.deal_id}", 400, method="PATCH", times=1, skip=1)
     stack.sims.xero.add_fault(f"{XERO_API}/Invoices/*", 400, method="POST", times=-1)
     stuck_tx = start_deal(stack, stuck.deal_id)
     wait_custom_status(stack, stuck_tx, "needs_attention")
@@ -68,7 +68,7 @@ def test_purging_old_history_keeps_transactions_their_dedupe_and_anything_still_
     assert stack.ledger_rows(won.deal_id) + stack.ledger_rows(early.deal_id) == before
     # A later delivery for the invoiced deal starts nothing (its entity says completed), and the early
     # deal's win is synced as its next generation.
-    httpx.patch(f"{stack.sims.hubspot_url}/crm/v3/objects/deals/{early.deal_id}", timeout=10,
+    httpx.patch(f"{stack.sims.hubspot_url}/crm/objects/2026-09/deals/{early.deal_id}", timeout=10,
                 headers={"Authorization": "Bearer test-token"},
                 json={"properties": {"dealstage": "closedwon"}}).raise_for_status()
     again = _deliver(stack, won_event(won.deal_id, 9710), won_event(early.deal_id, 9711))

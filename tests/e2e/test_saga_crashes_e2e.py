@@ -26,7 +26,7 @@ from tests.e2e.saga_helpers import (
 from tests.support.azurite import Azurite
 from tests.support.crm_data import create_won_deal
 
-DEALS = "/crm/v3/objects/deals/"
+DEALS = "/crm/objects/2026-09/deals/"
 
 
 @pytest.fixture(scope="module")

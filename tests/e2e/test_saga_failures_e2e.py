@@ -36,7 +36,7 @@ from tests.e2e.saga_helpers import (
 from tests.support.azurite import Azurite
 from tests.support.crm_data import create_won_deal
 
-DEALS = "/crm/v3/objects/deals/"
+DEALS = "/crm/objects/2026-09/deals/"
 GRAPHQL = "/collector/graphql"  # the load step's one read (HUBSPOT_DEAL_READ=auto on a portal that has it)
 
 

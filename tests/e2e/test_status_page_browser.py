@@ -89,7 +89,7 @@ def seed(stack: Stack) -> dict[str, str]:
     # The write-back to the CRM fails for good, and the invoice cannot be voided: a person must act.
     stuck = create_won_deal(hub, company="Tailspin Stuck")
     stack.sims.hubspot._call("POST", "/_sim/faults", {
-        "path": f"/crm/v3/objects/deals/{stuck.deal_id}", "method": "PATCH", "status": 400, "times": 1, "skip": 1})
+        "path": f"/crm/objects/2026-09/deals/{stuck.deal_id}", "method": "PATCH", "status": 400, "times": 1, "skip": 1})
     stack.sims.xero.add_fault("/api.xro/2.0/Invoices/*", 400, method="POST", times=-1)
     tx = f"deal-{stuck.deal_id}"
     stack.client.start("deal_sync", {"deal_id": stuck.deal_id, "trigger": "test", "policy": POLICY}, tx)

@@ -243,7 +243,7 @@ def test_a_deal_created_before_it_is_won_is_invoiced_when_it_is_won(fresh_stack:
     first = stack.client.wait(tx, timeout=60)
     assert first["output"]["status"] == "skipped", first["output"]
 
-    won = httpx.patch(f"{stack.sims.hubspot_url}/crm/v3/objects/deals/{deal.deal_id}", timeout=10,
+    won = httpx.patch(f"{stack.sims.hubspot_url}/crm/objects/2026-09/deals/{deal.deal_id}", timeout=10,
                       headers={"Authorization": "Bearer test-token"}, json={"properties": {"dealstage": "closedwon"}})
     assert won.status_code == 200, won.text
     body = json.dumps([won_event(deal.deal_id, 9501)]).encode()

@@ -33,7 +33,7 @@ def _create(http: httpx.Client, kind: str, properties: dict[str, str], links: Se
     body: dict[str, Any] = {"properties": properties, "associations": [
         {"to": {"id": to_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED",
                                           "associationTypeId": ASSOC[(kind, to_type)]}]} for to_type, to_id in links]}
-    response = http.post(f"/crm/v3/objects/{kind}", json=body)
+    response = http.post(f"/crm/objects/2026-09/{kind}", json=body)
     response.raise_for_status()
     return str(response.json()["id"])
 

@@ -108,7 +108,7 @@ class Recorder:
 def move_stage(stack: Stack, deal_id: str, stage: str, token: str) -> None:
     """A person moves the deal in HubSpot; HubSpot then sends its signed webhook to the app by itself."""
     with httpx.Client(base_url=stack.sims.hubspot_url, headers={"Authorization": f"Bearer {token}"}) as crm:
-        crm.patch(f"/crm/v3/objects/deals/{deal_id}", json={"properties": {"dealstage": stage}}).raise_for_status()
+        crm.patch(f"/crm/objects/2026-09/deals/{deal_id}", json={"properties": {"dealstage": stage}}).raise_for_status()
 
 
 def ended(stack: Stack, tx: str, timeout: float = 60) -> dict[str, Any]:

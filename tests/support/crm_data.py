@@ -33,7 +33,7 @@ def _create(client: httpx.Client, kind: str, properties: dict[str, str],
         body["associations"] = [{"to": {"id": to_id}, "types": [
             {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": ASSOC[(kind, to_type)]}]}
             for to_type, to_id in associations]
-    response = client.post(f"/crm/v3/objects/{kind}", json=body)
+    response = client.post(f"/crm/objects/2026-09/{kind}", json=body)
     response.raise_for_status()
     return str(response.json()["id"])
 

@@ -123,7 +123,8 @@ class TableLedger:
         rows = list(self.table.query_entities(f"PartitionKey eq '{_quote(dp)}'"))
         rows.sort(key=lambda r: str(r.get("StartedAt", "")), reverse=True)
         return [{"id": r["RowKey"], "status": r.get("Status", ""), "started_at": r.get("StartedAt", ""),
-                 "time_partition": r.get("TimePartition", ""), "time_row": r.get("TimeRow", "")} for r in rows]
+                 "updated_at": r.get("UpdatedAt", ""), "time_partition": r.get("TimePartition", ""),
+                 "time_row": r.get("TimeRow", "")} for r in rows]
 
     def _window_rows(self, start: datetime, end: datetime, status: str | None, deal: str | None,
                      resume: dict[str, str] | None, columns: list[str]) -> Iterator[dict[str, Any]]:

@@ -129,7 +129,7 @@ async def get_transaction(req: func.HttpRequest, client: df.DurableOrchestration
 @bp.durable_client_input(client_name="client")
 async def transaction_action(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     return _to_http(await transactions.act(req.route_params.get("id", ""), req.route_params.get("action", ""),
-                                           ClientAdapter(client), get_settings()))
+                                           ClientAdapter(client), get_settings(), composition.ledger()))
 
 
 @bp.function_name(names.STATUS_PAGE)

@@ -61,7 +61,7 @@ def find_deals_to_sync(payload: Any) -> dict[str, Any]:
     ledger = composition.ledger()
     rows = functools.cache(ledger.for_deal)  # one ledger read per deal of the page
     found = discovery.find_deals(discovery.FindDealsInput.model_validate(payload), composition.crm(),
-                                 has_transaction=lambda deal_id: discovery.has_transaction(rows(deal_id)),
+                                 has_transaction=lambda deal_id, when: discovery.has_transaction(rows(deal_id), when),
                                  generation=lambda deal_id: discovery.next_generation(deal_id, rows(deal_id)))
     return found.model_dump(mode="json")
 
@@ -77,5 +77,6 @@ def mark_deal_paid(payload: Any) -> dict[str, Any]:
 async def start_deal_syncs(payload: Any, client: df.DurableOrchestrationClient) -> dict[str, Any]:
     # An activity, not the orchestrator, because starting is I/O; async because the durable client is.
     request = starter.DealSyncStarts.model_validate(payload)
-    report = await starter.start_deal_syncs(ClientAdapter(client), request.deal_ids, request.trigger, request.policy)
+    report = await starter.start_deal_syncs(ClientAdapter(client), request.deal_ids, request.trigger, request.policy,
+                                            request.accepted_at)
     return report.as_json()

@@ -30,6 +30,7 @@ def _to_http(response: ApiResponse) -> func.HttpResponse:
 class _Info:
     runtime_status: str | None
     output: Any
+    created_time: str = ""
 
 
 class ClientAdapter:
@@ -42,7 +43,8 @@ class ClientAdapter:
         found = await self._client.get_status(instance_id, show_input=False)
         if not found or found.runtime_status is None:
             return None
-        return _Info(found.runtime_status.value, found.output)
+        created = found.created_time
+        return _Info(found.runtime_status.value, found.output, created.isoformat() if created else "")
 
     async def start(self, orchestrator: str, instance_id: str, input_: Any) -> str:
         return str(await self._client.start_new(orchestrator, instance_id, input_))
@@ -135,7 +137,7 @@ async def get_transaction(req: func.HttpRequest, client: df.DurableOrchestration
 @bp.durable_client_input(client_name="client")
 async def transaction_action(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     return _to_http(await transactions.act(req.route_params.get("id", ""), req.route_params.get("action", ""),
-                                           ClientAdapter(client), get_settings()))
+                                           ClientAdapter(client), get_settings(), composition.ledger()))
 
 
 @bp.function_name(names.STATUS_PAGE)

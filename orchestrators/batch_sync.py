@@ -30,6 +30,7 @@ from shared.sync.policy import DealSyncInput, SagaPolicy
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC).isoformat()
 SEARCH_RETRY = RetryPolicy(max_attempts=6, first_interval=2, max_interval=120)
+MAX_UNREADABLE_SHOWN = 20  # the input is carried across continue-as-new: keep it small
 
 
 class BatchInput(BaseModel):
@@ -49,10 +50,13 @@ class BatchInput(BaseModel):
     failed_starts: int = 0
     released: int = 0
     pages: int = 0
+    # Deals found but unreadable (bad CRM data): skipped so the rest go on, and shown here (the first few).
+    unreadable: list[dict[str, str]] = Field(default_factory=list)
 
     def summary(self, since: str) -> dict[str, Any]:
         return {"started": self.started, "skipped": self.skipped, "pages": self.pages,
-                "failed_starts": self.failed_starts, "released": self.released, "since": since}
+                "failed_starts": self.failed_starts, "released": self.released, "since": since,
+                "unreadable": self.unreadable}
 
 
 def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]:
@@ -69,6 +73,7 @@ def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]
         # starts from the same place, so nothing is lost.
         return {**batch.summary(since), "error": raw}
     found = FindDealsResult.model_validate(raw)
+    batch.unreadable = (batch.unreadable + [u.model_dump(mode="json") for u in found.unreadable])[:MAX_UNREADABLE_SHOWN]
     for start in range(0, len(found.deals), batch.concurrency):
         chunk = found.deals[start:start + batch.concurrency]
         # A deal whose earlier transactions were skipped (not won then) gets the next generation.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+from datetime import timedelta
 from typing import Any
 
 from orchestrators.context import Orchestration
@@ -15,6 +16,15 @@ from shared.sync.identity import transaction_id
 # The webhook was answered 200 already, so HubSpot will not deliver these events again: keep trying for
 # about 45 minutes (2 s doubling to 5 min between attempts: the task hub unreachable, the host restarting).
 START_RETRY = RetryPolicy(max_attempts=16, first_interval=2, max_interval=300)
+# A win that met a transaction still finishing (it read the deal before the win) is tried again until that
+# run has ended: at most about its deadline, after which it has ended or waits for a person.
+WAIT_FIRST_SECONDS, WAIT_MAX_SECONDS = 2.0, 60.0
+
+
+def wait_policy(deadline_minutes: int) -> RetryPolicy:
+    """Checks every 2 s doubling to a minute, for the running transaction's deadline plus a margin."""
+    attempts = 8 + (deadline_minutes * 60 + 600) // int(WAIT_MAX_SECONDS)
+    return RetryPolicy(max_attempts=attempts, first_interval=WAIT_FIRST_SECONDS, max_interval=WAIT_MAX_SECONDS)
 
 
 class WebhookBatchFailed(RuntimeError):
@@ -22,11 +32,33 @@ class WebhookBatchFailed(RuntimeError):
 
 
 def webhook_batch(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
+    """Start every accepted deal's sync; the output says, per transaction, whether it was started, found
+    (``duplicates``: already invoiced, running past its read of the deal, or with a person), or started
+    only after waiting for a run that was still finishing (``waited_for`` names the runs waited for)."""
     batch = DealSyncStarts.model_validate(ctx.get_input() or {})
-    ok, raw = yield from call_with_retry(ctx, names.START_DEAL_SYNCS, batch.model_dump(mode="json"), START_RETRY)
-    if not ok:
-        # Failed rather than Completed, so a redelivery of the same events starts this batch again (a
-        # completed one counts as handled); the scheduled batch also finds won deals with no transaction.
-        raise WebhookBatchFailed(f"deal syncs of {ctx.instance_id} not started: {raw}")
-    report = StartReport.model_validate(raw)
-    return {"accepted": [transaction_id(d) for d in batch.deal_ids], **report.as_json()}
+    started: list[str] = []
+    duplicates: list[str] = []
+    waited_for: list[str] = []
+    waits = wait_policy(batch.policy.deadline_minutes)
+    todo, attempt = batch, 0
+    while True:
+        ok, raw = yield from call_with_retry(ctx, names.START_DEAL_SYNCS, todo.model_dump(mode="json"), START_RETRY)
+        if not ok:
+            # Failed rather than Completed, so a redelivery of the same events starts this batch again (a
+            # completed one counts as handled); the scheduled batch also finds won deals with no transaction.
+            raise WebhookBatchFailed(f"deal syncs of {ctx.instance_id} not started: {raw}")
+        report = StartReport.model_validate(raw)
+        started += report.started
+        duplicates += report.duplicates
+        if not report.waiting:
+            break
+        waited_for += [tx for tx in report.waiting.values() if tx not in waited_for]
+        attempt += 1
+        if waits.gives_up_after(attempt):
+            raise WebhookBatchFailed(f"{ctx.instance_id}: still waiting for {sorted(report.waiting.values())} "
+                                     "to finish; the scheduled batch picks these deals up")
+        # Only the deals still waiting are tried again: the others are started or found already.
+        yield ctx.create_timer(ctx.current_utc_datetime + timedelta(seconds=waits.delay(attempt)))
+        todo = batch.model_copy(update={"deal_ids": list(report.waiting)})
+    return {"accepted": [transaction_id(d) for d in batch.deal_ids], "started": started,
+            "duplicates": duplicates, "waited_for": waited_for}

@@ -118,21 +118,30 @@ def main() -> int:
                 os.killpg(p.pid, signal.SIGKILL)
 
 
-def wire_demo() -> None:
-    """Point the simulators' webhooks at the app, and start a first sync of the demo deals."""
-    app = f"http://{HOST}:{PORTS['app']}"
-    values = {**json.loads((REPO / "local.settings.sample.json").read_text())["Values"], **os.environ}
+def demo_values() -> dict[str, str]:
+    """The settings the app runs with in the demo: the sample file's, overridden by the environment."""
+    return {**json.loads((REPO / "local.settings.sample.json").read_text())["Values"], **os.environ}
+
+
+def wire_demo(app: str = f"http://{HOST}:{PORTS['app']}", hubspot: str = f"http://{HOST}:{PORTS['hubspot']}",
+              xero: str = f"http://{HOST}:{PORTS['xero']}", values: dict[str, str] | None = None) -> None:
+    """Point the simulators' webhooks at the app, and start a first sync of the demo deals.
+
+    The Xero simulator is the app's organisation: its events name the app's ``XERO_TENANT_ID`` (the app
+    ignores other tenants' events, so without it a paid invoice would never reach the deal).
+    """
+    values = values or demo_values()
     try:
-        post(f"http://{HOST}:{PORTS['hubspot']}/_sim/webhooks",
-             {"url": f"{app}/api/webhooks/hubspot", "secret": values["HUBSPOT_APP_SECRET"]})
-        post(f"http://{HOST}:{PORTS['xero']}/_sim/webhooks",
-             {"url": f"{app}/api/webhooks/xero", "key": values["XERO_WEBHOOK_KEY"]})
+        post(f"{hubspot}/_sim/webhooks", {"url": f"{app}/api/webhooks/hubspot", "secret": values["HUBSPOT_APP_SECRET"]})
+        post(f"{xero}/_sim/config", {"tenant_ids": [values["XERO_TENANT_ID"]]})
+        post(f"{xero}/_sim/webhooks", {"url": f"{app}/api/webhooks/xero", "key": values["XERO_WEBHOOK_KEY"]})
         post(f"{app}/api/sync", {})
         log("demo: webhooks wired (HubSpot and Xero simulators → app), first sync of the demo deals started")
     except (OSError, urllib.error.HTTPError) as exc:
         log(f"demo wiring failed: {exc}")
     log(f"status page: {app}/api/status   API: {app}/api/transactions   health: {app}/api/health")
-    log(f"simulators: HubSpot http://{HOST}:{PORTS['hubspot']}/_sim/state  Xero http://{HOST}:{PORTS['xero']}/_sim/state")
+    log(f"simulators: HubSpot {hubspot}/_sim/state  Xero {xero}/_sim/state")
+    log(f"pay an invoice (its deal is marked paid): curl -X POST {xero}/_sim/xero/invoices/<InvoiceID>/pay")
 
 
 def post(url: str, payload: object) -> None:

@@ -9,14 +9,14 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import names
 from shared.api.responses import ApiResponse, error_response, json_response
 from shared.config import Settings
-from shared.domain.transaction import blocks_new_sync
+from shared.domain.transaction import TERMINAL, blocks_new_sync
 from shared.sync.budget import budget_note
 from shared.sync.identity import transaction_id
 from shared.sync.policy import DealSyncInput, SagaPolicy
@@ -32,6 +32,11 @@ class InstanceInfo(Protocol):
 
     @property
     def output(self) -> Any: ...
+
+    @property
+    def created_time(self) -> str:
+        """When the instance was created (UTC, ISO 8601), or "" when the host did not say."""
+        ...
 
 
 class DurableClient(Protocol):
@@ -60,12 +65,19 @@ class EndedBadly:
 
 
 class StartReport(BaseModel):
-    """Which instances a starter started, and which it found already there (plain JSON across activities)."""
+    """Which instances a starter started, which it found already there, and which it must try again
+    (plain JSON across activities).
+
+    ``waiting`` maps a deal to its transaction that is still finishing without having taken this win
+    in hand (it read the deal before the win, or has not read it yet): the caller tries the deal again
+    once that run has ended, so the win starts the next generation instead of being swallowed.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     started: list[str] = Field(default_factory=list)
     duplicates: list[str] = Field(default_factory=list)
+    waiting: dict[str, str] = Field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -80,6 +92,7 @@ class DealSyncStarts(BaseModel):
     deal_ids: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]] = Field(min_length=1, max_length=100)
     trigger: str = "webhook"
     policy: SagaPolicy = Field(default_factory=SagaPolicy)  # frozen when the webhook was accepted
+    accepted_at: str = ""  # when (UTC, ISO 8601): a deal's run begun since then reads the deal after these events
 
 
 async def _start_unless_seen(client: DurableClient, orchestrator: str, instance_id: str, input_: Any,
@@ -121,33 +134,79 @@ def _counts_as_existing(info: InstanceInfo | None) -> bool:
     return info.runtime_status != "Completed" or blocks_new_sync(str(output.get("status", "")))
 
 
-# A deal is skipped while it is not won (e.g. HubSpot reports its creation first), then synced when it is:
-# each skip is kept as a finished transaction, so a deal skipped this many times is left to the batch.
+# Each transaction of a deal that ended without invoicing it (skipped: not won yet; compensated: bad data
+# fixed since; already_synced) leaves its id to history, so a deal tried this many times is left to a person.
 MAX_GENERATIONS = 20
 
+Decision = Literal["start", "covered", "wait"]
+# A finished transaction that invoiced the deal, or one a person decides (their Retry reads the deal afresh).
+COVERS_THE_DEAL = frozenset({"completed", "needs_attention"})
 
-async def _transaction_to_start(client: DurableClient, deal_id: str) -> tuple[str, int, bool]:
-    """The deal's transaction a trigger should start: ``(id, generation, already there)``.
 
-    Generation 1 unless earlier transactions of the deal were skipped: a finished transaction is never
-    run again under its id (its entity, ledger row and history say what happened then), so the win of a
-    deal first seen before it was won is a new generation. When an instance is gone (never started, or
-    its history purged after HISTORY_RETENTION_DAYS), its entity says whether it existed.
+def _live_decision(info: InstanceInfo, recorded: Any, accepted_at: str) -> Decision:
+    """What a win accepted at ``accepted_at`` means for a deal whose transaction is still live.
+
+    It is in hand when the run has not begun (``Pending``) or began after the win was accepted (it reads
+    the deal afterwards), went past reading the deal (a later step was recorded: the deal was won when
+    read), or waits for a person. Otherwise the run may have read the deal before the win, and would end
+    ``skipped`` without it: the win waits for it to end, then starts the next generation.
+    """
+    if info.runtime_status == "Pending":
+        return "covered"
+    if accepted_at and info.created_time and _utc(info.created_time) >= _utc(accepted_at):
+        return "covered"
+    if not isinstance(recorded, dict):
+        return "wait"  # running, nothing recorded yet
+    if recorded.get("status") == "needs_attention":
+        return "covered"
+    if accepted_at and _utc(str(recorded.get("created_at", ""))) >= _utc(accepted_at):
+        return "covered"
+    steps = recorded.get("steps")
+    steps = steps if isinstance(steps, list) else []
+    past_load = any(isinstance(step, dict) and step.get("name") not in (None, "load") for step in steps)
+    return "covered" if recorded.get("status") == "running" and past_load else "wait"
+
+
+def _utc(value: str) -> datetime:
+    """An ISO 8601 time as an aware UTC datetime; an unreadable one as the earliest time (never "after")."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def _transaction_to_start(client: DurableClient, deal_id: str,
+                                accepted_at: str = "") -> tuple[str, int, Decision]:
+    """The deal's transaction a trigger acts on, and what to do: ``(id, generation, decision)``.
+
+    The latest transaction decides, whatever earlier ones ended as: one that invoiced the deal, or waits
+    for a person, or is running past its read of the deal, covers it (``covered``); one still finishing
+    that may not have seen the win is waited for (``wait``); one that ended without invoicing (skipped,
+    rolled back, already synced) is followed by the next generation (``start``). A finished transaction
+    is never run again under its id (its entity, ledger row and history say what happened then). When an
+    instance is gone (never started, or its history purged after HISTORY_RETENTION_DAYS), its entity says
+    whether it existed.
     """
     for generation in range(1, MAX_GENERATIONS + 1):
         tx_id = transaction_id(deal_id, generation)
         info = await client.status(tx_id)
         if info is not None and info.runtime_status is not None:
+            if info.runtime_status in ACTIVE:
+                recorded = await client.entity_state(names.SYNC_TRANSACTION, tx_id)
+                return tx_id, generation, _live_decision(info, recorded, accepted_at)
+            if info.runtime_status != "Completed":
+                return tx_id, generation, "covered"  # failed or terminated: handed to a person (stranded)
             status = str((info.output if isinstance(info.output, dict) else {}).get("status", ""))
-            if info.runtime_status == "Completed" and not blocks_new_sync(status):
-                continue  # skipped: the next generation
-            return tx_id, generation, True
+            if status in COVERS_THE_DEAL:
+                return tx_id, generation, "covered"
+            continue  # ended without invoicing the deal: the next generation
         recorded = await client.entity_state(names.SYNC_TRANSACTION, tx_id)
         if not isinstance(recorded, dict):
-            return tx_id, generation, False
-        if blocks_new_sync(str(recorded.get("status", ""))):
-            return tx_id, generation, True
-    return transaction_id(deal_id, MAX_GENERATIONS), MAX_GENERATIONS, True
+            return tx_id, generation, "start"
+        if str(recorded.get("status", "")) not in TERMINAL or recorded.get("status") in COVERS_THE_DEAL:
+            return tx_id, generation, "covered"
+    return transaction_id(deal_id, MAX_GENERATIONS), MAX_GENERATIONS, "covered"
 
 
 # Deal syncs being started at once by one worker process, across all the batches it is running. A start
@@ -167,8 +226,9 @@ def _start_gate() -> asyncio.Semaphore:
 
 
 async def start_deal_syncs(client: DurableClient, deal_ids: Iterable[str], trigger: str,
-                           policy: SagaPolicy) -> StartReport:
-    """Start ``deal_sync`` for each deal that has no transaction yet; the rest are duplicates.
+                           policy: SagaPolicy, accepted_at: str = "") -> StartReport:
+    """Start ``deal_sync`` for each deal whose latest transaction does not cover it; the rest are duplicates,
+    or ``waiting`` for a transaction still finishing (see ``_transaction_to_start``).
 
     Safe to run again (activities run at least once): a deal started by an earlier run is a duplicate now.
     A start that fails for any reason other than a concurrent start of the same transaction raises, once
@@ -176,22 +236,26 @@ async def start_deal_syncs(client: DurableClient, deal_ids: Iterable[str], trigg
     """
     gate = _start_gate()
 
-    async def one(deal_id: str) -> tuple[str, bool]:
+    async def one(deal_id: str) -> tuple[str, str, Decision]:
         async with gate:
-            tx_id, generation, there = await _transaction_to_start(client, deal_id)
-            if there:
-                return tx_id, False
+            tx_id, generation, decision = await _transaction_to_start(client, deal_id, accepted_at)
+            if decision != "start":
+                return deal_id, tx_id, decision
             request = DealSyncInput(deal_id=deal_id, trigger=trigger, policy=policy, generation=generation)
-            return tx_id, await _start_unless_raced(client, names.DEAL_SYNC, tx_id, request.model_dump(mode="json"),
-                                                    _counts_as_existing)
+            started = await _start_unless_raced(client, names.DEAL_SYNC, tx_id, request.model_dump(mode="json"),
+                                                _counts_as_existing)
+            return deal_id, tx_id, "start" if started else "covered"
 
     report = StartReport()
     outcomes = await asyncio.gather(*(one(d) for d in dict.fromkeys(deal_ids)), return_exceptions=True)
     for outcome in outcomes:  # in order, each deal once
         if isinstance(outcome, BaseException):
             raise outcome
-        tx_id, started = outcome
-        (report.started if started else report.duplicates).append(tx_id)
+        deal_id, tx_id, decision = outcome
+        if decision == "wait":
+            report.waiting[deal_id] = tx_id
+        else:
+            (report.started if decision == "start" else report.duplicates).append(tx_id)
     return report
 
 
@@ -210,7 +274,8 @@ async def start_webhook_batch(client: DurableClient, batch_id: str, deal_ids: li
     One status read and at most one start, whatever the number of deals, so the webhook answers at once;
     the orchestration starts the deal syncs.
     """
-    request = DealSyncStarts(deal_ids=deal_ids, trigger="webhook", policy=SagaPolicy.from_settings(settings))
+    request = DealSyncStarts(deal_ids=deal_ids, trigger="webhook", policy=SagaPolicy.from_settings(settings),
+                             accepted_at=datetime.now(UTC).isoformat())
     return not await _start_unless_seen(client, names.WEBHOOK_BATCH, batch_id, request.model_dump(mode="json"),
                                         _batch_seen)
 

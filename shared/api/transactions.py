@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from shared import names
 from shared.api.responses import ApiResponse, error_response, json_response
@@ -26,6 +28,14 @@ MAX_WINDOW = timedelta(days=31)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 TX_ID = re.compile(r"deal-[A-Za-z0-9_-]{1,64}")  # fullmatch: "$" would let "deal-1\n" through
+
+
+class Decisions(Protocol):
+    """Where a person's decision per round is recorded once (the ledger table)."""
+
+    def claim_decision(self, tx_id: str, round_: int, action: str, at: str) -> str | None: ...
+
+    def release_decision(self, tx_id: str, round_: int) -> None: ...
 
 
 class BadRequest(ValueError):
@@ -130,18 +140,22 @@ async def get_transaction(tx_id: str, client: DurableClient, settings: Settings)
     return json_response(200, body)
 
 
-async def act(tx_id: str, action: str, client: DurableClient, settings: Settings) -> ApiResponse:
+async def act(tx_id: str, action: str, client: DurableClient, settings: Settings,
+              decisions: Decisions | None = None) -> ApiResponse:
+    """A person's retry or compensate. With ``decisions``, one decision per round: a second click (the
+    same or the other action) on the same question gets 409, not a 202 that nothing would act on."""
     if action not in ("retry", "compensate"):
         return error_response(404, "not_found", f"unknown action {action!r}")
     if not TX_ID.fullmatch(tx_id):
         return error_response(400, "invalid_parameter", "id: not a transaction id")
     try:
-        return await _act(tx_id, action, client, settings)
+        return await _act(tx_id, action, client, settings, decisions)
     except Exception as exc:  # the durable client's errors have no common type (HTTP, SDK, host)
         return unavailable("the orchestration store", exc)
 
 
-async def _act(tx_id: str, action: str, client: DurableClient, settings: Settings) -> ApiResponse:
+async def _act(tx_id: str, action: str, client: DurableClient, settings: Settings,
+               decisions: Decisions | None) -> ApiResponse:
     raw = await client.entity_state(names.SYNC_TRANSACTION, tx_id)
     state = TransactionState.model_validate(raw) if raw else None
     if state is None:
@@ -168,8 +182,19 @@ async def _act(tx_id: str, action: str, client: DurableClient, settings: Setting
         found = info.runtime_status if info is not None else "gone"
         return error_response(409, "conflict", f"the orchestration of {tx_id} is not running ({found}); "
                               "it cannot take this decision: see docs/operations.md")
-    # Named for the round the person saw: a second click cannot decide a later question.
-    await client.raise_event(tx_id, names.manual_event(action, state.round), {"requested": action,
-                                                                               "round": state.round})
+    if decisions is not None:
+        taken = await asyncio.to_thread(decisions.claim_decision, tx_id, state.round, action,
+                                        datetime.now(UTC).isoformat())
+        if taken is not None:
+            return error_response(409, "conflict", f"{tx_id}: {taken} was already chosen for this question "
+                                  f"(round {state.round}); one decision per round")
+    try:
+        # Named for the round the person saw: a second click cannot decide a later question.
+        await client.raise_event(tx_id, names.manual_event(action, state.round), {"requested": action,
+                                                                                   "round": state.round})
+    except Exception:
+        if decisions is not None:  # not delivered: the question is still open
+            await asyncio.to_thread(decisions.release_decision, tx_id, state.round)
+        raise
     return json_response(202, {"id": tx_id, "action": action})
 

@@ -4,6 +4,8 @@
   milliseconds + transaction id, so a partition lists newest first and a time window is a few
   partitions, each read with a RowKey range: no table scan.
 - Deal rows: PartitionKey = ``deal-<deal id>``, RowKey = transaction id: the lookup by deal.
+- Decision rows: PartitionKey = ``decision-<transaction id>``, RowKey = ``r<round>``: a person's retry or
+  compensate for that round, inserted once (the table refuses a second insert of the same keys).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ def time_keys(tx_id: str, started_at: str) -> tuple[str, str]:
 
 def deal_keys(deal_id: str, tx_id: str) -> tuple[str, str]:
     return f"deal-{deal_id}", tx_id
+
+
+def decision_keys(tx_id: str, round_: int) -> tuple[str, str]:
+    return f"decision-{tx_id}", f"r{round_}"
 
 
 def _json(value: Any) -> str:

@@ -17,7 +17,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.domain.transaction import TransactionState
-from shared.ledger.layout import deal_keys, from_row, inverted, parse_time, time_keys, to_row
+from shared.ledger.layout import deal_keys, decision_keys, from_row, inverted, parse_time, time_keys, to_row
 
 LIST_COLUMNS = ["PartitionKey", "RowKey", "TransactionId", "DealId", "DealName", "Status", "Generation", "Round",
                 "Trigger", "StartedAt", "UpdatedAt", "EndedAt", "Amount", "Currency", "InvoiceId",
@@ -110,6 +110,26 @@ class TableLedger:
                 continue
         raise ResourceModifiedError("the ledger row kept changing under this write")
 
+    def claim_decision(self, tx_id: str, round_: int, action: str, at: str) -> str | None:
+        """Record a person's ``action`` as the decision of the transaction's round ``round_``; None if this
+        call took it, else the action taken before. One insert: the table refuses a second row of the same
+        keys, so two clicks at once cannot both decide."""
+        pk, rk = decision_keys(tx_id, round_)
+        try:
+            self.table.create_entity({"PartitionKey": pk, "RowKey": rk, "Action": action, "At": at})
+            return None
+        except ResourceExistsError:
+            try:
+                return str(self.table.get_entity(pk, rk).get("Action", "")) or "another decision"
+            except ResourceNotFoundError:  # released in between: the other click could not be delivered
+                return self.claim_decision(tx_id, round_, action, at)
+
+    def release_decision(self, tx_id: str, round_: int) -> None:
+        """Undo ``claim_decision`` when the decision could not be delivered, so that it can be taken again."""
+        pk, rk = decision_keys(tx_id, round_)
+        with contextlib.suppress(ResourceNotFoundError):
+            self.table.delete_entity(pk, rk)
+
     def get(self, tx_id: str, started_at: str) -> dict[str, Any] | None:
         partition, row = time_keys(tx_id, started_at)
         try:
@@ -123,7 +143,8 @@ class TableLedger:
         rows = list(self.table.query_entities(f"PartitionKey eq '{_quote(dp)}'"))
         rows.sort(key=lambda r: str(r.get("StartedAt", "")), reverse=True)
         return [{"id": r["RowKey"], "status": r.get("Status", ""), "started_at": r.get("StartedAt", ""),
-                 "time_partition": r.get("TimePartition", ""), "time_row": r.get("TimeRow", "")} for r in rows]
+                 "updated_at": r.get("UpdatedAt", ""), "time_partition": r.get("TimePartition", ""),
+                 "time_row": r.get("TimeRow", "")} for r in rows]
 
     def _window_rows(self, start: datetime, end: datetime, status: str | None, deal: str | None,
                      resume: dict[str, str] | None, columns: list[str]) -> Iterator[dict[str, Any]]:

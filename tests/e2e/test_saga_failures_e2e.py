@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -338,11 +339,13 @@ def test_a_second_retry_click_waits_for_nobody_and_does_not_decide_the_next_roun
     # Round 1 will fail again (Xero refuses to list invoices), so a person is asked a second time.
     stack.sims.xero.add_fault(f"{XERO_API}/Invoices", 400, method="GET", times=-1)
     api = f"{stack.client.base_url}/api/transactions/{tx}/retry"
-    # A double click, both accepted before the orchestration acts on the first (held still to make sure).
+    # A double click before the orchestration acts on the first (held still to make sure): one decision
+    # per round, so the second is told it was taken already.
     stack.client.suspend(tx, "two clicks in flight")
-    clicks = [httpx.post(api, timeout=10).status_code for _ in range(2)]
+    clicks = [httpx.post(api, timeout=10) for _ in range(2)]
     stack.client.resume(tx)
-    assert clicks == [202, 202], clicks
+    assert [c.status_code for c in clicks] == [202, 409], [c.text for c in clicks]
+    assert "retry" in clicks[1].json()["message"]
 
     def asked_again() -> dict[str, Any] | None:
         _, state = stack.client.read_entity(names.SYNC_TRANSACTION, tx)
@@ -359,6 +362,36 @@ def test_a_second_retry_click_waits_for_nobody_and_does_not_decide_the_next_roun
     assert httpx.post(f"{stack.client.base_url}/api/transactions/{tx}/compensate", timeout=10).status_code == 202
     assert stack.client.wait(tx, timeout=30)["output"]["status"] == "compensated"
     assert [i["Status"] for i in invoices(stack)] == ["VOIDED"]
+
+
+@pytest.mark.e2e
+def test_retry_and_compensate_clicked_at_once_take_one_decision_and_the_other_click_gets_409(
+    fast_stack: Stack,
+) -> None:
+    stack = fast_stack
+    deal = create_won_deal(stack.sims.hubspot_url)
+    _fail_write_back(stack)
+    stack.sims.xero.add_fault(f"{XERO_API}/Invoices/*", 500, method="POST", times=-1)  # the void, for good
+    tx = start_deal(stack, deal.deal_id)
+    wait_custom_status(stack, tx, "needs_attention")
+    wait_for("the entity to need attention",
+             lambda: stack.client.read_entity(names.SYNC_TRANSACTION, tx)[1]["status"] == "needs_attention")
+    stack.sims.xero.clear_faults()
+    base = f"{stack.client.base_url}/api/transactions/{tx}"
+    stack.client.suspend(tx, "two people click at once")
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda action: httpx.post(f"{base}/{action}", timeout=10), ["retry", "compensate"]))
+    stack.client.resume(tx)
+
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [202, 409], [(a.status_code, a.text) for a in answers]
+    [taken] = [a.json()["action"] for a in answers if a.status_code == 202]
+    [refused] = [a.json() for a in answers if a.status_code == 409]
+    assert refused["error"] == "conflict" and taken in refused["message"], refused
+    final = stack.client.wait(tx, timeout=30)["output"]
+    assert final["status"] == ("completed" if taken == "retry" else "compensated"), final
+    _, state = stack.client.read_entity(names.SYNC_TRANSACTION, tx)
+    assert [t["by"] for t in state["transitions"] if t["by"] != "saga"] == ["person"]  # one decision taken
 
 
 @pytest.mark.e2e

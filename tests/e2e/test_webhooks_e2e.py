@@ -77,7 +77,7 @@ def test_signed_hubspot_batch_is_accepted_at_once_starts_each_transaction_once_a
     # The transactions are started off the request path, by the batch orchestration: each once.
     batch = stack.client.wait(first["batch"], timeout=60)
     assert batch["runtimeStatus"] == "Completed", batch
-    assert batch["output"] == {"accepted": expected, "started": expected, "duplicates": []}
+    assert batch["output"] == {"accepted": expected, "started": expected, "duplicates": [], "waited_for": []}
     for tx in expected:
         done = stack.client.wait(tx, timeout=60)
         assert done["runtimeStatus"] == "Completed" and done["output"]["status"] == "completed", done
@@ -101,7 +101,7 @@ def test_signed_hubspot_batch_is_accepted_at_once_starts_each_transaction_once_a
     second = json.loads(raw)
     assert second["batch"] != first["batch"] and second["duplicate"] is False
     rerun = stack.client.wait(second["batch"], timeout=60)
-    assert rerun["output"] == {"accepted": expected, "started": [], "duplicates": expected}, rerun
+    assert rerun["output"] == {"accepted": expected, "started": [], "duplicates": expected, "waited_for": []}, rerun
     assert start_runs(stack) == runs + 1
     time.sleep(0.5)
     assert len(stack.sims.xero.state()["invoices"]) == 3

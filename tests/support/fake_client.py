@@ -23,6 +23,7 @@ FINISHED = frozenset({"Completed", "Failed", "Terminated"})
 class Info:
     runtime_status: str | None
     output: Any = None
+    created_time: str = ""
 
 
 class TaskHubDown(ConnectionError):

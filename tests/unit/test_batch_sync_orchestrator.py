@@ -59,7 +59,7 @@ def run_batch(crm: PagedCrm, *, known: set[str] = frozenset(), concurrency: int 
     def find(payload: dict[str, Any]) -> dict[str, Any]:
         rows = skipped_rows or {}
         return discovery.find_deals(discovery.FindDealsInput.model_validate(payload), crm,  # type: ignore[arg-type]
-                                    has_transaction=lambda d: d in known,
+                                    has_transaction=lambda d, _modified: d in known,
                                     generation=lambda d: discovery.next_generation(d, rows.get(d, []))
                                     ).model_dump(mode="json")
 

@@ -29,17 +29,32 @@ def test_each_deal_without_a_transaction_gets_one_deal_sync_carrying_the_policy_
     assert first["policy"] == POLICY.model_dump(mode="json")
 
 
-def test_a_deal_whose_transaction_runs_or_ended_is_a_duplicate_but_one_that_found_it_not_won_gets_a_new_one() -> None:
+def test_a_deal_invoiced_or_with_a_person_is_a_duplicate_but_one_that_ended_without_an_invoice_gets_a_new_one() -> None:
     client = FakeDurableClient()
-    client.finish("deal-1", "Running")
     client.finish("deal-2", "Completed", {"status": "completed"})
     client.finish("deal-3", "Completed", {"status": "needs_attention"})
     client.finish("deal-4", "Completed", {"status": "skipped"})  # ran before the deal was won
-    report = start(client, ["1", "2", "3", "4"])
-    assert report.duplicates == ["deal-1", "deal-2", "deal-3"]
-    # The skipped transaction stays as it ended; the win is the deal's next generation.
-    assert report.started == ["deal-4-g2"] and client.started_ids() == ["deal-4-g2"]
+    client.finish("deal-5", "Completed", {"status": "compensated"})  # rolled back for bad data, fixed since
+    report = start(client, ["2", "3", "4", "5"])
+    assert report.duplicates == ["deal-2", "deal-3"]
+    # The earlier transactions stay as they ended; the win is the deal's next generation.
+    assert report.started == ["deal-4-g2", "deal-5-g2"] and client.started_ids() == ["deal-4-g2", "deal-5-g2"]
     assert client.starts[0][2]["generation"] == 2
+
+
+def test_a_win_meeting_a_run_that_has_not_gone_past_reading_the_deal_waits_for_it_instead_of_being_swallowed() -> None:
+    client = FakeDurableClient()
+    for tx in ("deal-1", "deal-2", "deal-3", "deal-4"):
+        client.finish(tx, "Running")
+    # deal-1: nothing recorded yet; deal-2: read the deal (maybe before the win), nothing after.
+    client.entities[(names.SYNC_TRANSACTION, "deal-2")] = {"status": "running", "steps": [{"name": "load"}]}
+    # deal-3: went on to claim the deal, so it was won when read; deal-4 waits for a person.
+    client.entities[(names.SYNC_TRANSACTION, "deal-3")] = {"status": "running",
+                                                           "steps": [{"name": "load"}, {"name": "claim"}]}
+    client.entities[(names.SYNC_TRANSACTION, "deal-4")] = {"status": "needs_attention", "steps": []}
+    report = start(client, ["1", "2", "3", "4"])
+    assert report.waiting == {"1": "deal-1", "2": "deal-2"}
+    assert report.duplicates == ["deal-3", "deal-4"] and report.started == [] and client.starts == []
 
 
 def test_a_deal_skipped_twice_before_it_was_won_is_started_as_its_third_generation_and_only_once() -> None:

@@ -86,9 +86,20 @@ def test_state_survives_json_round_trip() -> None:
     assert TransactionState.model_validate_json(state.model_dump_json()) == state
 
 
-def test_only_a_skipped_run_leaves_a_deal_free_for_a_new_automatic_sync() -> None:
+def test_a_skipped_run_leaves_a_deal_free_and_a_rolled_back_one_once_the_deal_changed_after_it() -> None:
+    from datetime import UTC, datetime
+
     from shared.sync.discovery import has_transaction
 
+    ended = "2026-11-02T10:00:00+00:00"
+    before, after = datetime(2026, 11, 2, 9, tzinfo=UTC), datetime(2026, 11, 2, 11, tzinfo=UTC)
     assert not has_transaction([]) and not has_transaction([{"status": "skipped"}])
     for status in ("running", "completed", "compensated", "needs_attention", "already_synced"):
-        assert has_transaction([{"status": "skipped"}, {"status": status}])
+        assert has_transaction([{"status": "skipped", "started_at": "1"},
+                                {"status": status, "started_at": "2", "updated_at": ended}])
+    for status in ("running", "completed", "needs_attention", "compensating", "pending"):
+        assert has_transaction([{"status": status, "updated_at": ended}], after)  # live or invoiced: never
+    for status in ("compensated", "already_synced"):
+        rows = [{"status": status, "started_at": "2", "updated_at": ended}, {"status": "skipped", "started_at": "1"}]
+        assert has_transaction(rows, before)  # nobody touched the deal since: no retry loop
+        assert not has_transaction(rows, after)  # fixed and won again: the next generation

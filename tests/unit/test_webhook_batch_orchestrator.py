@@ -39,7 +39,7 @@ def test_the_batch_starts_a_deal_sync_per_deal_and_reports_what_it_started_and_f
     ctx = context_with(client, "1", "2", "3")
     result = ctx.run(webhook_batch(ctx))
     assert result == {"accepted": ["deal-1", "deal-2", "deal-3"], "started": ["deal-1", "deal-3"],
-                      "duplicates": ["deal-2"]}
+                      "duplicates": ["deal-2"], "waited_for": []}
     assert ctx.names() == [names.START_DEAL_SYNCS] and ctx.timers == []
     assert all(payload["policy"] == POLICY.model_dump(mode="json") for _, _, payload in client.starts)
 

@@ -20,7 +20,7 @@ from shared.connectors.xero import XeroClient
 from shared.domain.models import Customer, InvoiceDraft, InvoiceLine
 from simulators.testing import SimulatorsProcess
 from tests.e2e.conftest import Stack, fast_host
-from tests.e2e.saga_helpers import XERO_API, contacts, deal_props, invoices, start_deal, wait_for
+from tests.e2e.saga_helpers import XERO_API, contacts, deal_props, invoices, ledger_row, start_deal, wait_for
 from tests.support.azurite import Azurite
 from tests.support.crm_data import create_won_deal
 from tests.support.settings import sample_settings
@@ -145,9 +145,9 @@ def test_an_invoice_voided_by_hand_is_noticed_and_retry_invoices_the_deal_again(
     assert state["status"] == "completed"
     shown = httpx.get(f"{stack.client.base_url}/api/transactions/{tx}", timeout=10).json()
     assert shown["actions"] == ["retry"], shown
-    row = wait_for("the ledger row", lambda: next((r for r in stack.ledger_rows(deal.deal_id)
-                                                   if r["external_ids"].get("invoice_status") == "VOIDED"), None))
-    assert row["status"] == "completed"
+    row = wait_for("the ledger row", lambda: (r := ledger_row(stack, deal.deal_id))["external_ids"].get(
+        "invoice_status") == "VOIDED" and r)
+    assert row["status"] == "completed" and "voided" in row["error"]
 
     again = httpx.post(f"{stack.client.base_url}/api/transactions/{tx}/retry", timeout=10)
     assert again.status_code == 202, again.text

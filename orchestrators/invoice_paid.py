@@ -1,4 +1,8 @@
-"""The ``invoice_paid`` orchestrator: one paid-invoice event, written back to its deal with retries."""
+"""The ``invoice_paid`` orchestrator: one invoice event from accounting, written back to its deal with retries.
+
+Paid: the deal is marked paid. Voided or deleted by hand: the deal says so, and its transaction records
+that its invoice is gone (so that a person's Retry invoices the deal again), in its entity and ledger row.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,14 @@ from collections.abc import Generator
 from typing import Any
 
 from orchestrators.context import Orchestration
+from orchestrators.retrying import call_with_retry
+from orchestrators.tracking import LEDGER_RETRY
 from shared import names
 from shared.saga.engine import Saga, Step, run_saga
 from shared.saga.outcome import SagaState
 from shared.saga.policy import RetryPolicy
+
+GONE_OUTCOMES = frozenset({"invoice_voided", "invoice_deleted"})
 
 
 def invoice_paid(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
@@ -17,6 +25,25 @@ def invoice_paid(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
     # A one-step saga: the engine brings Retry-After-aware retries; there is nothing to undo.
     saga = Saga(steps=(Step("mark_paid", names.MARK_DEAL_PAID, lambda st: {"invoice_id": st.input["invoice_id"]}),),
                 retry=RetryPolicy(max_attempts=8, first_interval=5, max_interval=600))
-    outcome = yield from run_saga(ctx, saga, SagaState(input={"invoice_id": str(request.get("invoice_id", ""))}))
+    invoice_id = str(request.get("invoice_id", ""))
+    outcome = yield from run_saga(ctx, saga, SagaState(input={"invoice_id": invoice_id}))
     result = outcome.state.results.get("mark_paid") or {}
+    if result.get("outcome") in GONE_OUTCOMES and result.get("transaction_id"):
+        yield from _record_invoice_gone(ctx, invoice_id, result)
     return {"status": outcome.status, **result, **({"reason": outcome.reason.message} if outcome.reason else {})}
+
+
+def _record_invoice_gone(ctx: Orchestration, invoice_id: str, result: dict[str, Any]) -> Generator[Any, Any, None]:
+    tx_id = str(result["transaction_id"])
+    command = {"op": "invoice_gone", "at": ctx.current_utc_datetime.isoformat(),
+               "invoice_id": invoice_id, "invoice_status": str(result.get("invoice_status", "")),
+               "message": str(result.get("message", ""))}
+    # A call, not a signal: the state read next must include it. A refused change (the transaction is not
+    # the one that made this invoice) leaves the entity as it was and is not projected.
+    answer = yield ctx.call_entity(names.SYNC_TRANSACTION, tx_id, "apply", command)
+    if isinstance(answer, dict) and answer.get("error"):
+        return
+    state = yield ctx.call_entity(names.SYNC_TRANSACTION, tx_id, "get")
+    if isinstance(state, dict):
+        yield from call_with_retry(ctx, names.RECORD_TRANSACTION, state, LEDGER_RETRY)
+

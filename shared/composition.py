@@ -133,6 +133,10 @@ def mapping_rules() -> MappingRules:
         default_currency=s.default_currency,
         default_payment_terms_days=s.default_payment_terms_days,
         max_total=s.max_invoice_total,
+        date_max_age_days=s.invoice_date_max_age_days,
+        date_max_ahead_days=s.invoice_date_max_ahead_days,
+        date_out_of_range=s.invoice_date_out_of_range,
+        customer_name_collision=s.customer_name_collision,
     )
 
 

@@ -109,6 +109,18 @@ class Settings(BaseSettings):
     max_invoice_total: Decimal = Field(
         default=Decimal("10000000"), gt=0, validation_alias="MAX_INVOICE_TOTAL"
     )
+    # The invoice date's sanity window around today: a close date outside it is dated today, or refused.
+    invoice_date_max_age_days: int = Field(default=365, ge=0, le=36500, validation_alias="INVOICE_DATE_MAX_AGE_DAYS")
+    invoice_date_max_ahead_days: int = Field(
+        default=1, ge=0, le=36500, validation_alias="INVOICE_DATE_MAX_AHEAD_DAYS"
+    )
+    invoice_date_out_of_range: Literal["today", "reject"] = Field(
+        default="today", validation_alias="INVOICE_DATE_OUT_OF_RANGE"
+    )
+    # A CRM company whose name another accounting customer has: a "<name> (HubSpot <id>)" customer, or refused.
+    customer_name_collision: Literal["disambiguate", "reject"] = Field(
+        default="disambiguate", validation_alias="CUSTOMER_NAME_COLLISION"
+    )
 
     # --- saga policy ---
     sync_schedule: str = Field(default="0 */15 * * * *", validation_alias="SYNC_SCHEDULE")

@@ -4,7 +4,8 @@ Real paths, status codes and error bodies (``{status, message, correlationId, ca
 configure a target with ``POST /_sim/webhooks`` ``{"url": ..., "secret": ...}``; deal creation and
 dealstage changes are then POSTed as signed v3 batches in the background; ``POST /_sim/webhooks/send``
 sends given events at once. ``PATCH /_sim/hubspot/objects/{type}/{id}`` writes raw property values
-without validation (bad data as an import would leave it).
+without validation (bad data as an import would leave it). ``DELETE /crm/v3/objects/{type}/{id}`` archives
+the object, as HubSpot's delete does: it is 404 to reads and writes from then on.
 """
 
 from __future__ import annotations
@@ -482,6 +483,7 @@ class HubSpotSim(SimServer):
             r.add_get(objects + "/{type}", self.list_objects)
             r.add_get(objects + "/{type}/{id}", self.get_object)
             r.add_patch(objects + "/{type}/{id}", self.patch_object)
+            r.add_delete(objects + "/{type}/{id}", self.delete_object)
             r.add_get(assoc_v4 + "/{type}/{id}/associations/{to}", self.get_associations)
             r.add_put(assoc_v4 + "/{type}/{id}/associations/default/{to}/{to_id}", self.put_default_association)
             r.add_put(assoc_v4 + "/{type}/{id}/associations/{to}/{to_id}", self.put_association)
@@ -564,7 +566,7 @@ class HubSpotSim(SimServer):
     async def get_object(self, request: web.Request) -> web.Response:
         t = self._type(request)
         obj = self.objects[t].get(request.match_info["id"]) if t else None
-        if t is None or obj is None:
+        if t is None or obj is None or obj["archived"]:
             return self.fail(404, "resource not found", "OBJECT_NOT_FOUND")
         assoc = [a for a in self._list_param(request, "associations") or [] if a in OBJECT_TYPES] or None
         return json_response(self.render(t, obj, self._props_param(request), assoc))
@@ -572,7 +574,7 @@ class HubSpotSim(SimServer):
     async def patch_object(self, request: web.Request) -> web.Response:
         t = self._type(request)
         obj = self.objects[t].get(request.match_info["id"]) if t else None
-        if t is None or obj is None:
+        if t is None or obj is None or obj["archived"]:
             return self.fail(404, "resource not found", "OBJECT_NOT_FOUND")
         body = await read_json(request) or {}
         props = body.get("properties")
@@ -624,6 +626,16 @@ class HubSpotSim(SimServer):
                     "name": name,
                 })
         return errors
+
+    async def delete_object(self, request: web.Request) -> web.Response:
+        """HubSpot's delete moves the object to the recycling bin (archived): 204, then 404 to the API."""
+        t = self._type(request)
+        obj = self.objects[t].get(request.match_info["id"]) if t else None
+        if t is None or obj is None or obj["archived"]:
+            return self.fail(404, "resource not found", "OBJECT_NOT_FOUND")
+        obj["archived"] = True
+        self._touch(t, obj)
+        return web.Response(status=204)
 
     async def graphql(self, request: web.Request) -> web.Response:
         if not self.config.get("graphql"):

@@ -144,6 +144,12 @@ class SimAdmin:
         result: dict[str, Any] = self._call("POST", f"/_sim/xero/invoices/{invoice_id}/pay", body)
         return result
 
+    def set_invoice_status(self, invoice_id: str, status: str, wait_for_webhook: bool = False) -> dict[str, Any]:
+        """A person voids (``VOIDED``) or deletes (``DELETED``) the invoice in the Xero app."""
+        result: dict[str, Any] = self._call("POST", f"/_sim/xero/invoices/{invoice_id}/status",
+                                            {"status": status, "wait_for_webhook": wait_for_webhook})
+        return result
+
 
 class SimulatorsProcess:
     """``python -m simulators`` in a subprocess on free loopback ports (``start``/``stop`` or ``with``)."""

@@ -17,6 +17,8 @@ Decisions (documented for test writers):
 - ``POST /_sim/xero/invoices/{id}/pay`` ``{"amount": "...", "date": "YYYY-MM-DD"}`` (amount defaults to
   what is due) records a payment; fully paid means PAID with FullyPaidOnDate; a webhook (INVOICE UPDATE)
   goes to the URL configured with ``POST /_sim/webhooks`` ``{"url": ..., "key": ...}``.
+- ``POST /_sim/xero/invoices/{id}/status`` ``{"status": "VOIDED" | "DELETED"}`` is a person voiding or
+  deleting the invoice in the Xero app: Xero's status rules apply, and the INVOICE UPDATE webhook goes out.
 """
 
 from __future__ import annotations
@@ -274,6 +276,7 @@ class XeroSim(SimServer):
         r.add_get(f"{API}/Organisation", self.organisation)
         r.add_post("/_sim/xero/expire-tokens", self.admin_expire_tokens)
         r.add_post("/_sim/xero/invoices/{id}/pay", self.admin_pay)
+        r.add_post("/_sim/xero/invoices/{id}/status", self.admin_set_status)
         r.add_post("/_sim/webhooks", self.admin_webhooks)
         r.add_post("/_sim/webhooks/send", self.admin_send_webhooks)
         r.add_post("/_sim/webhooks/intent", self.admin_intent)
@@ -854,6 +857,33 @@ class XeroSim(SimServer):
             else:
                 self.spawn(self.send_events([event]))
         return json_response({"invoice": self.render_invoice(inv), "webhook": delivery})
+
+    async def admin_set_status(self, request: web.Request) -> web.Response:
+        """A person voids or deletes the invoice in the Xero app (not through this API's caller)."""
+        inv = self.find_invoice(request.match_info["id"])
+        if inv is None:
+            return json_response({"error": "no such invoice"}, 404)
+        body = await read_json(request) or {}
+        target = str(body.get("status", ""))
+        if target not in ("VOIDED", "DELETED"):
+            return json_response({"error": "status must be VOIDED or DELETED"}, 400)
+        reason = self.transition(inv, target)
+        if reason:
+            return json_response({"error": reason}, 400)
+        inv["Status"] = target
+        inv["UpdatedDateUTC"] = ms_now()
+        delivery = await self._announce(inv, request, bool(body.get("wait_for_webhook")))
+        return json_response({"invoice": self.render_invoice(inv), "webhook": delivery})
+
+    async def _announce(self, inv: dict[str, Any], request: web.Request, wait: bool) -> dict[str, Any] | None:
+        """Send the invoice's UPDATE event where a webhook is configured (at once when ``wait``)."""
+        if not (self.config.get("webhook_url") and self.config.get("webhook_key")):
+            return None
+        event = self.event("INVOICE", "UPDATE", inv["InvoiceID"], request)
+        if wait:
+            return await self.send_events([event])
+        self.spawn(self.send_events([event]))
+        return None
 
     def event(
         self,

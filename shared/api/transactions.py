@@ -13,7 +13,7 @@ from shared import names
 from shared.api.responses import ApiResponse, error_response, json_response
 from shared.api.starter import ACTIVE, DurableClient, start_unless_there
 from shared.config import Settings
-from shared.domain.transaction import TransactionState, check_manual, is_stranded
+from shared.domain.transaction import TransactionState, check_manual, invoice_gone, is_stranded
 from shared.ledger.table_ledger import InvalidContinuation, TableLedger
 from shared.sync.identity import transaction_id
 from shared.sync.policy import DealSyncInput, SagaPolicy
@@ -110,9 +110,11 @@ def _links(state: TransactionState, settings: Settings) -> dict[str, str]:
 
 
 def new_generation_on_retry(state: TransactionState) -> bool:
-    """Retry starts a new generation: after a rollback, or when the orchestration itself stopped (stranded;
-    its invoice, if one was made and still stands, is found by reference and reused, never duplicated)."""
-    return state.status == "compensated" or (state.status == "needs_attention" and is_stranded(state))
+    """Retry starts a new generation: after a rollback, when the orchestration itself stopped (stranded;
+    its invoice, if one was made and still stands, is found by reference and reused, never duplicated), or
+    when the invoice it made was voided or deleted by hand in accounting (the deal is not invoiced any more)."""
+    return (state.status == "compensated" or (state.status == "needs_attention" and is_stranded(state))
+            or invoice_gone(state))
 
 
 def unavailable(what: str, exc: Exception) -> ApiResponse:

@@ -86,11 +86,13 @@ class AccountingPort(Protocol):
     ``idempotency_key``: the same key twice creates one record.
     """
 
-    def find_customer(
-        self, external_id: str, email: str | None = None, name: str | None = None, *, include_archived: bool = False
-    ) -> CustomerRef | None:
-        """An active customer (or, with ``include_archived``, an archived one: see ``status``) by external id,
-        else by email, else by exact name; None if none."""
+    def find_customer(self, external_id: str, *, include_archived: bool = False) -> CustomerRef | None:
+        """The active customer (or, with ``include_archived``, an archived one: see ``status``) that carries
+        this external id (the CRM company id); None if none. Never by name or e-mail: those are not unique."""
+        ...
+
+    def find_customers_named(self, name: str) -> list[CustomerRef]:
+        """The active customers with this name as the accounting system compares names for uniqueness."""
         ...
 
     def reactivate_customer(self, customer_id: str) -> CustomerRef:

@@ -15,7 +15,8 @@ Exceptions (``shared.domain.errors``), with Xero's own messages:
                            ``credit_note_required``), an archived contact cannot be reactivated
 
 Decisions:
-- ``find_customer`` sees only ACTIVE contacts (Xero's default without ``includeArchived``): an
+- ``find_customer`` goes by the company id in ContactNumber only, never by name or e-mail (another
+  customer may share them), and sees only ACTIVE contacts (Xero's default without ``includeArchived``): an
   archived contact was retired by a person or by this sync's compensation, and must not get new
   invoices. ``create_customer`` first looks for an ARCHIVED contact with the same ContactNumber and
   reactivates it instead of creating a twin, so that compensate-then-retry reuses one record and
@@ -298,23 +299,26 @@ class XeroClient:
             params["includeArchived"] = "true"
         return self._contacts(self._call("GET", "/Contacts", params=params), "find contact")
 
-    def find_customer(
-        self, external_id: str, email: str | None = None, name: str | None = None, *, include_archived: bool = False
-    ) -> CustomerRef | None:
-        searches = [("ContactNumber", external_id)]
-        if email:
-            searches.append(("EmailAddress", email))
-        if name:
-            searches.append(("Name", name))
-        for field, value in searches:
-            for contact in self._contacts_where(where_equals(field, value), include_archived=include_archived):
-                # Xero's where on strings ignores case; an exact match is what "same customer" means
-                # for names, while e-mail addresses compare case-insensitively.
-                found = getattr(contact, field) or ""
-                same = found.lower() == value.lower() if field == "EmailAddress" else found == value
-                if same and (contact.ContactStatus in (None, "ACTIVE") or include_archived):
-                    return self._customer_ref(contact, external_id)
+    def find_customer(self, external_id: str, *, include_archived: bool = False) -> CustomerRef | None:
+        """The contact that carries ``external_id`` (the CRM company id) in ContactNumber, or None.
+
+        Only the id makes a contact this company's: a contact of the same name or e-mail may be another
+        customer's (two companies can share a name), and invoicing it would bill the wrong customer.
+        """
+        clause = where_equals("ContactNumber", external_id)
+        for contact in self._contacts_where(clause, include_archived=include_archived):
+            # Xero's where on strings ignores case; a company id matches exactly or not at all.
+            if (contact.ContactNumber or "") == external_id and (
+                contact.ContactStatus in (None, "ACTIVE") or include_archived
+            ):
+                return self._customer_ref(contact, external_id)
         return None
+
+    def find_customers_named(self, name: str) -> list[CustomerRef]:
+        """The active contacts whose name is ``name`` as Xero compares names for uniqueness (ignoring case)."""
+        found = self._contacts_where(where_equals("Name", name))
+        return [self._customer_ref(c) for c in found
+                if (c.Name or "").lower() == name.lower() and c.ContactStatus in (None, "ACTIVE")]
 
     def reactivate_customer(self, customer_id: str) -> CustomerRef:
         """Make an archived customer active again (the undo of a rollback's archive)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from shared.domain.errors import BusinessRejection
 from shared.domain.models import Deal, InvoiceDraft, InvoiceLine, LineItem
@@ -25,6 +26,14 @@ class MappingRules:
     default_currency: str = "USD"
     default_payment_terms_days: int = 30
     max_total: Decimal = Decimal("10000000")
+    # The sanity window for the invoice date: a close date further back or ahead than this is a typo or a
+    # forgotten estimate, not the day of the sale. "today" dates such an invoice today; "reject" refuses it.
+    date_max_age_days: int = 365
+    date_max_ahead_days: int = 1
+    date_out_of_range: Literal["today", "reject"] = "today"
+    # A customer name the accounting system already gives another customer: "disambiguate" creates
+    # "<name> (HubSpot <company id>)"; "reject" rolls the deal back saying so.
+    customer_name_collision: Literal["disambiguate", "reject"] = "disambiguate"
 
 
 def reference_for(deal_id: str) -> str:
@@ -39,9 +48,23 @@ def invoice_currency(deal: Deal, rules: MappingRules) -> str:
     return currency
 
 
-def issue_date(deal: Deal, today: date) -> date:
-    """The close date when the CRM has one (the day the sale happened), else today."""
-    return deal.close_date or today
+def issue_date(deal: Deal, today: date, rules: MappingRules | None = None) -> date:
+    """The close date when the CRM has one (the day the sale happened) and it lies in the sanity window,
+    else today; out of the window with ``date_out_of_range="reject"``, a rejection naming the date."""
+    close = deal.close_date
+    if close is None:
+        return today
+    rules = rules or MappingRules()
+    earliest = today - timedelta(days=rules.date_max_age_days)
+    latest = today + timedelta(days=rules.date_max_ahead_days)
+    if earliest <= close <= latest:
+        return close
+    if rules.date_out_of_range == "reject":
+        raise BusinessRejection(
+            f"deal {deal.id}: its close date {close.isoformat()} lies outside the invoice date window "
+            f"({earliest.isoformat()} to {latest.isoformat()}); correct the close date in the CRM, then retry",
+            service="sync", code="invoice_date_out_of_range")
+    return today
 
 
 def due_date(deal: Deal, issued: date, rules: MappingRules) -> date:
@@ -102,7 +125,7 @@ def build_invoice(
         raise _reject(deal, f"the invoice total would be {total}: nothing to invoice")
     if total > rules.max_total:
         raise _reject(deal, f"the invoice total {total} exceeds the configured maximum {rules.max_total}")
-    issued = issue_date(deal, today)
+    issued = issue_date(deal, today, rules)
     return InvoiceDraft(
         customer_id=customer_id,
         reference=reference_for(deal.id),

@@ -212,6 +212,17 @@ def apply(state: TransactionState | None, command: dict[str, Any]) -> Transactio
             if action == "retry":
                 state.round += 1
                 state.reason, state.failed_step = None, ""
+        elif op == "invoice_gone":
+            # Its invoice was voided or deleted by hand in accounting: the transaction stays what it was
+            # (it did invoice the deal), and says that the invoice is gone, so that Retry may invoice again.
+            invoice_id = str(command.get("invoice_id", ""))
+            if state.status != "completed" or state.external_ids.get("invoice", "").lower() != invoice_id.lower():
+                raise InvalidTransition(f"transaction {state.id} is {state.status} and did not make invoice "
+                                        f"{invoice_id}; its end is not noted")
+            gone = str(command.get("invoice_status", "")) or "VOIDED"
+            state.external_ids["invoice_status"] = gone
+            state.reason = {"kind": "business", "service": "xero", "code": INVOICE_GONE,
+                            "message": str(command.get("message", ""))[:1000] or f"the invoice was {gone.lower()}"}
         elif op == "stranded":
             # The orchestration failed or was terminated (a fault in the app, an operator): nothing will
             # move this transaction any more, so it must not go on saying it runs. A person takes over.
@@ -232,6 +243,14 @@ STRANDED = "orchestration_failed"  # the reason code of a transaction whose orch
 # needs_attention too: a transaction waiting for a person whose orchestration then stopped can no
 # longer take the decision, and must be offered a new attempt instead.
 STRANDABLE: frozenset[str] = frozenset({"pending", "running", "compensating", "needs_attention"})
+
+
+INVOICE_GONE = "invoice_voided"  # the reason code of a completed transaction whose invoice was voided or deleted
+
+
+def invoice_gone(state: TransactionState) -> bool:
+    """Whether the invoice this completed transaction made was voided or deleted in accounting since."""
+    return state.status == "completed" and state.external_ids.get("invoice_status") in ("VOIDED", "DELETED")
 
 
 def is_stranded(state: TransactionState) -> bool:

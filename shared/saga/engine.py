@@ -128,6 +128,7 @@ def run_saga(
                 return SagaOutcome(status="halted", halt=str(reply["halt"]), state=state)
             continue
         reason: StepError = reply["error"]
+        state.failure = reason
         yield from run_compensations(ctx, saga, state, observer=observer)
         status = "needs_attention" if any(c.status == "failed" for c in state.compensations) else "compensated"
         return SagaOutcome(status=status, reason=reason, failed_step=step.name, state=state)

@@ -52,6 +52,8 @@ class SagaState(BaseModel):
     completed_steps: list[str] = Field(default_factory=list)
     compensations: list[CompensationRecord] = Field(default_factory=list)
     attempts: dict[str, int] = Field(default_factory=dict)
+    # Why the saga is being rolled back (set before the undos run, so that they can say it where people look).
+    failure: StepError | None = None
 
 
 OutcomeStatus = Literal["completed", "compensated", "needs_attention", "halted"]

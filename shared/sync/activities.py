@@ -40,7 +40,7 @@ HANDLERS: dict[str, Handler] = {
                                                   x.trigger_stage),
     names.WRITE_MARKERS: lambda p, x: steps.write_markers(MarkersInput.model_validate(p), x.crm),
     names.ENSURE_CUSTOMER: lambda p, x: steps.ensure_customer(EnsureCustomerInput.model_validate(p), x.crm,
-                                                              x.accounting),
+                                                              x.accounting, x.rules),
     names.ARCHIVE_CUSTOMER: lambda p, x: steps.archive_customer_if_created(ArchiveCustomerInput.model_validate(p),
                                                                            x.accounting),
     names.CREATE_INVOICE: lambda p, x: steps.create_invoice(CreateInvoiceInput.model_validate(p), x.accounting,

@@ -31,6 +31,7 @@ from shared.sync.messages import (
 from shared.sync.policy import SagaPolicy
 
 JsonDict = dict[str, Any]
+MAX_NOTE = 300  # the CRM shows the error marker in a list; one readable line
 
 
 def _load(st: SagaState) -> LoadDealResult:
@@ -50,8 +51,20 @@ def claim_input(st: SagaState) -> JsonDict:
     return dump(MarkersInput(deal_id=st.input["deal_id"], values=_claimed(st)))
 
 
+def rollback_note(st: SagaState) -> str:
+    """The deal's error marker after a rollback: one line saying at which step and why."""
+    failure = st.failure
+    if failure is None:
+        return "Not invoiced: the sync was rolled back by a person"
+    step = failure.step or "a step"
+    text = " ".join(f"Not invoiced, rolled back at {step}: {failure.message or failure.code}".split())
+    return text if len(text) <= MAX_NOTE else text[: MAX_NOTE - 1] + "…"
+
+
 def claim_undo_input(st: SagaState) -> JsonDict:
-    return dump(MarkersInput(deal_id=st.input["deal_id"], values=_load(st).previous))
+    # The deal goes back to its markers before the claim, with one line saying why nothing was invoiced.
+    values = _load(st).previous.model_copy(update={"last_error": rollback_note(st)})
+    return dump(MarkersInput(deal_id=st.input["deal_id"], values=values, undo=True))
 
 
 def customer_input(st: SagaState) -> JsonDict:
@@ -101,7 +114,7 @@ def write_back_input(st: SagaState) -> JsonDict:
 
 
 def write_back_undo_input(st: SagaState) -> JsonDict:
-    return dump(MarkersInput(deal_id=st.input["deal_id"], values=_claimed(st)))
+    return dump(MarkersInput(deal_id=st.input["deal_id"], values=_claimed(st), undo=True))
 
 
 def build_deal_saga(policy: SagaPolicy) -> Saga:

@@ -42,11 +42,13 @@ class MarkersInput(Message):
 
     deal_id: str
     values: SyncMarkers
+    undo: bool = False  # an undo: a deal deleted meanwhile leaves nothing to restore (done, not failed)
 
 
 class MarkersResult(Message):
     deal_id: str
     written: SyncMarkers
+    deal_gone: bool = False  # the deal was deleted in the CRM: nothing was written
 
 
 class EnsureCustomerInput(Message):

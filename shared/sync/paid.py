@@ -1,4 +1,10 @@
-"""When an invoice this app created is paid in accounting, mark its deal paid in the CRM (idempotent)."""
+"""When an invoice this app created is paid, voided or deleted in accounting, say so on its deal (idempotent).
+
+An event names an invoice id only. The reference ("Deal <id>") says which deal to look at, but anyone can
+type that reference on an invoice (a late fee raised by hand): the invoice is the deal's only when its id
+is the one the deal's transaction recorded on the deal (``xero_invoice_id``). Events for any other invoice
+change nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,11 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict
 
 from shared.connectors.ports import AccountingPort, CrmPort
+from shared.domain.errors import PermanentError, TransientError
 
 _REFERENCE = re.compile(r"^Deal ([A-Za-z0-9_-]{1,64})$")
+GONE = {"VOIDED": "voided", "DELETED": "deleted"}
+VOIDED_STATUS = "voided"  # the deal's sync status once its invoice was voided or deleted by hand
 
 
 class MarkPaidInput(BaseModel):
@@ -18,8 +27,13 @@ class MarkPaidInput(BaseModel):
 
 
 class MarkPaidResult(BaseModel):
-    outcome: str  # "marked_paid" | "not_paid" | "not_ours" | "unknown_invoice"
+    # "marked_paid" | "not_paid" | "not_ours" | "unknown_invoice" | "unknown_deal" | "invoice_voided"
+    # | "invoice_deleted"
+    outcome: str
     deal_id: str = ""
+    transaction_id: str = ""  # set when the deal's transaction must hear of it (its invoice is gone)
+    invoice_status: str = ""
+    message: str = ""
 
 
 def mark_deal_paid(request: MarkPaidInput, crm: CrmPort, accounting: AccountingPort) -> MarkPaidResult:
@@ -30,10 +44,33 @@ def mark_deal_paid(request: MarkPaidInput, crm: CrmPort, accounting: AccountingP
     match = _REFERENCE.match(invoice.reference or "")
     if match is None:
         return MarkPaidResult(outcome="not_ours")
+    deal_id = match.group(1)
+    try:
+        markers = crm.get_deal(deal_id).markers
+    except PermanentError as exc:
+        if exc.code != "not_found":
+            raise
+        return MarkPaidResult(outcome="unknown_deal", deal_id=deal_id)
+    if markers.invoice_id != invoice.id:
+        if markers.sync_status == "in_progress":
+            # A transaction holds the deal and has not written its invoice id back yet (the event can
+            # arrive first): ask again later rather than decide on a half-written deal.
+            raise TransientError(f"deal {deal_id} is being invoiced; its invoice id is not written back yet",
+                                 service="sync", code="write_back_pending", retry_after=30)
+        return MarkPaidResult(outcome="not_ours", deal_id=deal_id)
+    gone = GONE.get(invoice.status)
+    if gone is not None:
+        message = (f"invoice {invoice.number or invoice.id} was {gone} in Xero: the deal is not invoiced; "
+                   "press Retry on its transaction to invoice it again")
+        # Paid markers go too: the deal has no invoice that could be paid.
+        crm.update_markers(deal_id, {"sync_status": VOIDED_STATUS, "last_error": message,
+                                     "paid_status": "", "paid_date": ""})
+        return MarkPaidResult(outcome=f"invoice_{gone}", deal_id=deal_id, transaction_id=markers.transaction_id,
+                              invoice_status=invoice.status, message=message)
     if invoice.status != "PAID":
-        return MarkPaidResult(outcome="not_paid", deal_id=match.group(1))
+        return MarkPaidResult(outcome="not_paid", deal_id=deal_id)
     # The date accounting says it was paid, not today's: a redelivered event a day later writes the
     # same value (PATCH to known values), and the CRM shows when the money came in.
     paid_on = invoice.paid_on or datetime.now(UTC).date()
-    crm.mark_paid(match.group(1), paid_on, invoice.id)
-    return MarkPaidResult(outcome="marked_paid", deal_id=match.group(1))
+    crm.mark_paid(deal_id, paid_on, invoice.id)
+    return MarkPaidResult(outcome="marked_paid", deal_id=deal_id)

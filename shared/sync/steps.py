@@ -9,7 +9,8 @@ invoice are created with an ``Idempotency-Key`` derived from the transaction, an
 from __future__ import annotations
 
 from shared.connectors.ports import AccountingPort, CrmPort
-from shared.domain.errors import BusinessRejection
+from shared.domain.customer_names import disambiguated_name
+from shared.domain.errors import BusinessRejection, PermanentError
 from shared.domain.invoice_mapping import MappingRules, build_invoice, lines_total, reference_for
 from shared.domain.models import Customer, InvoiceRef, SyncMarkers
 from shared.saga.envelope import Halt
@@ -107,12 +108,31 @@ def write_markers(request: MarkersInput, crm: CrmPort) -> MarkersResult:
     The paid markers are never written here: they belong to the paid-invoice write-back, which may
     land first (this write retrying through 429s, or re-run after a lost answer); writing the values
     read before the saga would erase them, and Xero's later events for the invoice are not acted on.
+
+    A deal deleted in the CRM meanwhile cannot be claimed or written back: that is a rejection saying
+    so (the saga rolls the invoice back); for an undo there is nothing left to restore, so it is done.
     """
-    crm.update_markers(request.deal_id, request.values.model_dump(exclude=set(PAID_MARKERS)))
+    try:
+        crm.update_markers(request.deal_id, request.values.model_dump(exclude=set(PAID_MARKERS)))
+    except PermanentError as exc:
+        if exc.code != "not_found":
+            raise
+        if request.undo:
+            return MarkersResult(deal_id=request.deal_id, written=request.values, deal_gone=True)
+        raise BusinessRejection(
+            f"deal {request.deal_id} was deleted in the CRM while it was being invoiced: "
+            "what was done for it is rolled back", service=exc.service, code="deal_deleted") from None
     return MarkersResult(deal_id=request.deal_id, written=request.values)
 
 
-def ensure_customer(request: EnsureCustomerInput, crm: CrmPort, accounting: AccountingPort) -> EnsureCustomerResult:
+def ensure_customer(request: EnsureCustomerInput, crm: CrmPort, accounting: AccountingPort,
+                    rules: MappingRules | None = None) -> EnsureCustomerResult:
+    """The company's customer in accounting: the one carrying its id (ContactNumber), else a new one.
+
+    A contact is this company's only by that id. Another customer of the same name is never used: the
+    new one is named ``"<name> (HubSpot <id>)"``, or the deal is rolled back (``customer_name_collision``).
+    """
+    rules = rules or MappingRules()
     if request.existing is not None and request.existing.status != "ARCHIVED":
         return EnsureCustomerResult(customer=request.existing, created=False,
                                     external_ids={"customer": request.existing.id})
@@ -131,13 +151,25 @@ def ensure_customer(request: EnsureCustomerInput, crm: CrmPort, accounting: Acco
     try:
         ref = accounting.create_customer(customer, idempotency_key(request.tx_id, "customer", request.round))
     except BusinessRejection:
-        # Xero refuses a second contact of the same name. Either another deal of this company
-        # created it since our lookup, or the accountants keep this customer already (found by
-        # e-mail or name, without our company id). Either way it is theirs: use it, never undo it.
-        found = accounting.find_customer(company.id, email=customer.email, name=customer.name)
-        if found is None:
-            raise
-        return EnsureCustomerResult(customer=found, created=False, external_ids={"customer": found.id})
+        # Xero refuses a second active contact of the same name. Another deal of this company may
+        # have created ours since the lookup (it carries the company id: use it, never undo it)...
+        ours = accounting.find_customer(company.id)
+        if ours is not None:
+            return EnsureCustomerResult(customer=ours, created=False, external_ids={"customer": ours.id})
+        # ...or the name is another customer's: theirs is never ours, whatever the name says.
+        holders = accounting.find_customers_named(customer.name)
+        if not holders:
+            raise  # refused for another reason: the API's own words go to the person
+        if rules.customer_name_collision == "reject":
+            holder = holders[0]
+            whose = f"for company {holder.external_id}" if holder.external_id else "kept by hand"
+            raise BusinessRejection(
+                f"the accounting system already has a customer named {customer.name!r} ({whose}), which is "
+                f"not CRM company {company.id}'s: rename one of them, or set CUSTOMER_NAME_COLLISION=disambiguate",
+                service="sync", code="customer_name_taken",
+                details={"customer_id": holder.id, "company_id": company.id}) from None
+        renamed = customer.model_copy(update={"name": disambiguated_name(customer.name, company.id)})
+        ref = accounting.create_customer(renamed, idempotency_key(request.tx_id, "customer-renamed", request.round))
     return EnsureCustomerResult(customer=ref, created=True, external_ids={"customer": ref.id})
 
 

@@ -25,7 +25,7 @@ def test_demo_seed_serves_realistic_deals_in_four_currencies(xero_spec: XeroSpec
             assert first.amount is not None and first.line_item_ids and first.company_ids
             assert len(client.get_line_items(first.line_item_ids)) == len(first.line_item_ids)
         with make_xero(sp) as xero:
-            assert xero.find_customer("none", name="Northwind Traders") is not None
+            assert [c.name for c in xero.find_customers_named("Northwind Traders")] == ["Northwind Traders"]
             assert [r.reference for r in xero.find_invoices_by_reference("manual-2025-001")] == [
                 "manual-2025-001"
             ]

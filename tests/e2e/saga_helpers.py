@@ -43,6 +43,17 @@ def hubspot_data(stack: Stack) -> dict[str, Any]:
     return {"objects": objects, "associations": state["associations"]}
 
 
+ROLLBACK_NOTE = "invoice_sync_error"  # the deal's error marker: the one thing a rollback leaves on the deal
+
+
+def assert_hubspot_put_back(stack: Stack, before: dict[str, Any], deal_id: str, step: str) -> None:
+    """HubSpot is as ``before`` but for the deal's one-line note saying at which step and why it was rolled back."""
+    after = hubspot_data(stack)
+    note = str(after["objects"]["deals"][deal_id].pop(ROLLBACK_NOTE, ""))
+    assert after == before
+    assert note.startswith(f"Not invoiced, rolled back at {step}: ") and "\n" not in note, note
+
+
 def xero_data(stack: Stack) -> dict[str, Any]:
     state = stack.sims.xero.state()
     return {

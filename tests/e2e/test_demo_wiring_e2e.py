@@ -22,7 +22,7 @@ def test_the_demo_wiring_lets_a_won_deal_be_invoiced_by_its_webhook_and_a_paymen
 
     # The user moves the deal to won in the CRM; the simulator sends the signed webhook.
     with httpx.Client(base_url=stack.sims.hubspot_url, headers={"Authorization": "Bearer demo"}, timeout=10) as http:
-        http.patch(f"/crm/v3/objects/deals/{deal.deal_id}",
+        http.patch(f"/crm/objects/2026-09/deals/{deal.deal_id}",
                    json={"properties": {"dealstage": "closedwon"}}).raise_for_status()
     [invoice] = wait_for("the invoice", lambda: invoices(stack), timeout=60)
     wait_for("the write-back", lambda: deal_props(stack, deal.deal_id).get("invoice_sync_status") == "synced",

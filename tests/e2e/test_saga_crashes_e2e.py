@@ -15,6 +15,7 @@ from devhost.testing import DevHostProcess
 from simulators.testing import SimulatorsProcess
 from tests.e2e.conftest import Stack, fast_host
 from tests.e2e.saga_helpers import (
+    assert_hubspot_put_back,
     contacts,
     deal_props,
     hubspot_data,
@@ -108,5 +109,5 @@ def test_a_crash_after_any_undo_still_puts_both_systems_back_exactly_once(
     [invoice] = invoices(stack)
     [contact] = contacts(stack)
     assert (invoice["Status"], contact["ContactStatus"]) == ("VOIDED", "ARCHIVED")
-    assert hubspot_data(stack) == hubspot_before
+    assert_hubspot_put_back(stack, hubspot_before, deal.deal_id, "write_back")
     assert xero_live(stack, xero_before) == xero_before

@@ -36,7 +36,7 @@ def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tupl
 
 def _patch(stack: Stack, kind: str, object_id: str, properties: dict[str, str]) -> None:
     with httpx.Client(base_url=stack.sims.hubspot_url, headers={"Authorization": "Bearer t"}, timeout=10) as http:
-        http.patch(f"/crm/v3/objects/{kind}/{object_id}", json={"properties": properties}).raise_for_status()
+        http.patch(f"/crm/objects/2026-09/{kind}/{object_id}", json={"properties": properties}).raise_for_status()
 
 
 def _webhook(stack: Stack, events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -126,7 +126,7 @@ def test_a_win_arriving_while_the_creation_run_is_finishing_starts_the_next_gene
     stack = fresh_stack
     deal = create_won_deal(stack.sims.hubspot_url, company="Racing Win Co", stage="appointmentscheduled")
     # The creation run reads the deal (not won yet), and its answer takes 3 s to arrive.
-    stack.sims.hubspot.add_fault(f"/crm/v3/objects/deals/{deal.deal_id}", None, method="GET", after=True,
+    stack.sims.hubspot.add_fault(f"/crm/objects/2026-09/deals/{deal.deal_id}", None, method="GET", after=True,
                                  delay_ms=3000, times=1)
     created = _webhook(stack, [created_event(deal.deal_id, 72_001)])
     tx = f"deal-{deal.deal_id}"

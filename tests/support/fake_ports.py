@@ -67,7 +67,7 @@ class FakeCrm:
     def get_deal(self, deal_id: str) -> Deal:
         self._call("get_deal")
         if deal_id not in self.deals:
-            raise PermanentError(f"deal {deal_id} not found", service="hubspot", status=404)
+            raise PermanentError(f"deal {deal_id} not found", service="hubspot", code="not_found", status=404)
         return self.deals[deal_id]
 
     def get_deal_snapshot(self, deal_id: str) -> DealSnapshot:
@@ -121,16 +121,16 @@ class FakeAccounting:
     def snapshot(self) -> dict[str, Any]:
         return copy.deepcopy({"customers": self.customers, "invoices": self.invoices})
 
-    def find_customer(self, external_id: str, email: str | None = None, name: str | None = None, *,
-                      include_archived: bool = False) -> CustomerRef | None:
+    def find_customer(self, external_id: str, *, include_archived: bool = False) -> CustomerRef | None:
         self.faults.check("find_customer")
         for c in self.customers.values():
             if c["external_id"] == external_id and (c["status"] == "ACTIVE" or include_archived):
                 return CustomerRef(id=c["id"], external_id=external_id, name=c["name"], status=c["status"])
-        for c in self.customers.values():  # then by exact name, as the Xero adapter does
-            if name and c["name"] == name and c["status"] == "ACTIVE":
-                return CustomerRef(id=c["id"], external_id=c["external_id"], name=c["name"])
         return None
+
+    def find_customers_named(self, name: str) -> list[CustomerRef]:
+        return [CustomerRef(id=c["id"], external_id=c["external_id"], name=c["name"])
+                for c in self.customers.values() if c["name"].lower() == name.lower() and c["status"] == "ACTIVE"]
 
     def reactivate_customer(self, customer_id: str) -> CustomerRef:
         self.customers[customer_id]["status"] = "ACTIVE"
@@ -140,7 +140,8 @@ class FakeAccounting:
     def create_customer(self, customer: Customer, idempotency_key: str) -> CustomerRef:
         self.faults.check("create_customer")
         if idempotency_key not in self.keys:
-            if any(c["name"] == customer.name for c in self.customers.values()):
+            if any(c["name"].lower() == customer.name.lower() and c["status"] == "ACTIVE"
+                   for c in self.customers.values()):
                 raise BusinessRejection(f"The contact name {customer.name} is already assigned to another contact",
                                         service="xero", code="validation")
             cid = f"C{len(self.customers) + 1}"

@@ -97,7 +97,11 @@ def test_permanent_failure_puts_both_systems_back(method: str, step: str) -> Non
     port.faults.add(method, PermanentError("gone", service="x"))
     result, ctx = world.run()
     assert result["status"] == "compensated" and result["failed_step"] == step
-    assert world.crm.deals["501"] == before_deal
+    # The deal is as it was, but for one line saying why nothing was invoiced.
+    after_deal = world.crm.deals["501"]
+    assert after_deal.markers.last_error == f"Not invoiced, rolled back at {step}: gone"
+    assert after_deal.model_copy(update={"markers": after_deal.markers.model_copy(
+        update={"last_error": ""})}) == before_deal
     after = world.acct.snapshot()
     active = [c for c in after["customers"].values() if c["status"] == "ACTIVE"]
     assert active == list(before_acct["customers"].values())
@@ -119,7 +123,10 @@ def test_failed_write_back_voids_the_invoice_and_restores_the_deal() -> None:
     world.crm.update_markers = flaky  # type: ignore[method-assign]
     result, _ = world.run()
     assert result["status"] == "compensated" and result["failed_step"] == "write_back"
-    assert world.crm.deals["501"].markers == SyncMarkers()
+    markers = world.crm.deals["501"].markers
+    assert markers.last_error == ("Not invoiced, rolled back at write_back: "
+                                  "property xero_invoice_url does not exist")
+    assert markers.model_copy(update={"last_error": ""}) == SyncMarkers()
     assert [i["status"] for i in world.acct.invoices.values()] == ["VOIDED"]
 
 
@@ -173,7 +180,9 @@ def test_paid_invoice_needs_a_person_and_a_compensate_finishes_the_rollback() ->
     assert result["status"] == "compensated"
     assert world.acct.invoices["I1"]["status"] == "VOIDED"
     assert [c["status"] for c in world.acct.customers.values()] == ["ARCHIVED"]  # after its invoice
-    assert world.crm.deals["501"].markers == SyncMarkers()
+    markers = world.crm.deals["501"].markers
+    assert markers.model_copy(update={"last_error": ""}) == SyncMarkers()
+    assert markers.last_error == "Not invoiced, rolled back at write_back: deal locked"
 
 
 def test_retry_after_a_data_fix_completes_the_transaction() -> None:
@@ -198,12 +207,11 @@ def test_two_deals_of_one_new_customer_share_the_contact_created_by_the_first() 
     original_find = world.acct.find_customer
     calls = {"n": 0}
 
-    def stale_then_fresh(external_id: str, email: str | None = None, name: str | None = None, *,
-                         include_archived: bool = False) -> Any:
+    def stale_then_fresh(external_id: str, *, include_archived: bool = False) -> Any:
         calls["n"] += 1
         if calls["n"] > 1:
             world.acct.customers["C1"]["external_id"] = "77"
-        return original_find(external_id, email, name, include_archived=include_archived)
+        return original_find(external_id, include_archived=include_archived)
 
     world.acct.find_customer = stale_then_fresh  # type: ignore[method-assign]
     ctx = world.context()
@@ -225,14 +233,16 @@ def test_an_archived_customer_is_reactivated_and_archived_again_on_rollback() ->
     assert names.ARCHIVE_CUSTOMER in ctx.names()
 
 
-def test_a_customer_the_accountants_already_keep_by_name_is_used_and_never_archived() -> None:
+def test_a_customer_of_the_same_name_without_the_company_id_is_never_used_nor_archived() -> None:
     world = World()
     kept = {"id": "C7", "external_id": "", "name": "Company 77", "status": "ACTIVE"}
     world.acct.customers["C7"] = dict(kept)
     result, _ = world.run()
     assert result["status"] == "completed"
-    assert list(world.acct.customers) == ["C7"]
-    assert world.acct.invoices["I1"]["customer"] == "C7"
+    ours = world.acct.invoices["I1"]["customer"]
+    assert ours != "C7" and world.acct.customers[ours]["name"] == "Company 77 (HubSpot 77)"
+    assert world.acct.customers[ours]["external_id"] == "77"
+    assert world.acct.customers["C7"] == kept
 
     world = World()
     world.acct.customers["C7"] = dict(kept)
@@ -240,6 +250,7 @@ def test_a_customer_the_accountants_already_keep_by_name_is_used_and_never_archi
     result, _ = world.run()
     assert result["status"] == "compensated"
     assert world.acct.customers["C7"] == kept  # theirs, not ours to archive
+    assert [c["status"] for k, c in world.acct.customers.items() if k != "C7"] == ["ARCHIVED"]  # ours is
 
 
 def test_rollback_keeps_a_customer_we_created_once_another_deals_invoice_uses_it() -> None:

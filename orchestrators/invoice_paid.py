@@ -33,7 +33,7 @@ def invoice_paid(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
     return {"status": outcome.status, **result, **({"reason": outcome.reason.message} if outcome.reason else {})}
 
 
-def _record_invoice_gone(ctx: Orchestration, invoice_id: str, result: dict[str, Any]) -> Generator[Any, Any, None]:
+def _record_invoice_gone(ctx: Orchestration, invoice_id: str, result: dict[str, Any]) -> Generator[Any, Any]:
     tx_id = str(result["transaction_id"])
     command = {"op": "invoice_gone", "at": ctx.current_utc_datetime.isoformat(),
                "invoice_id": invoice_id, "invoice_status": str(result.get("invoice_status", "")),

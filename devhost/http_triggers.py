@@ -184,10 +184,11 @@ _KNOWN_HEADERS = {
 
 
 def _cookie_text(cookie: Any) -> str:
+    """An RpcHttpCookie as the Set-Cookie header the host writes (attributes the worker left empty are left out)."""
     parts = [f"{cookie.name}={cookie.value}"]
-    if cookie.HasField("path"):
+    if cookie.HasField("path") and cookie.path.value:
         parts.append(f"Path={cookie.path.value}")
-    if cookie.HasField("domain"):
+    if cookie.HasField("domain") and cookie.domain.value:
         parts.append(f"Domain={cookie.domain.value}")
     if cookie.HasField("max_age"):
         parts.append(f"Max-Age={int(cookie.max_age.value)}")
@@ -195,4 +196,7 @@ def _cookie_text(cookie: Any) -> str:
         parts.append("Secure")
     if cookie.HasField("http_only") and cookie.http_only.value:
         parts.append("HttpOnly")
+    same_site = {1: "Lax", 2: "Strict", 3: "None"}.get(int(cookie.same_site))
+    if same_site:
+        parts.append(f"SameSite={same_site}")
     return "; ".join(parts)

@@ -108,3 +108,18 @@ def test_the_worker_refuses_an_activity_annotated_with_a_parameterised_dict(tmp_
     )
     with pytest.raises(WorkerError, match="invalid non-type annotation"):
         asyncio.run(Worker(tmp_path).start())
+
+
+def test_a_cookie_the_worker_returns_reaches_the_browser_without_empty_attributes() -> None:
+    # The worker fills every nullable attribute, an empty Domain included; "Domain=" would make browsers (and
+    # httpx) drop the cookie, so the Xero connect flow's state cookie never came back.
+    from devhost import rpc
+    from devhost.http_triggers import to_aiohttp_response
+
+    p = rpc.protos()
+    cookie = p.RpcHttpCookie(name="state", value="abc", domain=p.NullableString(value=""),
+                             path=p.NullableString(value="/api/xero"), http_only=p.NullableBool(value=True),
+                             same_site=p.RpcHttpCookie.SameSite.Lax, max_age=p.NullableDouble(value=600))
+    answer = to_aiohttp_response(p.TypedData(http=p.RpcHttp(status_code="302", cookies=[cookie])))
+    assert answer.status == 302
+    assert answer.headers.getall("Set-Cookie") == ["state=abc; Path=/api/xero; Max-Age=600; HttpOnly; SameSite=Lax"]

@@ -14,7 +14,7 @@ import pytest
 
 from shared.connectors.hubspot import HubSpotClient
 from tests.e2e.conftest import POLICY, TOKEN, Stack, app_paths
-from tests.e2e.saga_helpers import hubspot_data, ledger_row, xero_data, xero_live
+from tests.e2e.saga_helpers import assert_hubspot_put_back, hubspot_data, ledger_row, xero_data, xero_live
 from tests.support.crm_data import create_won_deal
 from tests.support.settings import sample_settings
 
@@ -174,7 +174,8 @@ def test_a_portal_rule_that_refuses_the_write_back_ends_the_transaction_with_tha
     # Refused once: a business error is not retried.
     refused = [r for r in stack.sims.hubspot.requests() if r["method"] == "PATCH" and r["status"] == 400]
     assert len(refused) == 1, refused
-    # Both systems as they were: HubSpot unchanged, Xero with nothing live left (the invoice voided).
-    assert hubspot_data(stack) == hubspot_before
+    # Both systems as they were: HubSpot unchanged but for the deal's one-line note saying why, Xero with nothing
+    # live left (the invoice voided).
+    assert_hubspot_put_back(stack, hubspot_before, deal.deal_id, "write_back")
     assert xero_live(stack, xero_before) == xero_before
     assert [i["Status"] for i in invoices_for(stack, deal.deal_id)] == ["VOIDED"]

@@ -127,7 +127,9 @@ def test_a_batch_whose_start_activity_runs_twice_still_starts_each_transaction_o
     batch = stack.client.wait(accepted["batch"], timeout=60)
     assert batch["runtimeStatus"] == "Completed", batch
     assert batch["output"]["duplicates"] == expected  # the second run found what the first had started
-    assert start_runs(stack) == runs + 2
+    # Two runs at least (the lost one and its re-run); a third when the re-run met a transaction still finishing
+    # and asked again once it had ended (a win is never swallowed as a duplicate). Each starts nothing twice:
+    assert start_runs(stack) >= runs + 2
     for tx in expected:
         assert stack.client.wait(tx, timeout=60)["output"]["status"] == "completed"
     assert len(stack.sims.xero.state()["invoices"]) == 2

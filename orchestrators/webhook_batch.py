@@ -11,7 +11,7 @@ from orchestrators.retrying import call_with_retry
 from shared import names
 from shared.api.starter import DealSyncStarts, StartReport
 from shared.saga.policy import RetryPolicy
-from shared.sync.identity import transaction_id
+from shared.sync.identity import generation_of, transaction_id
 
 # The webhook was answered 200 already, so HubSpot will not deliver these events again: keep trying for
 # about 45 minutes (2 s doubling to 5 min between attempts: the task hub unreachable, the host restarting).
@@ -60,5 +60,14 @@ def webhook_batch(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
         # Only the deals still waiting are tried again: the others are started or found already.
         yield ctx.create_timer(ctx.current_utc_datetime + timedelta(seconds=waits.delay(attempt)))
         todo = batch.model_copy(update={"deal_ids": list(report.waiting)})
-    return {"accepted": [transaction_id(d) for d in batch.deal_ids], "started": started,
-            "duplicates": duplicates, "waited_for": waited_for}
+    # Rounds answer in the order deals stopped waiting; the output follows the delivery's order instead.
+    return {"accepted": [transaction_id(d) for d in batch.deal_ids],
+            "started": _in_order_of(batch.deal_ids, started), "duplicates": _in_order_of(batch.deal_ids, duplicates),
+            "waited_for": waited_for}
+
+
+def _in_order_of(deal_ids: list[str], tx_ids: list[str]) -> list[str]:
+    """``tx_ids`` sorted by the place of their deal in ``deal_ids``."""
+    def place(tx_id: str) -> int:
+        return next((i for i, d in enumerate(deal_ids) if generation_of(d, tx_id) is not None), len(deal_ids))
+    return sorted(tx_ids, key=place)

@@ -61,3 +61,22 @@ def test_a_batch_whose_starts_keep_failing_ends_failed_so_a_redelivery_starts_it
         ctx.run(webhook_batch(ctx))
     assert len(ctx.calls) == START_RETRY.max_attempts and len(ctx.timers) == START_RETRY.max_attempts - 1
     assert sum(ctx.timers) > 40 * 60  # it kept trying for the best part of an hour before giving up
+
+
+def test_the_batch_reports_its_deals_in_the_order_they_were_accepted_even_when_one_had_to_wait() -> None:
+    client = FakeDurableClient()
+    client.finish("deal-1", "Running")  # still before its read of the deal: the win waits for it to finish
+    client.finish("deal-2", "Completed", {"status": "completed"})
+    ctx = context_with(client, "1", "2")
+    real = ctx.activities[names.START_DEAL_SYNCS]
+
+    def start_then_finish(payload: dict[str, Any]) -> dict[str, Any]:
+        out = real(payload)
+        client.finish("deal-1", "Completed", {"status": "completed"})  # it ends while the batch waits
+        return out
+
+    ctx.activities[names.START_DEAL_SYNCS] = start_then_finish
+    result = ctx.run(webhook_batch(ctx))
+    assert result["waited_for"] == ["deal-1"] and len(ctx.timers) == 1
+    # An operator reads the output against the delivery: one order, whatever order the answers came in.
+    assert result["duplicates"] == ["deal-1", "deal-2"] and result["started"] == []

@@ -66,6 +66,11 @@ class ClientAdapter:
         return [EndedBadly(str(s.instance_id), s.runtime_status.value if s.runtime_status else "",
                            str(s.output)[:500]) for s in found]
 
+    async def created_since(self, instance_id_prefix: str, since: datetime) -> list[str]:
+        # One page, as ``ended_badly``: the ledger repair looks back a day or two, not over the whole history.
+        found = await self._client.get_status_by(created_time_from=since, instance_id_prefix=instance_id_prefix)
+        return [str(s.instance_id) for s in found]
+
     async def signal_entity(self, entity: str, key: str, operation: str, input_: object) -> None:
         await self._client.signal_entity(df.EntityId(entity, key), operation, input_)
 

@@ -52,6 +52,13 @@ def reset() -> None:
         _instances.clear()
 
 
+# Table calls fail fast. Every caller is an activity or a request that is repeated by its own policy (durable
+# timers, off the worker's threads), and the SDK's defaults (3 retries with backoff, 300 s timeouts) made each
+# ledger write of a storage outage hold a worker thread for 5 s or more: the sagas crawled behind them.
+TABLE_CALL_LIMITS: dict[str, Any] = {"retry_total": 1, "retry_backoff_factor": 0.2, "connection_timeout": 5,
+                                     "read_timeout": 20}
+
+
 def build_table_service(settings: Settings) -> TableServiceClient:
     """Connection string locally (Azurite); identity-based access in Azure (no shared keys)."""
     # The SDK logs every request and response at INFO: noise in the console and in Application
@@ -66,11 +73,11 @@ def build_table_service(settings: Settings) -> TableServiceClient:
                 "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
                 "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
             )
-        return TableServiceClient.from_connection_string(conn)
+        return TableServiceClient.from_connection_string(conn, **TABLE_CALL_LIMITS)
     from azure.identity import DefaultAzureCredential  # only needed in Azure; keeps local imports light
 
     endpoint = settings.storage_table_endpoint or f"https://{settings.storage_account_name}.table.core.windows.net"
-    return TableServiceClient(endpoint=endpoint, credential=DefaultAzureCredential())
+    return TableServiceClient(endpoint=endpoint, credential=DefaultAzureCredential(), **TABLE_CALL_LIMITS)
 
 
 def crm() -> CrmPort:

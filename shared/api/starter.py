@@ -54,6 +54,10 @@ class DurableClient(Protocol):
 
     async def ended_badly(self, instance_id_prefix: str, since: datetime) -> list[EndedBadly]: ...
 
+    async def created_since(self, instance_id_prefix: str, since: datetime) -> list[str]:
+        """The ids of instances created at or after ``since`` whose id starts with the prefix, however they stand."""
+        ...
+
 
 @dataclass(frozen=True)
 class EndedBadly:

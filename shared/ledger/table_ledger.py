@@ -190,6 +190,11 @@ class TableLedger:
         )
         return LedgerPage(items=items, counts=dict(counts), continuation=next_token, window=(start, end))
 
+    def index(self, start: datetime, end: datetime) -> dict[str, tuple[str, str]]:
+        """Every transaction that started in [start, end]: id → (status, updated at), three columns a row."""
+        return {str(r.get("TransactionId", "")): (str(r.get("Status", "")), str(r.get("UpdatedAt", "")))
+                for r in self._window_rows(start, end, None, None, None, ["TransactionId", "Status", "UpdatedAt"])}
+
     def scan_all(self) -> int:
         """Every row of the table (the baseline the time-window layout is measured against)."""
         return sum(1 for _ in self.table.list_entities(select=["Status"]))

@@ -34,6 +34,7 @@ class Azurite:
     table_port: int
     process: subprocess.Popen[bytes]
     workdir: str
+    persistent: bool = False  # data on disk in ``workdir``: it outlives a stop, so an outage can end
 
     @property
     def connection_string(self) -> str:
@@ -44,7 +45,7 @@ class Azurite:
             f"TableEndpoint=http://127.0.0.1:{self.table_port}/{ACCOUNT};"
         )
 
-    def stop(self) -> None:
+    def _terminate(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -52,16 +53,26 @@ class Azurite:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def go_down(self) -> None:
+        """A storage outage: the emulator stops (every call is refused); its data stays on disk."""
+        if not self.persistent:
+            raise RuntimeError("an in-memory Azurite loses its data when stopped: start it with persistent=True")
+        self._terminate()
+
+    def come_back(self) -> None:
+        """The outage ends: the same ports, the same data."""
+        self.process = _spawn(self.blob_port, self.queue_port, self.table_port, self.workdir, self.persistent)
+
+    def stop(self) -> None:
+        self._terminate()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start_azurite() -> Azurite:
-    """A fresh, in-memory Azurite. ``--disableTelemetry``: nothing the project runs may leave the loopback."""
-    blob, queue, table = free_port(), free_port(), free_port()
-    workdir = tempfile.mkdtemp(prefix="azurite-")
+def _spawn(blob: int, queue: int, table: int, workdir: str, persistent: bool) -> subprocess.Popen[bytes]:
+    storage = ["--location", workdir] if persistent else ["--inMemoryPersistence"]
     cmd = [
-        azurite_binary(), "--silent", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck",
-        "--loose",
+        azurite_binary(), "--silent", *storage, "--disableTelemetry", "--skipApiVersionCheck", "--loose",
         "--blobHost", "127.0.0.1", "--blobPort", str(blob),
         "--queueHost", "127.0.0.1", "--queuePort", str(queue),
         "--tableHost", "127.0.0.1", "--tablePort", str(table),
@@ -74,4 +85,12 @@ def start_azurite() -> Azurite:
     except TimeoutError:
         process.kill()
         raise
-    return Azurite(blob, queue, table, process, workdir)
+    return process
+
+
+def start_azurite(*, persistent: bool = False) -> Azurite:
+    """A fresh Azurite, in memory unless ``persistent``. ``--disableTelemetry``: nothing the project runs may
+    leave the loopback."""
+    blob, queue, table = free_port(), free_port(), free_port()
+    workdir = tempfile.mkdtemp(prefix="azurite-")
+    return Azurite(blob, queue, table, _spawn(blob, queue, table, workdir, persistent), workdir, persistent)

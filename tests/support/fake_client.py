@@ -86,6 +86,11 @@ class FakeDurableClient:
         return [EndedBadly(iid, info.runtime_status or "", str(info.output)) for iid, info in self.instances.items()
                 if iid.startswith(instance_id_prefix) and info.runtime_status in ("Failed", "Terminated")]
 
+    async def created_since(self, instance_id_prefix: str, since: datetime) -> list[str]:
+        """Every instance of the prefix (this fake keeps no creation times)."""
+        await asyncio.sleep(0)
+        return [iid for iid in self.instances if iid.startswith(instance_id_prefix)]
+
     async def purge_finished(self, created_before: datetime) -> int:
         """Forget every finished instance (this fake keeps no creation times): as a purge of old history."""
         self.purges.append(created_before)

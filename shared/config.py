@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     compensation_max_attempts: int = Field(
         default=10, ge=1, le=100, validation_alias="COMPENSATION_MAX_ATTEMPTS"
     )
+    # A transaction rolled back only because a service stayed unreachable past its retries is started again
+    # by the schedule (its next generation), this long after its rollback, at most this many times in a row.
+    auto_retry_unreachable: bool = Field(default=True, validation_alias="AUTO_RETRY_UNREACHABLE")
+    auto_retry_after_minutes: float = Field(default=10, ge=0, le=1440, validation_alias="AUTO_RETRY_AFTER_MINUTES")
+    auto_retry_max: int = Field(default=3, ge=1, le=20, validation_alias="AUTO_RETRY_MAX")
 
     # --- HTTP surface ---
     public_base_url: str = Field(default="", validation_alias="PUBLIC_BASE_URL")

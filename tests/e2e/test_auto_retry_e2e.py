@@ -1,8 +1,9 @@
 """Issue 13: a deal rolled back only because a service stayed unreachable is retried by the schedule, by itself.
 
 devhost with Azurite and the simulators, the real clock and short step retries: Xero answering 503 to every
-invoice creation exhausts them in a moment and the saga rolls back with a transient reason. The next scheduled run (invoked as the timer would) starts the deal's next generation,
-at most ``AUTO_RETRY_MAX`` times in a row; a rollback for the deal's own data is never retried by itself.
+invoice creation exhausts them in a moment and the saga rolls back with a transient reason. The next
+scheduled run (invoked as the timer would) starts the deal's next generation, at most ``AUTO_RETRY_MAX``
+times in a row; a rollback for the deal's own data is never retried by itself.
 """
 
 from __future__ import annotations

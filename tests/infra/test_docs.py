@@ -3,6 +3,7 @@ settings from shared/config.py, Key Vault secret names from the Bicep, routes th
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -78,12 +79,76 @@ def test_deploy_md_has_every_step() -> None:
                   "accounting.invoices", "accounting.contacts", "offline_access"):
         assert f"`{scope}`" in DEPLOY, scope
     assert "accounting.transactions" not in DEPLOY
-    for mode in ("### 3a. Custom connection", "### 3b. Web app", "XERO_AUTH_MODE custom_connection",
+    for mode in ("### 2a. Custom connection", "### 2b. Web app", "XERO_AUTH_MODE custom_connection",
                  "XERO_AUTH_MODE web_app", "/api/xero/connect", "/api/xero/callback"):
         assert mode in DEPLOY, mode
     for text in ("python -m shared.connectors.hubspot setup", "deal.creation", "deal.propertyChange", "dealstage",
                  "azd up", "curl -s \"$FUNCTION_APP_URL/api/health\"", "Closed Won", "/api/status",
                  "Intent to receive", "az functionapp restart"):
+        assert text in DEPLOY, text
+
+
+FORBIDDEN = (
+    # HubSpot ended the creation of legacy private apps in 2026: no guide may send a new customer there.
+    (re.compile(r"create (?:a |an |the |your )?(?:new )?(?:legacy )?private app", re.IGNORECASE),
+     "a step that creates a private app"),
+    (re.compile(r"Integrations\s*→\s*Private Apps", re.IGNORECASE), "the Private Apps settings page"),
+    # The numeric API versions go unsupported in 2027; the connector calls date-based paths only.
+    (re.compile(r"/(?:crm|properties|webhooks|associations|objects|contacts|deals)(?:/[a-z-]+)*/v\d+\b"),
+     "a numeric-version HubSpot path"),
+)
+KNOWN_HS_COMMANDS = {"hs init", "hs account auth", "hs --version", "hs project validate", "hs project upload",
+                     "hs project deploy", "hs project install-app"}
+
+
+def steps_a_customer_cannot_do(text: str) -> list[str]:
+    """Each passage of ``text`` that tells a person to do what HubSpot no longer allows."""
+    return [f"{why}: {m.group(0)!r}" for pattern, why in FORBIDDEN for m in pattern.finditer(text)]
+
+
+@pytest.mark.parametrize("doc", ["deploy.md", "operations.md"])
+def test_no_guide_asks_for_a_private_app_or_a_numeric_version_path(doc: str) -> None:
+    assert steps_a_customer_cannot_do((REPO / "docs" / doc).read_text()) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("In HubSpot: **Settings → Integrations → Private Apps → Create a private app**.",
+     ["a step that creates a private app: 'Create a private app'",
+      "the Private Apps settings page: 'Integrations → Private Apps'"]),
+    ("the connector reads `/crm/v3/objects/deals/{id}`", ["a numeric-version HubSpot path: '/crm/v3'"]),
+    ("POST https://api.hubapi.com/crm/associations/v4/deals/line_items/batch/read",
+     ["a numeric-version HubSpot path: '/crm/associations/v4'"]),
+    ("Keep the legacy private app until September 2027; `/crm/objects/2026-09/deals`", []),
+])
+def test_the_check_names_a_step_hubspot_no_longer_allows(text: str, expected: list[str]) -> None:
+    assert steps_a_customer_cannot_do(text) == expected
+
+
+def test_every_hubspot_app_file_and_command_deploy_md_names_exists() -> None:
+    paths = set(re.findall(r"hubspot-app/[A-Za-z0-9_./-]*[A-Za-z0-9_]", DEPLOY))
+    assert {"hubspot-app/src/app/app-hsmeta.json", "hubspot-app/src/app/webhooks/webhooks-hsmeta.json"} <= paths
+    assert [p for p in paths if not (REPO / p).exists()] == []
+    modules = set(re.findall(r"python -m ([A-Za-z_][\w.]*)", DEPLOY))
+    assert {"scripts.hubspot_webhook_url", "shared.connectors.hubspot"} <= modules
+    assert [m for m in modules if not (REPO / (m.replace(".", "/") + ".py")).is_file()] == []
+    commands = set(re.findall(r"\bhs (?:(?:project|account) [a-z-]+|init|--version)", DEPLOY))
+    assert {"hs project validate", "hs project upload", "hs project deploy", "hs account auth"} <= commands
+    assert commands <= KNOWN_HS_COMMANDS, sorted(commands - KNOWN_HS_COMMANDS)
+    assert "npm install -g @hubspot/cli" in DEPLOY
+
+
+def test_deploy_md_lists_exactly_the_scopes_of_the_hubspot_app() -> None:
+    app = json.loads((REPO / "hubspot-app/src/app/app-hsmeta.json").read_text())
+    required = set(app["config"]["auth"]["requiredScopes"])
+    section = DEPLOY[DEPLOY.index("## 4. The HubSpot app"):DEPLOY.index("## 5. ")]
+    table = set(re.findall(r"^\| `([a-z_.]+)` \|", section, re.MULTILINE))
+    assert table == required
+
+
+def test_deploy_md_documents_the_webhook_free_and_the_legacy_ways() -> None:
+    for text in ("## Without webhooks: a Service Key", "Development → Keys → Service keys", "SYNC_SCHEDULE",
+                 "## Already running on a legacy private app", "September 2027", "hubspot-access-token",
+                 "hubspot-app-secret"):
         assert text in DEPLOY, text
 
 

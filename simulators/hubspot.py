@@ -165,7 +165,7 @@ class HubSpotSim(SimServer):
         self._search_window = Window(0, 1.0)
         running: Dispatcher | None = getattr(self, "dispatcher", None)
         if running is not None:
-            running.stop()
+            running.stop(timeout=0)
         self.dispatcher: Dispatcher | None = None
         self.on_config_change()
 
@@ -1044,7 +1044,7 @@ class HubSpotSim(SimServer):
         except ValueError as exc:
             return json_response({"error": "invalid_subscription", "message": str(exc)}, 400)
         if self.dispatcher is not None:
-            self.dispatcher.stop()
+            self.dispatcher.stop(timeout=0)
         scale = float(self.config.get("time_scale") or 1.0)
         self.dispatcher = Dispatcher(sub, int(self.config["portal_id"]), scale).start()
         return json_response(self.subscription_view(), 201)
@@ -1060,7 +1060,7 @@ class HubSpotSim(SimServer):
 
     async def admin_unsubscribe(self, request: web.Request) -> web.Response:
         if self.dispatcher is not None:
-            self.dispatcher.stop()
+            self.dispatcher.stop(timeout=0)
         self.dispatcher = None
         return json_response({"subscribed": False})
 

@@ -188,6 +188,8 @@ class Dispatcher:
         return self
 
     def stop(self, timeout: float | None = None) -> None:
+        """End the thread: wait ``timeout`` seconds for it (None: a POST in flight's own timeout; 0: do not
+        wait, as the simulator's request handlers must not block its event loop). Nothing is sent after."""
         with self._cond:
             self._stopped = True
             self._cond.notify_all()

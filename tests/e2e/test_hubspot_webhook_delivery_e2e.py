@@ -96,7 +96,8 @@ def report(what: str, deliveries: list[dict[str, Any]], invoices: int, started: 
     events = sum(len(r["events"]) for r in deliveries if r["attempt"] == 0)
     retries = sum(1 for r in deliveries if r["attempt"] > 0)
     print(f"\n{what}: events={events} posts={len(posts)} attempts={len(deliveries)} retries={retries} "
-          f"invoices={invoices} seconds={time.monotonic() - started:.1f}")
+          f"slowest_answer_ms={max(r['elapsed_ms'] for r in deliveries)} invoices={invoices} "
+          f"seconds={time.monotonic() - started:.1f}")
 
 
 @pytest.mark.e2e

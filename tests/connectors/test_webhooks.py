@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import httpx
 import pytest
 
 from shared.connectors import hubspot_webhooks, xero_webhooks
@@ -170,3 +171,14 @@ def test_a_bulk_stage_change_reaches_the_subscribed_app_as_one_signed_post_liste
                                for r in listed["deliveries"]] == [(1, 0, 200, 3)]
     hub_sim.hubspot.reset()  # a reset ends the subscription
     assert hub_sim.hubspot._call("GET", "/_sim/webhooks/subscription") == {"subscribed": False}
+
+
+def test_a_bad_subscription_or_a_flush_without_one_is_refused_with_a_json_error(hub_sim: SimulatorsProcess) -> None:
+    with httpx.Client(base_url=hub_sim.hubspot_url, timeout=10.0) as admin:
+        bad = admin.post("/_sim/webhooks/subscription", json={"targetUrl": "http://127.0.0.1:1/x", "max_batch": 500,
+                                                               "clientSecret": APP_SECRET})
+        assert bad.status_code == 400 and set(bad.json()) == {"error", "message"}
+        assert "max_batch" in bad.json()["message"]
+        flush = admin.post("/_sim/webhooks/flush")
+        assert flush.status_code == 409 and set(flush.json()) == {"error", "message"}
+        assert admin.get("/_sim/webhooks/deliveries").json()["idle"] is True

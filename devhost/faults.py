@@ -1,11 +1,15 @@
-"""Fault-injection rules for activities (crash_after, duplicate, delay), set through `/_devhost/faults`."""
+"""Fault-injection rules, set through `/_devhost/faults`: activities (crash_after, duplicate, delay) and the
+task hub refusing to start an orchestration (refuse_start: the management API answers 503, as when its
+storage cannot be reached)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-MODES = ("crash_after", "duplicate", "delay")
+ACTIVITY_MODES = ("crash_after", "duplicate", "delay")
+START_MODES = ("refuse_start",)  # ``activity`` then names the orchestrator function
+MODES = ACTIVITY_MODES + START_MODES
 
 
 @dataclass
@@ -64,10 +68,11 @@ class FaultRegistry:
     def list(self) -> list[dict[str, Any]]:
         return [r.to_json() for r in self._rules]
 
-    def take(self, activity: str) -> FaultRule | None:
-        """Consume one application of the first live rule for `activity` (names are case-insensitive)."""
+    def take(self, activity: str, modes: tuple[str, ...] = ACTIVITY_MODES) -> FaultRule | None:
+        """Consume one application of the first live rule of one of ``modes`` for `activity` (names are
+        case-insensitive)."""
         for rule in self._rules:
-            if rule.times == 0:
+            if rule.times == 0 or rule.mode not in modes:
                 continue
             if rule.activity != "*" and rule.activity.lower() != activity.lower():
                 continue

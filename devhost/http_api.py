@@ -12,6 +12,7 @@ from aiohttp import web
 
 from devhost.clock import fmt_status_ts, parse_ts
 from devhost.engine import Engine, InstanceExistsError, UnknownFunctionError
+from devhost.faults import START_MODES
 from devhost.history import parse_token, status_history_view
 from devhost.model import TERMINAL, Instance
 
@@ -163,6 +164,16 @@ class DurableHttpApi:
             durable_name = self.engine.orchestrator_name(name)
         except UnknownFunctionError as exc:
             return self._bad_request(str(exc))
+        if self.engine.faults.take(durable_name, START_MODES) is not None:
+            return _json(
+                {
+                    "Message": "An error has occurred.",
+                    "ExceptionMessage": "The task hub's storage could not be reached (devhost fault refuse_start).",
+                    "ExceptionType": "Azure.RequestFailedException",
+                    "StackTrace": None,
+                },
+                status=503,
+            )
         body = await request.text()
         input_text: str | None = None
         if body.strip():

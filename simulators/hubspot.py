@@ -1,9 +1,12 @@
 """The HubSpot CRM simulator: objects, associations (v3 on create, v4), search, properties, webhooks.
 
-Real paths, status codes and error bodies (``{status, message, correlationId, category}``). Webhooks:
-configure a target with ``POST /_sim/webhooks`` ``{"url": ..., "secret": ...}``; deal creation and
-dealstage changes are then POSTed as signed v3 batches in the background; ``POST /_sim/webhooks/send``
-sends given events at once. ``PATCH /_sim/hubspot/objects/{type}/{id}`` writes raw property values
+Real paths, status codes and error bodies (``{status, message, correlationId, category}``). Webhooks as
+HubSpot delivers them (batched, at least once, out of order, retried): ``POST /_sim/webhooks/subscription``
+(see ``simulators.hubspot_webhooks``), each POST then listed by ``GET /_sim/webhooks/deliveries``. The simpler
+target of ``POST /_sim/webhooks`` ``{"url": ..., "secret": ...}`` gets each deal creation and dealstage change
+in a signed POST of its own; ``POST /_sim/webhooks/send`` sends given events at once. Searches are limited
+to ``search_per_second`` per account (HubSpot: about 5), with HubSpot's 429.
+``PATCH /_sim/hubspot/objects/{type}/{id}`` writes raw property values
 without validation (bad data as an import would leave it). ``DELETE /crm/v3/objects/{type}/{id}`` archives
 the object, as HubSpot's delete does: it is 404 to reads and writes from then on.
 """
@@ -27,6 +30,7 @@ from simulators.base import SimServer
 from simulators.hubspot_graphql import SINGULAR
 from simulators.hubspot_graphql import execute as execute_graphql
 from simulators.hubspot_search import NUMBER_PROPERTIES, SearchError, matches, sort_key, to_ms
+from simulators.hubspot_webhooks import Dispatcher, Subscription
 from simulators.ratelimit import Window
 from simulators.webhook_sender import deliver
 from simulators.wire import json_response, read_json
@@ -120,6 +124,8 @@ class HubSpotSim(SimServer):
         "access_token": None,  # expected bearer token; None accepts any non-empty token
         "search_cap": 10_000,
         "requests_per_10s": 100,  # 0 disables the limit
+        # CRM search: about 5 requests per second per account, apart from the ten-secondly limit; 0 disables it.
+        "search_per_second": 5,
         "time_scale": 1.0,
         "portal_id": 12345678,
         "app_id": 424242,
@@ -156,6 +162,11 @@ class HubSpotSim(SimServer):
         self._events = itertools.count(1)
         self._last_ms = 0
         self._window = Window(0, 10.0)
+        self._search_window = Window(0, 1.0)
+        running: Dispatcher | None = getattr(self, "dispatcher", None)
+        if running is not None:
+            running.stop(timeout=0)
+        self.dispatcher: Dispatcher | None = None
         self.on_config_change()
 
     def on_config_change(self) -> None:
@@ -164,6 +175,10 @@ class HubSpotSim(SimServer):
             self._ids = itertools.count(int(first_id))
         scale = float(self.config.get("time_scale") or 1.0)
         self._window = Window(int(self.config.get("requests_per_10s") or 0), 10.0 / scale)
+        self._search_window = Window(int(self.config.get("search_per_second") or 0), 1.0 / scale)
+        dispatcher: Dispatcher | None = getattr(self, "dispatcher", None)
+        if dispatcher is not None:
+            dispatcher.time_scale = scale
 
     # --- helpers ---
 
@@ -442,6 +457,8 @@ class HubSpotSim(SimServer):
                 "docs/methods/auth/oauth-overview",
                 "INVALID_AUTHENTICATION",
             ), lambda: None
+        if request.method == "POST" and request.path.endswith("/search") and "version" in request.match_info:
+            return self.admit_search(), lambda: None
         if self._window.limit and self._window.wait() > 0:
             limit = self._window.limit
             response = json_response(
@@ -463,6 +480,27 @@ class HubSpotSim(SimServer):
             return response, lambda: None
         self._window.record()
         return None, lambda: None
+
+    def admit_search(self) -> web.Response | None:
+        """CRM search has its own limit, per account and apart from the ten-secondly one (HubSpot's
+        spec exempts search from it): a 429 as HubSpot answers it, without Retry-After."""
+        window = self._search_window
+        if window.limit and window.wait() > 0:
+            # HubSpot's recorded search 429s carry this message and category; that the body also names the
+            # policy as SECONDLY is what secondary sources report.
+            return json_response(
+                {
+                    "status": "error",
+                    "message": "You have reached your secondly limit.",
+                    "errorType": "RATE_LIMIT",
+                    "correlationId": str(uuid.uuid4()),
+                    "policyName": "SECONDLY",
+                    "category": "RATE_LIMITS",
+                },
+                429,
+            )
+        window.record()
+        return None
 
     # --- routes ---
 
@@ -498,6 +536,11 @@ class HubSpotSim(SimServer):
         r.add_delete("/_sim/hubspot/paths", self.admin_clear_paths)
         r.add_post("/_sim/webhooks", self.admin_webhooks)
         r.add_post("/_sim/webhooks/send", self.admin_send_webhooks)
+        r.add_post("/_sim/webhooks/subscription", self.admin_subscribe)
+        r.add_get("/_sim/webhooks/subscription", self.admin_subscription)
+        r.add_delete("/_sim/webhooks/subscription", self.admin_unsubscribe)
+        r.add_get("/_sim/webhooks/deliveries", self.admin_deliveries)
+        r.add_post("/_sim/webhooks/flush", self.admin_flush)
         r.add_patch("/_sim/hubspot/objects/{type}/{id}", self.admin_raw_patch)
 
     def _type(self, request: web.Request) -> str | None:
@@ -924,6 +967,8 @@ class HubSpotSim(SimServer):
     def webhook_event(
         self, kind: str, deal_id: str, prop: str | None = None, value: str | None = None
     ) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.event(kind, deal_id, self.now_ms(), prop, value)
         if not self.config.get("webhook_url") or not self.config.get("webhook_secret"):
             return
         event: dict[str, Any] = {"subscriptionType": kind, "objectId": int(deal_id)}
@@ -991,6 +1036,43 @@ class HubSpotSim(SimServer):
         events = body.get("events") or []
         outcome = await self.send_events(events, body.get("url"), body.get("secret"))
         return json_response(outcome, 400 if "events" not in outcome else 200)
+
+    async def admin_subscribe(self, request: web.Request) -> web.Response:
+        """Install the app's webhook subscription (replacing any earlier one, whose work is dropped)."""
+        try:
+            sub = Subscription.from_json(await read_json(request))
+        except ValueError as exc:
+            return json_response({"error": "invalid_subscription", "message": str(exc)}, 400)
+        if self.dispatcher is not None:
+            self.dispatcher.stop(timeout=0)
+        scale = float(self.config.get("time_scale") or 1.0)
+        self.dispatcher = Dispatcher(sub, int(self.config["portal_id"]), scale).start()
+        return json_response(self.subscription_view(), 201)
+
+    def subscription_view(self) -> dict[str, Any]:
+        if self.dispatcher is None:
+            return {"subscribed": False}
+        sub = {k: v for k, v in vars(self.dispatcher.sub).items() if k != "client_secret"}
+        return {"subscribed": True, **sub, "time_scale": self.dispatcher.time_scale}
+
+    async def admin_subscription(self, request: web.Request) -> web.Response:
+        return json_response(self.subscription_view())
+
+    async def admin_unsubscribe(self, request: web.Request) -> web.Response:
+        if self.dispatcher is not None:
+            self.dispatcher.stop(timeout=0)
+        self.dispatcher = None
+        return json_response({"subscribed": False})
+
+    async def admin_deliveries(self, request: web.Request) -> web.Response:
+        if self.dispatcher is None:
+            return json_response({"deliveries": [], "pending": 0, "queued": 0, "in_flight": 0, "idle": True})
+        return json_response(self.dispatcher.status())
+
+    async def admin_flush(self, request: web.Request) -> web.Response:
+        if self.dispatcher is None:
+            return json_response({"error": "not_subscribed", "message": "no webhook subscription"}, 409)
+        return json_response({"flushed": self.dispatcher.flush()})
 
     async def admin_raw_patch(self, request: web.Request) -> web.Response:
         t = self._type(request)

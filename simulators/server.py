@@ -23,6 +23,8 @@ class RunningSimulators:
     runners: list[web.AppRunner]
 
     async def stop(self) -> None:
+        if self.hubspot.dispatcher is not None:
+            self.hubspot.dispatcher.stop()  # the webhook thread: a POST in flight ends within its timeout
         for sim in (self.hubspot, self.xero):
             for task in list(sim.background):
                 task.cancel()

@@ -117,6 +117,25 @@ class SimAdmin:
         return result
 
     # HubSpot only
+    def subscribe(self, target_url: str, client_secret: str, **settings: Any) -> dict[str, Any]:
+        """Install the app's webhook subscription (``simulators.hubspot_webhooks.Subscription`` fields)."""
+        result: dict[str, Any] = self._call(
+            "POST", "/_sim/webhooks/subscription",
+            {"targetUrl": target_url, "clientSecret": client_secret, **settings})
+        return result
+
+    def unsubscribe(self) -> None:
+        self._call("DELETE", "/_sim/webhooks/subscription")
+
+    def webhook_deliveries(self) -> dict[str, Any]:
+        """Each webhook POST made (``deliveries``: post, attempt, events, status, error) and what is still to go."""
+        result: dict[str, Any] = self._call("GET", "/_sim/webhooks/deliveries")
+        return result
+
+    def flush_webhooks(self) -> int:
+        """Send the pending webhook events now (held ones too); how many there were."""
+        return int(self._call("POST", "/_sim/webhooks/flush")["flushed"])
+
     def paths(self) -> list[dict[str, Any]]:
         """Every (method, path, user_agent, count) HubSpot was sent since start (resets keep it)."""
         result: list[dict[str, Any]] = self._call("GET", "/_sim/hubspot/paths")["paths"]

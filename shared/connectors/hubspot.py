@@ -18,6 +18,7 @@ Exceptions (``shared.domain.errors``), with the HubSpot API's own message:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -88,6 +89,9 @@ ASSOCIATIONS_PAGE = 500  # the most records one associations read returns
 PRIMARY_COMPANY = "deal_to_company"  # the inline name of the primary company's type; others are "..._unlabeled"
 PRIMARY_COMPANY_TYPE = 5  # HubSpot-defined association type id of a deal's primary company
 SEARCH_CAP = 10_000  # HubSpot's search never returns more results than this, whatever the paging
+# HubSpot's search has a limit of its own: about 5 requests per second per account, answered with a 429
+# that carries no Retry-After. Searches are paced below it here, so that paging never meets it.
+SEARCHES_PER_SECOND = 5
 PROPERTY_GROUP = PropertyGroup(name="invoice_sync", label="Invoice sync", displayOrder=-1)
 
 # The custom deal properties this app writes (and payment_terms_days, which it reads).
@@ -168,6 +172,7 @@ class HubSpotClient:
         time_scale: float = 1.0,
         transport: httpx.BaseTransport | None = None,
         search_cap: int = SEARCH_CAP,
+        searches_per_second: int | None = SEARCHES_PER_SECOND,
         deal_read: str = "auto",
         api_version: str = DEFAULT_API_VERSION,
     ) -> None:
@@ -187,6 +192,8 @@ class HubSpotClient:
         self.portal_id = portal_id
         self.app_url = app_url.rstrip("/")
         self.search_cap = search_cap
+        self._search_pace = (RateLimiter(searches_per_second, 1.0, time_scale=time_scale)
+                             if searches_per_second else None)
         # GraphQL is tried while this is in the past; a portal that refuses it moves it an hour ahead.
         self._graphql_after = float("inf") if deal_read == "rest" else 0.0
 
@@ -487,9 +494,10 @@ class HubSpotClient:
             limit=max(1, min(limit, 200)),
             after=after,
         )
-        response = self._http.request(
-            "POST", self._objects("deals/search"), json=request.model_dump(exclude_none=True)
-        )
+        with self._search_pace.slot() if self._search_pace is not None else contextlib.nullcontext():
+            response = self._http.request(
+                "POST", self._objects("deals/search"), json=request.model_dump(exclude_none=True)
+            )
         if response.status_code != 200:
             raise self._fail(response, "deal search")
         page = SearchResponse.model_validate(self._json(response, "deal search"))

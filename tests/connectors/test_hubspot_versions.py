@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, date, datetime
 
 import httpx
@@ -165,3 +166,29 @@ def test_a_bulk_update_gives_every_record_the_same_last_modified_time_and_the_se
         found = [d.id for d in crm.iter_deals_modified_since(datetime(2020, 1, 1, tzinfo=UTC), "closedwon",
                                                              page_size=2)]
     assert sorted(found) == sorted(d.deal_id for d in deals)
+
+
+def test_search_is_limited_to_five_requests_a_second_per_account_with_hubspots_429(hub_sim: SimulatorsProcess) -> None:
+    body = {"filterGroups": [], "limit": 1}
+    with httpx.Client(base_url=hub_sim.hubspot_url, headers={"Authorization": f"Bearer {HUBSPOT_TOKEN}"}) as http:
+        answers = [http.post("/crm/objects/2026-09/deals/search", json=body) for _ in range(6)]
+        assert [a.status_code for a in answers[:5]] == [200] * 5
+        refused = answers[5]
+        assert refused.status_code == 429
+        assert {k: v for k, v in refused.json().items() if k != "correlationId"} == {
+            "status": "error", "message": "You have reached your secondly limit.", "errorType": "RATE_LIMIT",
+            "policyName": "SECONDLY", "category": "RATE_LIMITS"}
+        assert "Retry-After" not in refused.headers
+        # Search has a limit of its own: other calls go on meanwhile.
+        assert http.get("/crm/objects/2026-09/deals").status_code == 200
+
+
+def test_the_connector_paces_its_searches_below_hubspots_limit(hub_sim: SimulatorsProcess) -> None:
+    deals = [create_won_deal(hub_sim.hubspot_url, token=HUBSPOT_TOKEN, terms_days=None) for _ in range(12)]
+    started = time.monotonic()
+    with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, timeout=10.0) as crm:
+        found = [d.id for d in crm.iter_deals_modified_since(datetime(2020, 1, 1, tzinfo=UTC), "closedwon",
+                                                             page_size=1)]
+    assert found == [d.deal_id for d in deals]  # 13 searches (12 pages and the empty end), no 429
+    assert time.monotonic() - started >= 2.0
+    assert not [r for r in hub_sim.hubspot.requests() if r["status"] == 429]

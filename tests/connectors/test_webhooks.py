@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import httpx
 import pytest
 
 from shared.connectors import hubspot_webhooks, xero_webhooks
@@ -146,3 +147,38 @@ def test_forged_signatures_with_odd_characters_compare_unequal_for_both_vendors(
     assert hubspot_webhooks.verify_v3(APP_SECRET, "POST", "https://app.example/x", b"[]", signature,
                                       str(now), now_ms=now) is False
     assert xero_webhooks.verify(WEBHOOK_KEY, b"{}", signature) is False
+
+
+def test_a_bulk_stage_change_reaches_the_subscribed_app_as_one_signed_post_listed_in_the_deliveries(
+    hub_sim: SimulatorsProcess,
+) -> None:
+    portal = Portal(hub_sim)
+    deal_ids = [portal.deal(stage="contractsent") for _ in range(3)]
+    with Receiver() as receiver:
+        hub_sim.hubspot.subscribe(receiver.url, APP_SECRET, appId=99, subscriptions=[
+            {"subscriptionType": "deal.propertyChange", "propertyName": "dealstage"}])
+        answer = portal.http.post("/crm/objects/2026-09/deals/batch/update", json={"inputs": [
+            {"id": d, "properties": {"dealstage": "closedwon"}} for d in deal_ids]})
+        assert answer.status_code == 200, answer.text
+        [delivery] = receiver.wait_for(1)
+        time.sleep(0.7)  # longer than the batch window: nothing else comes
+    assert len(receiver.deliveries) == 1 and hubspot_ok(delivery, receiver.url)
+    events = [WebhookEvent.model_validate(e) for e in json.loads(delivery.body)]
+    assert [(e.subscriptionType, e.objectId, e.propertyValue) for e in events] == [
+        ("deal.propertyChange", int(d), "closedwon") for d in deal_ids]
+    listed = hub_sim.hubspot.webhook_deliveries()
+    assert listed["idle"] and [(r["post"], r["attempt"], r["status"], len(r["events"]))
+                               for r in listed["deliveries"]] == [(1, 0, 200, 3)]
+    hub_sim.hubspot.reset()  # a reset ends the subscription
+    assert hub_sim.hubspot._call("GET", "/_sim/webhooks/subscription") == {"subscribed": False}
+
+
+def test_a_bad_subscription_or_a_flush_without_one_is_refused_with_a_json_error(hub_sim: SimulatorsProcess) -> None:
+    with httpx.Client(base_url=hub_sim.hubspot_url, timeout=10.0) as admin:
+        bad = admin.post("/_sim/webhooks/subscription", json={"targetUrl": "http://127.0.0.1:1/x", "max_batch": 500,
+                                                               "clientSecret": APP_SECRET})
+        assert bad.status_code == 400 and set(bad.json()) == {"error", "message"}
+        assert "max_batch" in bad.json()["message"]
+        flush = admin.post("/_sim/webhooks/flush")
+        assert flush.status_code == 409 and set(flush.json()) == {"error", "message"}
+        assert admin.get("/_sim/webhooks/deliveries").json()["idle"] is True

@@ -169,3 +169,16 @@ def test_an_activity_with_a_durable_client_binding_gets_a_working_client(client:
     assert status["output"] == {"started": child, "seen": True}
     done = client.wait(child)
     assert done["name"] == "sequence" and done["runtimeStatus"] == "Completed"
+
+
+def test_a_refused_start_fault_answers_503_once_for_that_orchestrator_and_starts_nothing(client: DevHostClient) -> None:
+    iid = "refused-" + uuid.uuid4().hex[:8]
+    client.add_fault("sequence", "refuse_start", times=1)
+    client.add_fault("*", "refuse_start", times=1, skip=1)  # the second start would meet it; activities never
+    status, _, body = client.request("POST", f"{DURABLE}/orchestrators/sequence/{iid}")
+    assert status == 503 and "could not be reached" in body["ExceptionMessage"]
+    assert client.status(iid) is None
+    status, _, _ = client.request("POST", f"{DURABLE}/orchestrators/sequence/{iid}")  # the wildcard's skip
+    assert status == 202
+    assert client.wait(iid)["runtimeStatus"] == "Completed"  # its activities ran: no start rule applied to them
+    assert [f["fired"] for f in client.faults()] == [1, 0]

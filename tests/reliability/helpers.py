@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from shared import names
 from shared.connectors.hubspot_webhooks import sign_v3
 from tests.e2e.conftest import FAST_HUBSPOT_SIM, FAST_XERO_SIM, Stack
 from tests.e2e.saga_helpers import wait_for
@@ -160,3 +161,19 @@ def outcome_figures(stack: Stack, deal_ids: set[str]) -> dict[str, int]:
     per_deal = [refs.get(f"Deal {d}", 0) for d in deal_ids]
     return {"invoices": sum(per_deal), "duplicates": sum(n - 1 for n in per_deal if n > 1),
             "lost": sum(1 for n in per_deal if n == 0)}
+
+
+def disagreements(stack: Stack, tx_ids: list[str]) -> dict[str, str]:
+    """Per transaction whose ledger row is missing or says something else than its entity: what differs."""
+    rows = {r["id"]: r for r in all_ledger_rows(stack)}
+    found: dict[str, str] = {}
+    for tx in tx_ids:
+        exists, entity = stack.client.read_entity(names.SYNC_TRANSACTION, tx)
+        assert exists, f"{tx} has no entity"
+        row = rows.get(tx)
+        if row is None:
+            found[tx] = f"no ledger row (entity {entity['status']})"
+        elif (row["status"], row.get("updated_at")) != (entity["status"], entity["updated_at"]):
+            found[tx] = f"ledger {row['status']} at {row.get('updated_at')}, entity {entity['status']} " \
+                        f"at {entity['updated_at']}"
+    return found

@@ -22,7 +22,13 @@ from simulators.testing import SimulatorsProcess
 from tests.e2e.conftest import FAST_APP_LIMITS, Stack, app_host
 from tests.e2e.saga_helpers import wait_for
 from tests.reliability.figures import report
-from tests.reliability.helpers import all_ledger_rows, outcome_figures, seed_and_sync, wait_instances_completed
+from tests.reliability.helpers import (
+    all_ledger_rows,
+    disagreements,
+    outcome_figures,
+    seed_and_sync,
+    wait_instances_completed,
+)
 from tests.support.azurite import Azurite, start_azurite
 
 DEALS = 30
@@ -42,22 +48,6 @@ def azurite() -> Iterator[Azurite]:
 def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
     with app_host(azurite, simulators, {**FAST_APP_LIMITS, "SYNC_BATCH_CONCURRENCY": "10"}) as pair:
         yield pair
-
-
-def disagreements(stack: Stack, tx_ids: list[str]) -> dict[str, str]:
-    """Per transaction whose ledger row is missing or says something else than its entity: what differs."""
-    rows = {r["id"]: r for r in all_ledger_rows(stack)}
-    found: dict[str, str] = {}
-    for tx in tx_ids:
-        exists, entity = stack.client.read_entity(names.SYNC_TRANSACTION, tx)
-        assert exists, f"{tx} has no entity"
-        row = rows.get(tx)
-        if row is None:
-            found[tx] = f"no ledger row (entity {entity['status']})"
-        elif (row["status"], row.get("updated_at")) != (entity["status"], entity["updated_at"]):
-            found[tx] = f"ledger {row['status']} at {row.get('updated_at')}, entity {entity['status']} " \
-                        f"at {entity['updated_at']}"
-    return found
 
 
 @pytest.mark.e2e

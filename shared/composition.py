@@ -52,11 +52,12 @@ def reset() -> None:
         _instances.clear()
 
 
-# Table calls fail fast. Every caller is an activity or a request that is repeated by its own policy (durable
-# timers, off the worker's threads), and the SDK's defaults (3 retries with backoff, 300 s timeouts) made each
-# ledger write of a storage outage hold a worker thread for 5 s or more: the sagas crawled behind them.
-TABLE_CALL_LIMITS: dict[str, Any] = {"retry_total": 1, "retry_backoff_factor": 0.2, "connection_timeout": 5,
-                                     "read_timeout": 20}
+# Table calls give up within about a second when storage is away. Every caller is an activity or a request
+# repeated by its own policy (durable timers, off the worker's threads), and the SDK's default back-off
+# (0.8 s doubling, 300 s timeouts) made each ledger write of a storage outage hold a worker thread for 5 s or
+# more: the sagas crawled behind them. Three quick retries still ride out a dropped keep-alive connection.
+TABLE_CALL_LIMITS: dict[str, Any] = {"retry_total": 3, "retry_backoff_factor": 0.2, "retry_backoff_max": 1,
+                                     "connection_timeout": 5, "read_timeout": 20}
 
 
 def build_table_service(settings: Settings) -> TableServiceClient:

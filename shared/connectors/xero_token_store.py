@@ -213,11 +213,17 @@ class BudgetRecorder:
         now = self._clock()
         # Written under the lock: parallel calls must not land out of order (a 1 over the 0 that followed it).
         with self._lock:
-            due = now - self._written_at >= self._every or (remaining <= self._low and remaining != self._written)
+            # Low counts are written at once, but only falling ones: parallel answers arrive out of order,
+            # and one that Xero sent before the day ran out must not show calls left after the 0 (a rise is
+            # the rolling day giving calls back, and waits for the next regular write).
+            falling = self._written is None or remaining < self._written
+            due = now - self._written_at >= self._every or (remaining <= self._low and falling)
             if not due:
                 return
+            before = self._written_at, self._written
             self._written_at, self._written = now, remaining
             try:
                 self._store.put_budget(DailyBudget(remaining, now))
             except Exception as exc:  # the budget is informative: never fail the call that saw it
+                self._written_at, self._written = before  # not written: the next answer tries again
                 log.warning("xero: could not record the daily budget: %s", type(exc).__name__)

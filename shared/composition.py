@@ -52,15 +52,14 @@ def reset() -> None:
         _instances.clear()
 
 
-# Table calls give up within about a second when storage is away. Every caller is an activity or a request
-# repeated by its own policy (durable timers, off the worker's threads), and the SDK's default back-off
-# (0.8 s doubling, 300 s timeouts) made each ledger write of a storage outage hold a worker thread for 5 s or
-# more: the sagas crawled behind them. Three quick retries still ride out a dropped keep-alive connection.
-TABLE_CALL_LIMITS: dict[str, Any] = {"retry_total": 3, "retry_backoff_factor": 0.2, "retry_backoff_max": 1,
-                                     "connection_timeout": 5, "read_timeout": 20}
+# The ledger's table calls give up within about a second when storage is away. Each ledger write is an
+# activity repeated on durable timers (off the worker's threads), and the SDK's default back-off (0.8 s
+# doubling) made every ledger write of a storage outage hold a worker thread for 5 s or more: the sagas
+# crawled behind them. Other table users keep the SDK's defaults: nothing repeats a lost budget write.
+LEDGER_CALL_LIMITS: dict[str, Any] = {"retry_total": 3, "retry_backoff_factor": 0.2, "retry_backoff_max": 1}
 
 
-def build_table_service(settings: Settings) -> TableServiceClient:
+def build_table_service(settings: Settings, **limits: Any) -> TableServiceClient:
     """Connection string locally (Azurite); identity-based access in Azure (no shared keys)."""
     # The SDK logs every request and response at INFO: noise in the console and in Application
     # Insights (and cost). Failures still surface as exceptions and at WARNING.
@@ -74,11 +73,11 @@ def build_table_service(settings: Settings) -> TableServiceClient:
                 "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
                 "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
             )
-        return TableServiceClient.from_connection_string(conn, **TABLE_CALL_LIMITS)
+        return TableServiceClient.from_connection_string(conn, **limits)
     from azure.identity import DefaultAzureCredential  # only needed in Azure; keeps local imports light
 
     endpoint = settings.storage_table_endpoint or f"https://{settings.storage_account_name}.table.core.windows.net"
-    return TableServiceClient(endpoint=endpoint, credential=DefaultAzureCredential(), **TABLE_CALL_LIMITS)
+    return TableServiceClient(endpoint=endpoint, credential=DefaultAzureCredential(), **limits)
 
 
 def crm() -> CrmPort:
@@ -127,7 +126,8 @@ def xero_tokens() -> TokenSource | None:
 
 
 def ledger() -> TableLedger:
-    built: TableLedger = _once("ledger", lambda: TableLedger(table_service(), get_settings().ledger_table_name))
+    built: TableLedger = _once("ledger", lambda: TableLedger(
+        build_table_service(get_settings(), **LEDGER_CALL_LIMITS), get_settings().ledger_table_name))
     return built
 
 

@@ -31,7 +31,7 @@ from tests.reliability.helpers import (
 )
 from tests.support.azurite import Azurite, start_azurite
 
-DEALS = 20
+DEALS = 12
 
 
 @pytest.fixture(scope="module")

@@ -48,10 +48,19 @@ def test_400_deals_on_the_starter_tier_all_end_invoiced_once_after_a_visible_wai
     stop = threading.Event()
     lowest: list[int] = []
 
+    slow_answers: list[float] = []
+
     def watch() -> None:  # what the status page shows while the backfill runs
         with httpx.Client(base_url=stack.client.base_url, timeout=10) as http:
             while not stop.is_set():
-                left = http.get("/api/xero/status").json().get("calls_left_today")
+                asked = time.monotonic()
+                try:
+                    left = http.get("/api/xero/status").json().get("calls_left_today")
+                except httpx.TimeoutException:
+                    # Under this load the worker's threads are all busy with activities, and the status
+                    # answer can wait longer than the timeout: ask again rather than stop watching.
+                    slow_answers.append(time.monotonic() - asked)
+                    continue
                 if isinstance(left, int):
                     lowest.append(left)
                     if left == 0:
@@ -81,7 +90,7 @@ def test_400_deals_on_the_starter_tier_all_end_invoiced_once_after_a_visible_wai
     report(f"reliability starter tier: deals={DEALS} day_s={DAY_SECONDS} calls_per_day={state['calls_per_day']} "
            f"completed={outcomes['completed']} invoices={figures['invoices']} duplicates={figures['duplicates']} "
            f"xero_calls={calls} daily_429s={state['rate_limited'].get('daily', 0)} "
-           f"lowest_calls_left_shown={min(lowest or [-1])} "
+           f"lowest_calls_left_shown={min(lowest or [-1])} status_answers_over_10s={len(slow_answers)} "
            f"total_s={done - started:.1f}")
 
     assert batch["runtimeStatus"] == "Completed", batch

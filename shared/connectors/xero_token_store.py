@@ -208,15 +208,28 @@ class BudgetRecorder:
         self._lock = threading.Lock()
         self._written_at = 0.0
         self._written: int | None = None
+        self._rising_since: float | None = None
 
     def __call__(self, remaining: int) -> None:
         now = self._clock()
         # Written under the lock: parallel calls must not land out of order (a 1 over the 0 that followed it).
         with self._lock:
             # Low counts are written at once, but only falling ones: parallel answers arrive out of order,
-            # and one that Xero sent before the day ran out must not show calls left after the 0 (a rise is
-            # the rolling day giving calls back, and waits for the next regular write).
+            # and one that Xero sent before the day ran out must not show calls left after the 0.
             falling = self._written is None or remaining < self._written
+            if falling:
+                self._rising_since = None
+            elif self._written is not None and self._written <= self._low and remaining > self._written:
+                # A rise from a low count is the rolling day giving calls back: shown once it has lasted
+                # ``every`` seconds, counted from ``every`` seconds after the low count. Right after the day
+                # runs out, the calls waiting for the reset hold the worker's threads and the status page
+                # answers late: the 0 must still be there when it answers again.
+                if now - self._written_at < self._every:
+                    return  # an answer sent before the low count may still arrive: no rise trusted yet
+                if self._rising_since is None:
+                    self._rising_since = now
+                if now - self._rising_since < self._every:
+                    return
             due = now - self._written_at >= self._every or (remaining <= self._low and falling)
             if not due:
                 return
@@ -224,6 +237,7 @@ class BudgetRecorder:
             self._written_at, self._written = now, remaining
             try:
                 self._store.put_budget(DailyBudget(remaining, now))
+                self._rising_since = None
             except Exception as exc:  # the budget is informative: never fail the call that saw it
                 self._written_at, self._written = before  # not written: the next answer tries again
                 log.warning("xero: could not record the daily budget: %s", type(exc).__name__)

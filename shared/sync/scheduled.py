@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from shared import names
@@ -25,25 +26,23 @@ LEDGER_REPAIR_LOOKBACK = timedelta(days=2)
 
 async def scheduled_run(client: DurableClient, ledger: RepairableLedger, signal: EntitySignal, settings: Settings,
                         now: datetime) -> None:
-    """The batch (skipped while one runs), then stranded transactions to a person, then the ledger repair,
-    then automatic retries. Each part runs even when an earlier one failed (storage still down, say): the
-    next schedule tries again."""
-    try:
+    """The batch (skipped while one runs), then stranded transactions to a person, then the ledger repair
+    (so that a transaction just handed over is written as it now stands), then automatic retries (so that a
+    rollback whose ledger write an outage swallowed is seen too). Each part runs even when an earlier one
+    failed (storage still down, say): the next schedule tries again."""
+    async def batch() -> None:
         if await start_batch(client, settings, since=None, trigger="schedule") is None:
             log.info("scheduled sync skipped: %s is still running", names.BATCH_INSTANCE_ID)
-    except Exception:
-        log.exception("scheduled batch not started; the next schedule tries again")
-    try:
-        await mark_stranded(client, ledger, signal, now - STRANDED_LOOKBACK, now)
-    except Exception:
-        log.exception("stranded transactions not checked; the next schedule tries again")
-    try:
-        # After the stranded check, so that a transaction it hands to a person is written as it now stands.
-        await repair_ledger(client, ledger, now - LEDGER_REPAIR_LOOKBACK, now)
-    except Exception:
-        log.exception("ledger not repaired; the next schedule tries again")
-    try:
-        # After the repair, so that a rollback whose ledger write an outage swallowed is seen too.
-        await retry_unreachable_rollbacks(client, ledger, settings, now - LEDGER_REPAIR_LOOKBACK, now)
-    except Exception:
-        log.exception("rolled-back transactions not retried; the next schedule tries again")
+
+    parts: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+        ("scheduled batch", batch),
+        ("stranded check", lambda: mark_stranded(client, ledger, signal, now - STRANDED_LOOKBACK, now)),
+        ("ledger repair", lambda: repair_ledger(client, ledger, now - LEDGER_REPAIR_LOOKBACK, now)),
+        ("automatic retry", lambda: retry_unreachable_rollbacks(client, ledger, settings,
+                                                                 now - LEDGER_REPAIR_LOOKBACK, now)),
+    ]
+    for what, part in parts:
+        try:
+            await part()
+        except Exception:
+            log.exception("%s did not run to the end; the next schedule tries again", what)

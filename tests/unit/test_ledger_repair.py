@@ -84,3 +84,19 @@ def test_a_row_that_cannot_be_written_is_left_for_the_next_run_and_the_others_ar
     assert report.failed == ["deal-6"] and report.added == ["deal-7"]
     ledger.refuse = set()
     assert repair(client, ledger).added == ["deal-6"]
+
+
+def test_a_scheduled_run_whose_batch_cannot_start_still_repairs_the_ledger() -> None:
+    from shared.config import Settings
+    from shared.sync.scheduled import scheduled_run
+    from tests.support.settings import sample_settings
+
+    client, ledger = world({"deal-8": state("deal-8", "completed", 30)}, {})
+    client.refuse = {"batch-sync": 1}  # the task hub refuses the batch's start
+
+    async def signal(entity: str, key: str, operation: str, input_: object) -> None:
+        return None
+
+    settings = Settings(**sample_settings())  # type: ignore[arg-type]
+    asyncio.run(scheduled_run(client, ledger, signal, settings, NOW))
+    assert client.started_ids() == [] and ledger.rows["deal-8"].status == "completed"

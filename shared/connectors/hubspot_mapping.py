@@ -35,8 +35,10 @@ MARKER_PROPERTIES: dict[str, str] = {
     "last_error": "invoice_sync_error",
     "paid_status": "invoice_paid_status",
     "paid_date": "invoice_paid_date",
+    "amount_paid": "invoice_amount_paid",
+    "amount_due": "invoice_amount_due",
 }
-PAID_PROPERTIES = ("invoice_paid_status", "invoice_paid_date")
+PAID_PROPERTIES = ("invoice_paid_status", "invoice_paid_date", "invoice_amount_paid", "invoice_amount_due")
 PAYMENT_TERMS_PROPERTY = "payment_terms_days"
 CURRENCY_PROPERTY = "deal_currency_code"  # HubSpot's own property
 

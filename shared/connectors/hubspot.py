@@ -123,8 +123,11 @@ APP_PROPERTIES: tuple[PropertyDefinition, ...] = tuple(
         ("xero_invoice_number", "Xero invoice number", "string", "text", "InvoiceNumber in Xero"),
         ("xero_invoice_url", "Xero invoice link", "string", "text", "Link to the invoice"),
         ("invoice_sync_error", "Invoice sync error", "string", "textarea", "Why the last sync failed"),
-        ("invoice_paid_status", "Invoice paid status", "string", "text", "paid once Xero reports payment"),
+        ("invoice_paid_status", "Invoice paid status", "string", "text",
+         "partially_paid or paid, as Xero reports payments"),
         ("invoice_paid_date", "Invoice paid date", "date", "date", "When the invoice was fully paid"),
+        ("invoice_amount_paid", "Invoice amount paid", "number", "number", "What was paid of the invoice so far"),
+        ("invoice_amount_due", "Invoice amount due", "number", "number", "What is still due on the invoice"),
         ("payment_terms_days", "Payment terms (days)", "number", "number", "Days until the invoice is due"),
     )
 )

@@ -35,8 +35,10 @@ MARKER_PROPERTIES: dict[str, str] = {
     "last_error": "invoice_sync_error",
     "paid_status": "invoice_paid_status",
     "paid_date": "invoice_paid_date",
+    "amount_paid": "invoice_amount_paid",
+    "amount_due": "invoice_amount_due",
 }
-PAID_PROPERTIES = ("invoice_paid_status", "invoice_paid_date")
+PAID_PROPERTIES = ("invoice_paid_status", "invoice_paid_date", "invoice_amount_paid", "invoice_amount_due")
 PAYMENT_TERMS_PROPERTY = "payment_terms_days"
 CURRENCY_PROPERTY = "deal_currency_code"  # HubSpot's own property
 
@@ -70,11 +72,17 @@ class PropertyReader:
     def _reject(self, name: str, why: str) -> BusinessRejection:
         raw = self.obj.properties.get(name)
         shown = raw if raw is None or len(raw) <= 60 else raw[:57] + "..."
+        details = {"object": self.kind, "id": self.obj.id, "property": name}
+        modified = self.obj.properties.get("hs_lastmodifieddate")
+        if modified and name != "hs_lastmodifieddate":
+            # When the record was last changed: a batch that finds it unreadable starts one failed
+            # transaction per change, not one per schedule (shared.sync.discovery).
+            details["modified"] = modified.strip()
         return BusinessRejection(
             f"{self.kind} {self.obj.id}: property {name} {why} (value {shown!r})",
             service="hubspot",
             code="invalid_property",
-            details={"object": self.kind, "id": self.obj.id, "property": name},
+            details=details,
         )
 
     def text(self, name: str) -> str | None:
@@ -142,9 +150,11 @@ class PropertyReader:
         value = self.text(name)
         if value is None:
             return None
-        if not _CURRENCY.match(value):
+        # HubSpot keeps what an import or a workflow wrote: "eur" or " EUR " is EUR, not bad data.
+        code = value.upper()
+        if not _CURRENCY.match(code):
             raise self._reject(name, "is not an ISO 4217 currency code")
-        return value
+        return code
 
 
 def _association_ids(obj: HubSpotObject, *keys: str) -> tuple[str, ...]:

@@ -65,8 +65,10 @@ class SyncMarkers(DomainModel):
     invoice_number: str = ""
     invoice_url: str = ""
     last_error: str = ""
-    paid_status: str = ""  # "paid" once the accounting system reports the invoice fully paid
+    paid_status: str = ""  # "partially_paid" or "paid", as the accounting system reports the invoice
     paid_date: str = ""  # ISO date of that payment
+    amount_paid: str = ""  # what was paid of the invoice so far (decimal text)
+    amount_due: str = ""  # what is still due on it
 
 
 class Deal(DomainModel):

@@ -38,10 +38,15 @@ class FoundDeal(BaseModel):
 
 
 class Unreadable(BaseModel):
-    """A deal the search found but whose properties cannot be read (the CRM's words say which): skipped."""
+    """A deal the search found but whose properties cannot be read (the CRM's words say which).
+
+    It still gets a transaction of its own (in ``deals``), which the saga's load step refuses with the
+    same words: the deal is shown failed on the status page, and the rest of the batch goes on.
+    """
 
     deal_id: str
     message: str
+    modified: str = ""  # the deal's hs_lastmodifieddate as the CRM sent it, when it has one
 
 
 class FindDealsResult(BaseModel):
@@ -81,6 +86,14 @@ def _time(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _modified(value: str) -> datetime | None:
+    """hs_lastmodifieddate as HubSpot sends it (ISO 8601, or epoch milliseconds); None when unreadable."""
+    text = value.strip()
+    if text.isascii() and text.isdigit() and 10 <= len(text) <= 14:
+        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+    return _time(text) if text else None
+
+
 def next_generation(deal_id: str, ledger_rows: list[dict[str, Any]]) -> int:
     """The generation a new transaction of the deal gets: one past its earlier (skipped) ones."""
     generations = [generation_of(deal_id, str(row.get("id", ""))) for row in ledger_rows]
@@ -95,13 +108,22 @@ def find_deals(request: FindDealsInput, crm: CrmPort, has_transaction: Callable[
     one; ``generation`` gives the transaction generation to start for a deal that has none blocking it.
     """
     deals, page_next, unreadable = _search(crm, request, request.after, request.limit)
-    for bad in unreadable:
-        # The line the alert rule matches: someone has to fix this deal's data in the CRM.
-        log.warning("%s status=unreadable deal=%s reason=%s", attention.PREFIX, bad.deal_id,
-                    json.dumps(" ".join(bad.message.split())[:attention.MAX_REASON], ensure_ascii=False))
     fresh: list[FoundDeal] = []
     skipped = 0
     newest: str | None = None
+    for bad in unreadable:
+        # Started like any deal, so that it ends as a refused transaction naming the property (and its
+        # alert line); unchanged since that one ended, it is left alone, as any rolled-back deal is.
+        changed = _modified(bad.modified)
+        if changed is not None:
+            newest = max(newest or "", changed.isoformat())
+        if has_transaction(bad.deal_id, changed):
+            skipped += 0 if changed == request.since else 1
+            continue
+        log.info("deal %s cannot be read: its transaction will say why: %s", bad.deal_id,
+                 json.dumps(" ".join(bad.message.split())[:attention.MAX_REASON], ensure_ascii=False))
+        fresh.append(FoundDeal(id=bad.deal_id, modified=changed.isoformat() if changed else "",
+                               generation=generation(bad.deal_id)))
     for deal in deals:
         modified = deal.last_modified.isoformat() if deal.last_modified else ""
         newest = max(newest or "", modified) or newest
@@ -139,7 +161,8 @@ def _search(crm: CrmPort, request: FindDealsInput, after: str | None,
         if offset is None or not deal_id:
             raise  # the search itself was refused, not one deal's data
         if limit == 1:
-            return [], str(offset + 1), [Unreadable(deal_id=deal_id, message=str(exc)[:1000])]
+            return [], str(offset + 1), [Unreadable(deal_id=deal_id, message=str(exc)[:1000],
+                                                    modified=str(exc.details.get("modified", "")))]
         half = limit // 2
         first, first_next, bad = _search(crm, request, after, half)
         if first_next is None:

@@ -1,4 +1,4 @@
-"""When an invoice this app created is paid, voided or deleted in accounting, say so on its deal (idempotent).
+"""When an invoice of ours is paid (in part or in full), voided or deleted in accounting, say so on its deal.
 
 An event names an invoice id only. The reference ("Deal <id>") says which deal to look at, but anyone can
 type that reference on an invoice (a late fee raised by hand): the invoice is the deal's only when its id
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.connectors.ports import AccountingPort, CrmPort
 from shared.domain.errors import PermanentError, TransientError
+from shared.sync.payments import PAID_FIELDS, PARTIALLY_PAID, payment_markers, unchanged
 
 _REFERENCE = re.compile(r"^Deal ([A-Za-z0-9_-]{1,64})$")
 GONE = {"VOIDED": "voided", "DELETED": "deleted"}
@@ -27,8 +28,8 @@ class MarkPaidInput(BaseModel):
 
 
 class MarkPaidResult(BaseModel):
-    # "marked_paid" | "not_paid" | "not_ours" | "unknown_invoice" | "unknown_deal" | "invoice_voided"
-    # | "invoice_deleted"
+    # "marked_paid" | "marked_partially_paid" | "not_paid" | "not_ours" | "unknown_invoice" | "unknown_deal"
+    # | "invoice_voided" | "invoice_deleted"
     outcome: str
     deal_id: str = ""
     transaction_id: str = ""  # set when the deal's transaction must hear of it (its invoice is gone)
@@ -64,13 +65,13 @@ def mark_deal_paid(request: MarkPaidInput, crm: CrmPort, accounting: AccountingP
                    "press Retry on its transaction to invoice it again")
         # Paid markers go too: the deal has no invoice that could be paid.
         crm.update_markers(deal_id, {"sync_status": VOIDED_STATUS, "last_error": message,
-                                     "paid_status": "", "paid_date": ""})
+                                     **dict.fromkeys(PAID_FIELDS, "")})
         return MarkPaidResult(outcome=f"invoice_{gone}", deal_id=deal_id, transaction_id=markers.transaction_id,
                               invoice_status=invoice.status, message=message)
-    if invoice.status != "PAID":
-        return MarkPaidResult(outcome="not_paid", deal_id=deal_id)
-    # The date accounting says it was paid, not today's: a redelivered event a day later writes the
-    # same value (PATCH to known values), and the CRM shows when the money came in.
-    paid_on = invoice.paid_on or datetime.now(UTC).date()
-    crm.mark_paid(deal_id, paid_on, invoice.id)
-    return MarkPaidResult(outcome="marked_paid", deal_id=deal_id)
+    # The invoice as it stands now, not as the event saw it: a late or redelivered event writes the same
+    # values (PATCH to known values), and the date is the one accounting says it was paid, not today's.
+    values = payment_markers(invoice, datetime.now(UTC).date())
+    outcome = {"paid": "marked_paid", PARTIALLY_PAID: "marked_partially_paid"}.get(values["paid_status"], "not_paid")
+    if not unchanged(markers, values):
+        crm.update_markers(deal_id, values)
+    return MarkPaidResult(outcome=outcome, deal_id=deal_id)

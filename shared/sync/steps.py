@@ -31,7 +31,7 @@ from shared.sync.messages import (
 )
 
 LIVE_INVOICE = frozenset({"DRAFT", "SUBMITTED", "AUTHORISED", "PAID"})
-PAID_MARKERS = frozenset({"paid_status", "paid_date"})
+PAID_MARKERS = frozenset({"paid_status", "paid_date", "amount_paid", "amount_due"})
 
 
 def load_deal(

@@ -78,3 +78,37 @@ def test_unreadable_line_item_is_rejected_naming_the_property(prop: str, value: 
 def test_amounts_cross_the_wire_with_every_digit(amount: Decimal) -> None:
     assert to_deal(deal(amount=str(amount))).amount == amount
     assert jsonwire.loads(jsonwire.dumps({"a": amount}))["a"] == amount
+
+
+@pytest.mark.parametrize(("stored", "read"), [("eur", "EUR"), (" EUR ", "EUR"), ("Gbp", "GBP"), ("usd\n", "USD")])
+def test_a_currency_stored_in_lower_case_or_padded_is_read_as_its_iso_code(stored: str, read: str) -> None:
+    assert to_deal(deal(deal_currency_code=stored)).currency == read
+
+
+@pytest.mark.parametrize(("prop", "stored", "attr", "read"), [
+    ("amount", " 1500 ", "amount", Decimal("1500")),
+    ("amount", "1500.0", "amount", Decimal("1500.0")),
+    ("amount", "\u00a01500.00\t", "amount", Decimal("1500.00")),
+    ("payment_terms_days", "30.0", "payment_terms_days", 30),
+    ("payment_terms_days", " 14 ", "payment_terms_days", 14),
+    ("closedate", " 2026-03-04 ", "close_date", date(2026, 3, 4)),
+])
+def test_numbers_and_dates_with_spaces_or_a_trailing_point_zero_are_read(
+    prop: str, stored: str, attr: str, read: object,
+) -> None:
+    assert getattr(to_deal(deal(**{prop: stored})), attr) == read
+
+
+def test_a_line_item_quantity_of_one_point_zero_with_spaces_is_read() -> None:
+    item = to_line_item(HubSpotObject(id="9", properties={"name": "x", "quantity": " 2.0 ", "price": "10.50 "}))
+    assert (item.quantity, item.unit_price) == (Decimal("2.0"), Decimal("10.50"))
+
+
+@pytest.mark.parametrize("stored", ["euro", "E U R", "€", "12A"])
+def test_a_currency_that_is_no_code_stays_a_rejection_naming_deal_property_and_value(stored: str) -> None:
+    with pytest.raises(BusinessRejection) as caught:
+        to_deal(deal(deal_currency_code=stored, hs_lastmodifieddate="2026-12-01T10:00:00Z"))
+    assert caught.value.details == {"object": "deal", "id": "77", "property": "deal_currency_code",
+                                    "modified": "2026-12-01T10:00:00Z"}
+    assert caught.value.message == f"deal 77: property deal_currency_code is not an ISO 4217 currency code " \
+                                   f"(value {stored!r})"

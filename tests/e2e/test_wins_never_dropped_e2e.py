@@ -1,4 +1,4 @@
-"""Issue 13: no win is dropped, and one unreadable deal does not stop the batch.
+"""Issue 13: no win is dropped, and one unreadable deal does not stop the batch (it fails alone).
 
 Real clock (the batch compares when a deal changed in the CRM with when its last transaction ended, both
 real times), devhost with Azurite and the simulators. A deal whose first run was rolled back for bad data
@@ -149,7 +149,7 @@ def test_a_win_arriving_while_the_creation_run_is_finishing_starts_the_next_gene
 
 
 @pytest.mark.e2e
-def test_one_unreadable_deal_is_skipped_and_reported_while_the_batch_invoices_the_others(
+def test_one_unreadable_deal_fails_alone_and_is_reported_while_the_batch_invoices_the_others(
     fresh_stack: Stack, caplog: pytest.LogCaptureFixture,
 ) -> None:
     stack = fresh_stack
@@ -162,12 +162,14 @@ def test_one_unreadable_deal_is_skipped_and_reported_while_the_batch_invoices_th
     summary = _batch(stack, since)
 
     assert "error" not in summary, summary
-    assert summary["started"] == 5, summary
+    assert summary["started"] == 6, summary  # the unreadable deal too: its transaction says why it failed
     assert [u["deal_id"] for u in summary["unreadable"]] == [bad.deal_id], summary
     assert "payment_terms_days" in summary["unreadable"][0]["message"]
     for deal in good + more:
         assert _ended(stack, f"deal-{deal.deal_id}")["status"] == "completed"
+    failed = _ended(stack, f"deal-{bad.deal_id}")
+    assert failed["status"] == "compensated" and "payment_terms_days" in failed["reason"]["message"]
     assert sorted(i["Reference"] for i in invoices(stack)) == sorted(f"Deal {d.deal_id}" for d in good + more)
     logged = stack.host.stderr_text() + "\n".join(stack.host._stdout_lines)
-    assert f"sync attention: status=unreadable deal={bad.deal_id}" in logged
+    assert f"sync attention: status=compensated transaction=deal-{bad.deal_id} deal={bad.deal_id}" in logged
     assert json.dumps(summary)  # plain JSON

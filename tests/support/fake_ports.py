@@ -168,7 +168,8 @@ class FakeAccounting:
     def _ref(self, iid: str) -> InvoiceRef:
         inv = self.invoices[iid]
         return InvoiceRef(id=iid, number=inv["number"], status=inv["status"], reference=inv["reference"],
-                          paid_on=inv.get("paid_on"))
+                          paid_on=inv.get("paid_on"), total=inv.get("total"), amount_paid=inv.get("amount_paid"),
+                          amount_due=inv.get("amount_due"))
 
     def get_invoice(self, invoice_id: str) -> InvoiceRef | None:
         return self._ref(invoice_id) if invoice_id in self.invoices else None

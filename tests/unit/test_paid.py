@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from shared.domain.errors import TransientError
-from shared.domain.models import InvoiceDraft, InvoiceLine
+from shared.domain.models import InvoiceDraft, InvoiceLine, InvoiceRef, SyncMarkers
 from shared.sync.paid import MarkPaidInput, mark_deal_paid
+from shared.sync.payments import payment_markers, unchanged
 from tests.support.fake_ports import FakeAccounting, FakeCrm
 
 
@@ -30,7 +32,8 @@ def test_deal_gets_the_date_the_invoice_was_fully_paid_not_the_day_the_event_arr
     again = mark_deal_paid(MarkPaidInput(invoice_id=invoice_id), crm, acct)  # a redelivered event
 
     assert (first.outcome, first.deal_id, again.outcome) == ("marked_paid", "501", "marked_paid")
-    assert crm.paid["501"] == (date(2026, 10, 3), invoice_id)
+    markers = crm.deals["501"].markers
+    assert (markers.paid_status, markers.paid_date, markers.invoice_id) == ("paid", "2026-10-03", invoice_id)
 
 
 def test_unpaid_or_foreign_invoice_leaves_the_deal_alone() -> None:
@@ -43,7 +46,7 @@ def test_unpaid_or_foreign_invoice_leaves_the_deal_alone() -> None:
     assert mark_deal_paid(MarkPaidInput(invoice_id=ours), crm, acct).outcome == "not_paid"
     assert mark_deal_paid(MarkPaidInput(invoice_id=theirs), crm, acct).outcome == "not_ours"
     assert mark_deal_paid(MarkPaidInput(invoice_id="nope"), crm, acct).outcome == "unknown_invoice"
-    assert crm.paid == {}
+    assert crm.deals["501"].markers.paid_status == ""
 
 
 def test_an_invoice_with_the_deals_reference_but_not_its_recorded_id_changes_nothing() -> None:
@@ -56,7 +59,7 @@ def test_an_invoice_with_the_deals_reference_but_not_its_recorded_id_changes_not
     assert mark_deal_paid(MarkPaidInput(invoice_id=fee), crm, acct).outcome == "not_ours"
     acct.invoices[fee]["status"] = "VOIDED"
     assert mark_deal_paid(MarkPaidInput(invoice_id=fee), crm, acct).outcome == "not_ours"
-    assert crm.paid == {} and crm.deals["501"].markers.invoice_id == ours
+    assert crm.deals["501"].markers.paid_status == "" and crm.deals["501"].markers.invoice_id == ours
     assert crm.deals["501"].markers.sync_status == "synced"
 
 
@@ -90,3 +93,87 @@ def test_an_event_for_a_deleted_deal_changes_nothing() -> None:
     crm, acct = FakeCrm(), FakeAccounting()
     invoice_id = _invoice(acct, "Deal 999")
     assert mark_deal_paid(MarkPaidInput(invoice_id=invoice_id), crm, acct).outcome == "unknown_deal"
+
+
+def _pay(acct: FakeAccounting, invoice_id: str, paid: str, total: str = "1500.00", on: date | None = None) -> None:
+    """What accounting shows after payments of ``paid`` in all: AUTHORISED until fully paid, then PAID."""
+    full = Decimal(paid) >= Decimal(total)
+    acct.invoices[invoice_id].update(status="PAID" if full else "AUTHORISED", total=Decimal(total),
+                                     amount_paid=Decimal(paid), amount_due=Decimal(total) - Decimal(paid),
+                                     paid_on=on if full else None)
+
+
+def _synced_deal(crm: FakeCrm, acct: FakeAccounting) -> str:
+    crm.add_won_deal("501")
+    invoice_id = _invoice(acct, "Deal 501")
+    crm.update_markers("501", {"sync_status": "synced", "invoice_id": invoice_id})
+    return invoice_id
+
+
+def test_a_part_payment_shows_partially_paid_with_what_was_paid_and_what_is_due() -> None:
+    crm, acct = FakeCrm(), FakeAccounting()
+    invoice_id = _synced_deal(crm, acct)
+    _pay(acct, invoice_id, "400.00")
+    assert mark_deal_paid(MarkPaidInput(invoice_id=invoice_id), crm, acct).outcome == "marked_partially_paid"
+    markers = crm.deals["501"].markers
+    assert (markers.paid_status, markers.amount_paid, markers.amount_due, markers.paid_date) == (
+        "partially_paid", "400.00", "1100.00", "")
+
+
+def test_full_payment_shows_paid_on_the_day_accounting_says_with_all_paid_and_nothing_due() -> None:
+    crm, acct = FakeCrm(), FakeAccounting()
+    invoice_id = _synced_deal(crm, acct)
+    _pay(acct, invoice_id, "400.00")
+    mark_deal_paid(MarkPaidInput(invoice_id=invoice_id), crm, acct)
+    _pay(acct, invoice_id, "1500.00", on=date(2026, 11, 20))
+    assert mark_deal_paid(MarkPaidInput(invoice_id=invoice_id), crm, acct).outcome == "marked_paid"
+    markers = crm.deals["501"].markers
+    assert (markers.paid_status, markers.paid_date, markers.amount_paid, markers.amount_due) == (
+        "paid", "2026-11-20", "1500.00", "0.00")
+
+
+def test_an_older_event_read_after_full_payment_does_not_move_the_deal_back() -> None:
+    crm, acct = FakeCrm(), FakeAccounting()
+    invoice_id = _synced_deal(crm, acct)
+    _pay(acct, invoice_id, "1500.00", on=date(2026, 11, 20))
+    mark_deal_paid(MarkPaidInput(invoice_id=invoice_id), crm, acct)
+    writes = crm.log.count("update_markers")
+    # The part payment's event arrives late: the invoice is read as it is now (paid), so nothing is written.
+    assert mark_deal_paid(MarkPaidInput(invoice_id=invoice_id), crm, acct).outcome == "marked_paid"
+    assert crm.log.count("update_markers") == writes and crm.deals["501"].markers.paid_status == "paid"
+
+
+def test_a_redelivered_part_payment_event_writes_nothing_more() -> None:
+    crm, acct = FakeCrm(), FakeAccounting()
+    invoice_id = _synced_deal(crm, acct)
+    _pay(acct, invoice_id, "400.00")
+    mark_deal_paid(MarkPaidInput(invoice_id=invoice_id), crm, acct)
+    writes = crm.log.count("update_markers")
+    assert mark_deal_paid(MarkPaidInput(invoice_id=invoice_id), crm, acct).outcome == "marked_partially_paid"
+    assert crm.log.count("update_markers") == writes
+
+
+@pytest.mark.parametrize(
+    ("invoice", "expected"),
+    [
+        (InvoiceRef(id="i", number="1", status="AUTHORISED", total=Decimal("99.90"), amount_paid=Decimal("0"),
+                    amount_due=Decimal("99.90")), ("", "", "", "")),
+        (InvoiceRef(id="i", number="1", status="AUTHORISED", total=Decimal("99.90"), amount_paid=Decimal("0.01"),
+                    amount_due=Decimal("99.89")), ("partially_paid", "", "0.01", "99.89")),
+        (InvoiceRef(id="i", number="1", status="PAID", total=Decimal("99.9"), amount_paid=Decimal("99.9"),
+                    amount_due=Decimal("0"), paid_on=date(2026, 1, 2)), ("paid", "2026-01-02", "99.90", "0.00")),
+        # Paid without a date from accounting: today stands in.
+        (InvoiceRef(id="i", number="1", status="PAID", total=Decimal("5")), ("paid", "2026-03-04", "5.00", "0.00")),
+    ],
+)
+def test_paid_markers_follow_the_invoice_as_it_stands(invoice: InvoiceRef, expected: tuple[str, ...]) -> None:
+    values = payment_markers(invoice, date(2026, 3, 4))
+    assert tuple(values[f] for f in ("paid_status", "paid_date", "amount_paid", "amount_due")) == expected
+
+
+def test_a_deal_showing_the_same_amounts_in_another_spelling_is_unchanged() -> None:
+    shown = SyncMarkers(paid_status="paid", paid_date="2026-01-02T00:00:00Z", amount_paid="99.9", amount_due="0")
+    assert unchanged(shown, {"paid_status": "paid", "paid_date": "2026-01-02", "amount_paid": "99.90",
+                             "amount_due": "0.00"})
+    assert not unchanged(shown, {"paid_status": "partially_paid", "paid_date": "", "amount_paid": "50.00",
+                                 "amount_due": "49.90"})

@@ -18,6 +18,8 @@ from shared.saga.outcome import SagaState
 from shared.saga.policy import RetryPolicy
 
 GONE_OUTCOMES = frozenset({"invoice_voided", "invoice_deleted"})
+# Re-reads of the invoice one run makes for events that came while it ran; more wait for the next event.
+MAX_RECHECKS = 20
 
 
 def invoice_paid(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
@@ -27,6 +29,15 @@ def invoice_paid(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
                 retry=RetryPolicy(max_attempts=8, first_interval=5, max_interval=600))
     invoice_id = str(request.get("invoice_id", ""))
     outcome = yield from run_saga(ctx, saga, SagaState(input={"invoice_id": invoice_id}))
+    for _ in range(MAX_RECHECKS):
+        # Another event for this invoice may have come while the invoice was read and written back (its
+        # starter sends "recheck" rather than a second run): events wait in the history until asked for,
+        # so a timer due now decides, deterministically on replay, whether one came.
+        recheck = ctx.wait_for_external_event(names.EVENT_RECHECK)
+        winner = yield ctx.task_any([recheck, ctx.create_timer(ctx.current_utc_datetime)])
+        if winner is not recheck:
+            break
+        outcome = yield from run_saga(ctx, saga, SagaState(input={"invoice_id": invoice_id}))
     result = outcome.state.results.get("mark_paid") or {}
     if result.get("outcome") in GONE_OUTCOMES and result.get("transaction_id"):
         yield from _record_invoice_gone(ctx, invoice_id, result)

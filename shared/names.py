@@ -51,6 +51,8 @@ PURGE_HISTORY = "purge_history"
 # --- external events a person sends to a transaction that needs attention ---
 EVENT_RETRY = "retry"
 EVENT_COMPENSATE = "compensate"
+# Sent to a running invoice_paid instance when another event for its invoice arrives: read the invoice again.
+EVENT_RECHECK = "recheck"
 
 
 def manual_event(action: str, round_: int) -> str:

@@ -305,8 +305,23 @@ async def start_paid_invoice_syncs(client: DurableClient, invoice_ids: Iterable[
         instance = f"paid-{invoice_id}"
         started = await _start_unless_seen(client, names.INVOICE_PAID, instance, {"invoice_id": invoice_id},
                                            _already_marked_paid)
+        if not started:
+            started = await _recheck_if_running(client, instance, invoice_id)
         (report.started if started else report.duplicates).append(instance)
     return report
+
+
+async def _recheck_if_running(client: DurableClient, instance: str, invoice_id: str) -> bool:
+    """An event for an invoice whose write-back is running: that run may have read the invoice before this
+    change (a second payment seconds after the first), so it is told to read it again; True if a new run
+    had to be started because the running one ended meanwhile."""
+    info = await client.status(instance)
+    if info is None or info.runtime_status not in ACTIVE:
+        return False  # it ended having marked the deal paid: nothing later changes that
+    await client.raise_event(instance, names.EVENT_RECHECK, {"invoice_id": invoice_id})
+    # An event raised just as the run ends is dropped with it: then this change needs a run of its own.
+    return await _start_unless_seen(client, names.INVOICE_PAID, instance, {"invoice_id": invoice_id},
+                                    _already_marked_paid)
 
 
 async def start_batch(client: DurableClient, settings: Settings, *, since: str | None, trigger: str) -> str | None:

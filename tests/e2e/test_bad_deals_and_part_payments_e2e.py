@@ -189,3 +189,36 @@ def test_a_part_payment_then_the_rest_show_partially_paid_then_paid_and_a_redeli
     assert _ended(stack, paid_instance)["outcome"] == "marked_paid"
     assert _deal_patches(stack, deal.deal_id) == patches
     assert _paid_props(stack, deal.deal_id) == ("paid", "2026-11-25", total, Decimal(0))
+
+
+@pytest.mark.e2e
+def test_the_rest_paid_while_the_part_payment_is_still_being_written_still_shows_the_deal_paid(
+    quick_stack: Stack,
+) -> None:
+    stack = quick_stack
+    # Three lines: the simulator's ids are a counter, and this invoice must not take the id of an invoice
+    # an earlier test of the module paid (devhost keeps that invoice's finished write-back).
+    deal = create_won_deal(stack.sims.hubspot_url, company="Pays Twice Quickly Ltd", lines=[
+        ("Annual licence", "2", "1200.00"), ("Onboarding workshop", "1", "850.50"), ("Support", "1", "100.00")])
+    assert stack.run_deal(deal.deal_id)["output"]["status"] == "completed"
+    [invoice] = invoices(stack)
+    invoice_id, total = invoice["InvoiceID"], Decimal(str(invoice["Total"]))
+    stack.sims.xero.config(tenant_ids=[SETTINGS["XERO_TENANT_ID"]])
+    stack.sims.xero.set_webhook(stack.client.base_url + XERO_PATH, SETTINGS["XERO_WEBHOOK_KEY"])
+    # The CRM answers the part-payment's write slowly: the second payment's event arrives while the
+    # first event's write-back is still running for the same invoice.
+    stack.sims.hubspot.add_fault(f"/crm/objects/2026-09/deals/{deal.deal_id}", method="PATCH", delay_ms=3000)
+
+    def invoice_reads() -> int:
+        path = f"/invoices/{invoice_id.lower()}"
+        return sum(1 for r in stack.sims.xero.requests()
+                   if r.get("method") == "GET" and str(r.get("path", "")).lower().endswith(path))
+
+    reads = invoice_reads()
+    part = stack.sims.xero.pay_invoice(invoice_id, amount="1000.00", date="2026-11-20", wait_for_webhook=True)
+    wait_for("the part-payment read by the app", lambda: invoice_reads() > reads, timeout=30)
+    rest = stack.sims.xero.pay_invoice(invoice_id, date="2026-11-21", wait_for_webhook=True)
+
+    assert part["webhook"]["status"] == 200 and rest["webhook"]["status"] == 200, (part, rest)
+    wait_for("the deal to show paid", lambda: _paid_props(stack, deal.deal_id)[0] == "paid", timeout=30)
+    assert _paid_props(stack, deal.deal_id) == ("paid", "2026-11-21", total, Decimal(0))

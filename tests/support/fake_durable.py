@@ -278,10 +278,12 @@ class FakeDurableContext:
                 self._check_fresh(task)
                 to_send = self._first_done(task)
             elif isinstance(task, AnyTask):
-                if not self.events:
-                    return None  # the orchestration waits for a person; nothing more happens in this run
-                to_send = self._next_event(task)
+                # Scripted events have arrived before any timer fires; a timer already due fires next.
+                to_send = self._next_event(task) if self.events else None
                 if to_send is None:
-                    return None  # only events no one waits for are left: the orchestration keeps waiting
+                    to_send = next((t for t in task.tasks if isinstance(t, TimerTask)
+                                    and t.fire_at <= self.current_utc_datetime), None)
+                if to_send is None:
+                    return None  # the orchestration waits (for a person, or for events no one sent)
             else:
                 raise TypeError(f"unexpected task {task!r}")

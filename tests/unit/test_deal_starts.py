@@ -115,3 +115,30 @@ def test_a_worker_starts_at_most_start_concurrency_deals_at_once_across_all_its_
     assert sum(len(r.started) for r in reports) == 100
     assert client.max_in_flight == starter.START_CONCURRENCY
 
+
+
+def test_an_invoice_event_while_its_write_back_runs_tells_that_run_to_read_the_invoice_again() -> None:
+    client = FakeDurableClient()
+    client.finish("paid-inv-1", "Running")
+    report = asyncio.run(starter.start_paid_invoice_syncs(client, ["inv-1"]))
+    assert client.events == [("paid-inv-1", names.EVENT_RECHECK, {"invoice_id": "inv-1"})]
+    assert report.duplicates == ["paid-inv-1"] and client.starts == []
+
+
+def test_an_invoice_event_whose_running_write_back_ends_meanwhile_gets_a_run_of_its_own() -> None:
+    client = FakeDurableClient()
+    client.finish("paid-inv-2", "Running")
+
+    async def ended_on_raise(instance_id: str, event: str, data: object) -> None:
+        client.finish(instance_id, "Completed", {"outcome": "marked_partially_paid"})
+
+    client.raise_event = ended_on_raise  # type: ignore[method-assign]
+    report = asyncio.run(starter.start_paid_invoice_syncs(client, ["inv-2"]))
+    assert report.started == ["paid-inv-2"] and client.started_ids(names.INVOICE_PAID) == ["paid-inv-2"]
+
+
+def test_an_invoice_event_after_the_deal_was_marked_paid_starts_nothing_and_raises_nothing() -> None:
+    client = FakeDurableClient()
+    client.finish("paid-inv-3", "Completed", {"outcome": "marked_paid"})
+    report = asyncio.run(starter.start_paid_invoice_syncs(client, ["inv-3"]))
+    assert report.duplicates == ["paid-inv-3"] and client.starts == [] and client.events == []

@@ -145,6 +145,8 @@ def mapping_rules() -> MappingRules:
         date_max_ahead_days=s.invoice_date_max_ahead_days,
         date_out_of_range=s.invoice_date_out_of_range,
         customer_name_collision=s.customer_name_collision,
+        amount_mismatch=s.amount_mismatch,
+        amount_tolerance=s.amount_tolerance,
     )
 
 

@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     customer_name_collision: Literal["disambiguate", "reject"] = Field(
         default="disambiguate", validation_alias="CUSTOMER_NAME_COLLISION"
     )
+    # The invoice's line total against HubSpot's deal amount: the difference recorded, or the deal refused.
+    amount_mismatch: Literal["record", "refuse"] = Field(default="record", validation_alias="AMOUNT_MISMATCH")
+    amount_tolerance: Decimal = Field(default=Decimal("0"), ge=0, validation_alias="AMOUNT_TOLERANCE")
 
     # --- saga policy ---
     sync_schedule: str = Field(default="0 */15 * * * *", validation_alias="SYNC_SCHEDULE")

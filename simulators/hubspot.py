@@ -13,7 +13,6 @@ the object, as HubSpot's delete does: it is 404 to reads and writes from then on
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import time
@@ -29,6 +28,7 @@ from simulators import seed as seed_data
 from simulators.base import SimServer
 from simulators.hubspot_graphql import SINGULAR
 from simulators.hubspot_graphql import execute as execute_graphql
+from simulators.hubspot_money import AMOUNT_INPUTS, line_item_amount
 from simulators.hubspot_search import NUMBER_PROPERTIES, SearchError, matches, sort_key, to_ms
 from simulators.hubspot_webhooks import Dispatcher, Subscription
 from simulators.ratelimit import Window
@@ -94,6 +94,8 @@ BUILT_IN: dict[str, set[str]] = {
         "hs_sku",
         "description",
         "hs_discount_percentage",
+        "discount",
+        "hs_line_item_currency_code",
         "hs_product_id",
     },
 }
@@ -320,10 +322,9 @@ class HubSpotSim(SimServer):
         if object_type == "contacts":
             values["lastmodifieddate"] = values["hs_lastmodifieddate"]
         if object_type == "line_items" and "amount" not in props:
-            with contextlib.suppress(InvalidOperation):  # a bad quantity or price leaves amount unset
-                values["amount"] = str(
-                    Decimal(values.get("quantity") or "0") * Decimal(values.get("price") or "0")
-                )
+            amount = line_item_amount(values)  # a bad quantity or price leaves amount unset
+            if amount is not None:
+                values["amount"] = amount
         obj = {
             "id": obj_id,
             "properties": values,
@@ -635,6 +636,8 @@ class HubSpotSim(SimServer):
         old_stage = obj["properties"].get("dealstage")
         for k, v in props.items():
             obj["properties"][k] = None if v is None else str(v)
+        if t == "line_items" and "amount" not in props and AMOUNT_INPUTS & set(props):
+            obj["properties"]["amount"] = line_item_amount(obj["properties"])
         self._touch(t, obj, stamp)
         if t == "deals" and "dealstage" in props and obj["properties"].get("dealstage") != old_stage:
             self.webhook_event("deal.propertyChange", obj["id"], "dealstage", obj["properties"]["dealstage"])

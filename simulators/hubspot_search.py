@@ -14,6 +14,7 @@ NUMBER_PROPERTIES = {
     "quantity",
     "price",
     "hs_discount_percentage",
+    "discount",
     "payment_terms_days",
     "hs_object_id",
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -108,14 +109,12 @@ def seed_hubspot(sim: HubSpotSim, *, app_properties: bool = True) -> dict[str, A
             )
             lines.append(item)
             created["line_items"].append(item["id"])
-        total = sum(
-            float(i["properties"]["amount"]) * (0.9 if i["properties"].get("hs_discount_percentage") else 1.0)
-            for i in lines
-        )
+        # Each line's amount is net of its discount already (HubSpot derives it so).
+        total = sum((Decimal(i["properties"]["amount"]) for i in lines), Decimal(0)).quantize(Decimal("0.01"))
         stage = STAGES[n % len(STAGES)]
         props = {
             "dealname": f"{name} - {['Renewal', 'Expansion', 'New business'][n % 3]} {2025 + n // 10}",
-            "amount": f"{total:.2f}",
+            "amount": str(total),
             "dealstage": stage,
             "pipeline": "default",
             "deal_currency_code": currency,

@@ -43,6 +43,7 @@ from simulators.ratelimit import Window
 from simulators.webhook_sender import deliver
 from simulators.wire import json_response, read_json
 from simulators.xero_identity import Identity, required_scopes
+from simulators.xero_money import line_money
 from simulators.xero_where import WhereError, compile_where
 
 __all__ = ["XeroSim"]
@@ -57,7 +58,7 @@ TAX_RATES = {
     "TAX001": Decimal("0.0825"),
 }
 ACCOUNT_CODES = {"200", "260", "400", "4000", "4100"}
-CURRENCIES = {"USD", "EUR", "GBP", "AUD", "NZD", "CAD"}
+CURRENCIES = {"USD", "EUR", "GBP", "AUD", "NZD", "CAD", "JPY"}
 INVOICE_STATUSES = {"DRAFT", "SUBMITTED", "AUTHORISED"}
 NAMESPACE = uuid.UUID("6f1e6a52-0c55-4d8e-9d2a-6c0f3f1b7a10")
 
@@ -547,8 +548,11 @@ class XeroSim(SimServer):
         out["LineItems"] = []
         return out
 
-    def check_invoice(self, data: dict[str, Any]) -> tuple[list[str], dict[str, Any] | None]:
-        """Validate one invoice of a PUT; return (messages, a record ready to store)."""
+    def check_invoice(self, data: dict[str, Any], unitdp: int = 2) -> tuple[list[str], dict[str, Any] | None]:
+        """Validate one invoice of a PUT; return (messages, a record ready to store).
+
+        ``unitdp`` is the request's ``unitdp`` query parameter: unit prices are kept to 4 decimals with 4, else 2.
+        """
         errors: list[str] = []
         if data.get("Type") not in ("ACCREC", "ACCPAY"):
             errors.append("Invoice Type must be ACCREC or ACCPAY.")
@@ -591,9 +595,13 @@ class XeroSim(SimServer):
                 qty = Decimal(str(line.get("Quantity", "1")))
                 unit = Decimal(str(line.get("UnitAmount", "0")))
                 disc = Decimal(str(line.get("DiscountRate") or "0"))
+                disc_amount = Decimal(str(line.get("DiscountAmount") or "0"))
+                given_tax = None if line.get("TaxAmount") is None else Decimal(str(line["TaxAmount"]))
             except InvalidOperation:
-                errors.append(f"Line {n}: Quantity, UnitAmount and DiscountRate must be numbers.")
+                errors.append(f"Line {n}: Quantity, UnitAmount, DiscountRate and DiscountAmount must be numbers.")
                 continue
+            if disc and disc_amount:
+                errors.append(f"Line {n}: a line may have a DiscountRate or a DiscountAmount, not both.")
             if not str(line.get("Description") or "").strip():
                 errors.append(f"Line {n}: Description needs to be at least 1 char long.")
             code = str(line.get("AccountCode") or "")
@@ -605,18 +613,19 @@ class XeroSim(SimServer):
                     f"The TaxType code '{tax_type}' does not exist or cannot be used for this type "
                     "of transaction."
                 )
-            if unit.as_tuple().exponent < -4 or qty.as_tuple().exponent < -4:  # type: ignore[operator]
-                errors.append(f"Line {n}: amounts may have at most 4 decimal places.")
-            amount = money(qty * unit * (Decimal(100) - disc) / Decimal(100))
+            if qty.as_tuple().exponent < -4:  # type: ignore[operator]
+                errors.append(f"Line {n}: Quantity may have at most 4 decimal places.")
             rate = TAX_RATES.get(tax_type, Decimal("0")) if lat != "NoTax" else Decimal("0")
-            line_tax = money(amount * rate) if lat == "Exclusive" else money(amount - amount / (1 + rate))
-            sub += amount if lat != "Inclusive" else amount - line_tax
+            figures = line_money(qty, unit, unitdp=unitdp, rate=rate, line_amount_types=lat, discount_rate=disc,
+                                 discount_amount=disc_amount, tax_amount=given_tax)
+            amount, line_tax = figures.line_amount, figures.tax
+            sub += figures.net
             tax += line_tax
             rendered = {
                 "LineItemID": self.new_id("line"),
                 "Description": line.get("Description"),
                 "Quantity": qty.quantize(Decimal("0.0001")),
-                "UnitAmount": unit,
+                "UnitAmount": figures.unit,
                 "AccountCode": code,
                 "TaxType": tax_type,
                 "TaxAmount": line_tax,
@@ -626,6 +635,8 @@ class XeroSim(SimServer):
                 rendered["ItemCode"] = line["ItemCode"]
             if disc:
                 rendered["DiscountRate"] = disc
+            if disc_amount:
+                rendered["DiscountAmount"] = money(disc_amount)
             rendered_lines.append(rendered)
         if errors:
             return errors, None
@@ -650,7 +661,7 @@ class XeroSim(SimServer):
             "Prepayments": [],
             "Overpayments": [],
             "HasErrors": False,
-            "IsDiscounted": any(ln.get("DiscountRate") for ln in rendered_lines),
+            "IsDiscounted": any(ln.get("DiscountRate") or ln.get("DiscountAmount") for ln in rendered_lines),
             "HasAttachments": False,
             "SentToContact": False,
             "UpdatedDateUTC": ms_now(),
@@ -691,7 +702,8 @@ class XeroSim(SimServer):
             items = body.get("Invoices") if isinstance(body, dict) else None
             if not isinstance(items, list) or not items:
                 return self.validation([], "No invoices were provided")
-            checked = [self.check_invoice(d) for d in items]
+            unitdp = 4 if request.query.get("unitdp") == "4" else 2
+            checked = [self.check_invoice(d, unitdp) for d in items]
             if summarize and any(errors for errors, _ in checked):
                 return self.validation(
                     [

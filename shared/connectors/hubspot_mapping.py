@@ -53,7 +53,8 @@ DEAL_PROPERTIES: tuple[str, ...] = (
     PAYMENT_TERMS_PROPERTY,
     *MARKER_PROPERTIES.values(),
 )
-LINE_ITEM_PROPERTIES = ("name", "quantity", "price", "hs_sku", "description", "hs_discount_percentage")
+LINE_ITEM_PROPERTIES = ("name", "quantity", "price", "hs_sku", "description", "hs_discount_percentage",
+                        "discount", "amount", "hs_line_item_currency_code")
 COMPANY_PROPERTIES = ("name", "domain", "address", "city", "country", "email")
 CONTACT_PROPERTIES = ("firstname", "lastname", "email")
 
@@ -202,6 +203,9 @@ def to_line_item(obj: HubSpotObject) -> LineItem:
     discount = r.decimal("hs_discount_percentage") or Decimal("0")
     if not Decimal("0") <= discount <= Decimal("100"):
         raise r._reject("hs_discount_percentage", "must be between 0 and 100")
+    per_unit = r.decimal("discount") or Decimal("0")  # HubSpot's "discount" is an amount off each unit
+    if per_unit < 0:
+        raise r._reject("discount", "must be a number of at least 0")
     return LineItem(
         id=obj.id,
         name=r.text("name") or "",
@@ -210,6 +214,9 @@ def to_line_item(obj: HubSpotObject) -> LineItem:
         sku=r.text("hs_sku"),
         description=r.text("description"),
         discount=discount,
+        discount_per_unit=per_unit,
+        amount=r.decimal("amount"),
+        currency=r.text("hs_line_item_currency_code"),
     )
 
 

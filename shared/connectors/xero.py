@@ -53,6 +53,7 @@ from shared.connectors.xero_models import (
 )
 from shared.domain.errors import BusinessRejection, PermanentError, SyncError, TransientError
 from shared.domain.models import Customer, CustomerRef, InvoiceDraft, InvoiceRef, UndoOutcome
+from shared.domain.money import unitdp
 
 __all__ = ["XeroClient", "where_equals"]
 
@@ -393,14 +394,17 @@ class XeroClient:
                     TaxType=line.tax_type,
                     ItemCode=line.item_code,
                     DiscountRate=line.discount_rate,
+                    DiscountAmount=line.discount_amount,
                 )
                 for line in draft.lines
             ],
         )
+        # Without unitdp=4 Xero cuts every unit price to 2 decimals (12.3456 -> 12.35, 3 x = 37.05, not 37.04).
+        precision = {"unitdp": "4"} if unitdp(line.unit_amount for line in draft.lines) == 4 else {}
         response = self._call(
             "PUT",
             "/Invoices",
-            params={"summarizeErrors": "false"},
+            params={"summarizeErrors": "false", **precision},
             json={"Invoices": [invoice.wire()]},
             idempotency_key=idempotency_key,
         )

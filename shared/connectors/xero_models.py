@@ -74,6 +74,7 @@ class XeroLineItem(_Wire):
     TaxType: str | None = None
     ItemCode: str | None = None
     DiscountRate: Decimal | None = None
+    DiscountAmount: Decimal | None = None
     LineAmount: Decimal | None = None
     TaxAmount: Decimal | None = None
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 from shared.domain.errors import BusinessRejection
 from shared.domain.models import Deal, InvoiceDraft, InvoiceLine, LineItem
+from shared.domain.money import price_line, xero_line_amount
 
 CENT = Decimal("0.01")
 
@@ -34,6 +35,10 @@ class MappingRules:
     # A customer name the accounting system already gives another customer: "disambiguate" creates
     # "<name> (HubSpot <company id>)"; "reject" rolls the deal back saying so.
     customer_name_collision: Literal["disambiguate", "reject"] = "disambiguate"
+    # The invoice's line total against the CRM deal's amount: "record" invoices the lines and records the
+    # difference on the transaction; "refuse" rolls the deal back naming both, when beyond the tolerance.
+    amount_mismatch: Literal["record", "refuse"] = "record"
+    amount_tolerance: Decimal = Decimal("0")
 
 
 def reference_for(deal_id: str) -> str:
@@ -83,43 +88,60 @@ def line_description(item: LineItem) -> str:
     return text[:4000]
 
 
-def invoice_lines(deal: Deal, items: tuple[LineItem, ...], rules: MappingRules) -> tuple[InvoiceLine, ...]:
+def invoice_lines(deal: Deal, items: tuple[LineItem, ...], rules: MappingRules,
+                  currency: str | None = None) -> tuple[InvoiceLine, ...]:
+    """The invoice's lines, priced as Xero prices them (shared/domain/money.py)."""
+    currency = currency or invoice_currency(deal, rules)
     if items:
-        return tuple(
-            InvoiceLine(
-                description=line_description(item),
-                quantity=item.quantity,
-                unit_amount=item.unit_price,
-                account_code=rules.account_code,
-                tax_type=rules.tax_type,
-                item_code=None,
-                discount_rate=(item.discount if item.discount else None),
-            )
-            for item in items
-        )
+        return tuple(_line(deal, item, currency, rules) for item in items)
     if deal.amount is None or deal.amount <= 0:
         raise _reject(deal, "the deal has no line items and no positive amount: nothing to invoice")
+    priced = price_line(Decimal(1), deal.amount, currency)
     return (
         InvoiceLine(description=deal.name.strip() or f"Deal {deal.id}", quantity=Decimal(1),
-                    unit_amount=deal.amount, account_code=rules.account_code, tax_type=rules.tax_type),
+                    unit_amount=priced.unit_amount, account_code=rules.account_code, tax_type=rules.tax_type,
+                    discount_amount=priced.discount_amount),
+    )
+
+
+def _line(deal: Deal, item: LineItem, currency: str, rules: MappingRules) -> InvoiceLine:
+    if item.quantity != item.quantity.quantize(Decimal("0.0001")):
+        raise _reject(deal, f"line item {item.id} has quantity {item.quantity}: the accounting system keeps "
+                            "4 decimals at most")
+    if item.currency and item.currency.strip().upper() != currency:
+        raise _reject(deal, f"line item {item.id} is in {item.currency}, the deal in {currency}")
+    if item.discount and item.discount_per_unit:
+        raise _reject(deal, f"line item {item.id} has both a discount per unit ({item.discount_per_unit}) and "
+                            f"a discount percentage ({item.discount}): keep one")
+    if item.discount_per_unit > item.unit_price:
+        raise _reject(deal, f"line item {item.id}: its discount per unit {item.discount_per_unit} exceeds its "
+                            f"price {item.unit_price}")
+    priced = price_line(item.quantity, item.unit_price, currency, discount_per_unit=item.discount_per_unit,
+                        discount_percent=item.discount)
+    return InvoiceLine(
+        description=line_description(item),
+        quantity=item.quantity,
+        unit_amount=priced.unit_amount,
+        account_code=rules.account_code,
+        tax_type=rules.tax_type,
+        item_code=None,
+        discount_rate=priced.discount_rate,
+        discount_amount=priced.discount_amount,
     )
 
 
 def lines_total(lines: tuple[InvoiceLine, ...]) -> Decimal:
-    total = Decimal(0)
-    for line in lines:
-        amount = line.quantity * line.unit_amount
-        if line.discount_rate:
-            amount = amount * (Decimal(100) - line.discount_rate) / Decimal(100)
-        total += amount.quantize(CENT)
-    return total
+    """The sum of the line amounts as Xero computes them from the lines as sent (each rounded on its own)."""
+    return sum((xero_line_amount(line.quantity, line.unit_amount, line.discount_rate, line.discount_amount)
+                for line in lines), Decimal("0.00"))
 
 
 def build_invoice(
     deal: Deal, items: tuple[LineItem, ...], customer_id: str, today: date, rules: MappingRules
 ) -> InvoiceDraft:
     """The invoice for a won deal, or a ``BusinessRejection`` naming what is wrong with the deal."""
-    lines = invoice_lines(deal, items, rules)
+    currency = invoice_currency(deal, rules)
+    lines = invoice_lines(deal, items, rules, currency)
     total = lines_total(lines)
     if total <= 0:
         raise _reject(deal, f"the invoice total would be {total}: nothing to invoice")
@@ -129,7 +151,7 @@ def build_invoice(
     return InvoiceDraft(
         customer_id=customer_id,
         reference=reference_for(deal.id),
-        currency=invoice_currency(deal, rules),
+        currency=currency,
         issue_date=issued,
         due_date=due_date(deal, issued, rules),
         lines=lines,

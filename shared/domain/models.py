@@ -50,7 +50,10 @@ class LineItem(DomainModel):
     unit_price: Decimal = Field(ge=0)
     sku: str | None = None
     description: str | None = None
-    discount: Decimal = Decimal("0")
+    discount: Decimal = Decimal("0")  # a percentage (HubSpot's hs_discount_percentage)
+    discount_per_unit: Decimal = Decimal("0")  # an amount off each unit (HubSpot's discount)
+    amount: Decimal | None = None  # the CRM's own line amount, for comparison only
+    currency: str | None = None  # the line's currency when the CRM gives one
 
 
 SyncStatus = Literal["", "in_progress", "synced", "failed", "compensated", "needs_attention"]
@@ -125,6 +128,7 @@ class InvoiceLine(DomainModel):
     tax_type: str | None = None
     item_code: str | None = None
     discount_rate: Decimal | None = None
+    discount_amount: Decimal | None = None  # the whole line's discount
 
 
 class InvoiceDraft(DomainModel):

@@ -86,6 +86,8 @@ class TransactionState(BaseModel):
     deal_name: str = ""
     amount: str = ""
     currency: str = ""
+    deal_amount: str = ""  # the CRM deal's own amount, next to the invoice's (amount)
+    amount_difference: str = ""  # amount - deal_amount
     steps: list[StepRecord] = Field(default_factory=list)
     compensation_log: list[CompensationEntry] = Field(default_factory=list)
     external_ids: dict[str, str] = Field(default_factory=dict)
@@ -149,7 +151,7 @@ def _apply_event(state: TransactionState, event: dict[str, Any]) -> None:
                 ids = result.get("external_ids")
                 if isinstance(ids, dict):
                     state.external_ids.update({str(k): str(v) for k, v in ids.items() if v})
-                for key in ("deal_name", "amount", "currency"):
+                for key in ("deal_name", "amount", "currency", "deal_amount", "amount_difference"):
                     if isinstance(result.get(key), str) and result[key]:
                         setattr(state, key, result[key])
         elif kind == "step_failed":

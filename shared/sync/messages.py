@@ -32,6 +32,8 @@ class LoadDealResult(Message):
     amount: str
     currency: str
     external_ids: dict[str, str]
+    deal_amount: str = ""  # the CRM's own deal amount ("" when it has none)
+    amount_difference: str = ""  # amount (the invoice's) - deal_amount
     # Read with the deal when the CRM allows (saves the customer step its reads); None: read when needed.
     company: Company | None = None
     first_contact: Person | None = None

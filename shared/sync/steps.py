@@ -9,6 +9,7 @@ invoice are created with an ``Idempotency-Key`` derived from the transaction, an
 from __future__ import annotations
 
 from shared.connectors.ports import AccountingPort, CrmPort
+from shared.domain.amount_check import check_amount
 from shared.domain.customer_names import disambiguated_name
 from shared.domain.errors import BusinessRejection, PermanentError
 from shared.domain.invoice_mapping import MappingRules, build_invoice, lines_total, reference_for
@@ -79,6 +80,9 @@ def load_deal(
         items = tuple(crm.get_line_items(deal.line_item_ids)) if deal.line_item_ids else ()
     # Validate the invoice now, so that a deal that cannot be invoiced is refused before the claim.
     draft = build_invoice(deal, items, "validation-only", request.today, rules)
+    # The invoice's total against the CRM's deal amount: refused here (nothing written yet), or recorded.
+    money = check_amount(deal, lines_total(draft.lines), draft.currency, mode=rules.amount_mismatch,
+                         tolerance=rules.amount_tolerance)
     company_id = deal.company_ids[0]  # the primary company where the CRM says which
     # One lookup for the whole saga, archived contacts included (reactivated rather than duplicated).
     existing = accounting.find_customer(company_id, include_archived=True)
@@ -87,10 +91,10 @@ def load_deal(
         # earlier generation that stopped): the deal's real previous values are not "in progress".
         # Restoring to that on undo would leave the lock behind.
         markers = markers.model_copy(update={"sync_status": "", "transaction_id": ""})
-    total = lines_total(draft.lines)
     return LoadDealResult(
         deal=deal, line_items=items, company_id=company_id, existing_customer=existing, previous=markers,
-        deal_name=deal.name, amount=str(total), currency=draft.currency,
+        deal_name=deal.name, amount=money.invoice_total, currency=draft.currency,
+        deal_amount=money.deal_amount, amount_difference=money.difference,
         external_ids={"deal": deal.id, "company": company_id, **({"customer": existing.id} if existing else {})},
         company=snapshot.company if snapshot.company and snapshot.company.id == company_id else None,
         first_contact=snapshot.first_contact,

@@ -148,6 +148,7 @@ def test_status_page_filters_shows_timeline_and_compensates(stack: Stack, browse
     page.wait_for_selector("#detail .timeline li")
     detail = page.inner_text("#detail")
     assert made["needs_attention"] in detail
+    assert "invoice 3250.50 EUR · HubSpot 3250.50 EUR" in detail, detail  # HubSpot's deal amount beside the invoice's
     steps = page.eval_on_selector_all("#detail ol.timeline li b", "els => els.map(e => e.textContent)")
     assert steps == ["load", "claim", "customer", "invoice", "write_back"], steps
     assert "still to undo" in detail or "undo invoice" in detail, detail

@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     customer_name_collision: Literal["disambiguate", "reject"] = Field(
         default="disambiguate", validation_alias="CUSTOMER_NAME_COLLISION"
     )
+    # The finance team's mapping as inline JSON (shared/domain/mapping_file.py): codes per product and tax
+    # group, tracking categories, branding theme. Read apart from the other settings: a bad entry is named
+    # by /api/health and refuses syncs, while the rest of the app goes on answering.
+    invoice_mapping: str = Field(default="", validation_alias="INVOICE_MAPPING")
+    # Xero e-mails each AUTHORISED invoice to its contact as the saga's last step (cannot be undone).
+    send_invoice_email: bool = Field(default=False, validation_alias="SEND_INVOICE_EMAIL")
 
     # --- saga policy ---
     sync_schedule: str = Field(default="0 */15 * * * *", validation_alias="SYNC_SCHEDULE")

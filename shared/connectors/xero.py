@@ -49,10 +49,13 @@ from shared.connectors.xero_models import (
     XeroErrorBody,
     XeroInvoice,
     XeroLineItem,
+    XeroLineItemTracking,
     parse_xero_date,
 )
+from shared.connectors.xero_org import email_invoice, read_catalogue
 from shared.domain.errors import BusinessRejection, PermanentError, SyncError, TransientError
 from shared.domain.models import Customer, CustomerRef, InvoiceDraft, InvoiceRef, UndoOutcome
+from shared.domain.org_catalogue import OrgCatalogue
 
 __all__ = ["XeroClient", "where_equals"]
 
@@ -289,6 +292,7 @@ class XeroClient:
             amount_paid=invoice.AmountPaid,
             amount_due=invoice.AmountDue,
             paid_on=parse_xero_date(invoice.FullyPaidOnDate),
+            sent_to_contact=invoice.SentToContact,
         )
 
     # --- customers ---
@@ -384,6 +388,7 @@ class XeroClient:
             CurrencyCode=draft.currency,
             Reference=draft.reference,
             Status=draft.status,
+            BrandingThemeID=draft.branding_theme_id,
             LineItems=[
                 XeroLineItem(
                     Description=line.description,
@@ -393,6 +398,7 @@ class XeroClient:
                     TaxType=line.tax_type,
                     ItemCode=line.item_code,
                     DiscountRate=line.discount_rate,
+                    Tracking=[XeroLineItemTracking(Name=t.name, Option=t.option) for t in line.tracking] or None,
                 )
                 for line in draft.lines
             ],
@@ -496,6 +502,14 @@ class XeroClient:
         if not url:
             raise PermanentError(f"online invoice {invoice_id}: no URL", service=SERVICE, code="bad_response")
         return url
+
+    # --- organisation settings and e-mail (shared.connectors.xero_org) ---
+
+    def organisation_catalogue(self) -> OrgCatalogue:
+        return read_catalogue(self)
+
+    def email_invoice(self, invoice_id: str) -> None:
+        email_invoice(self, invoice_id)
 
     def invoice_link(self, invoice_id: str) -> str:
         return f"{self.app_url}/AccountsReceivable/View.aspx?InvoiceID={invoice_id}"

@@ -6,12 +6,14 @@ and bad deal data is refused with a message naming the field *before* anything i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
 from shared.domain.errors import BusinessRejection
+from shared.domain.line_codes import choose_line_codes
+from shared.domain.mapping_file import InvoiceMapping
 from shared.domain.models import Deal, InvoiceDraft, InvoiceLine, LineItem
 
 CENT = Decimal("0.01")
@@ -34,6 +36,13 @@ class MappingRules:
     # A customer name the accounting system already gives another customer: "disambiguate" creates
     # "<name> (HubSpot <company id>)"; "reject" rolls the deal back saying so.
     customer_name_collision: Literal["disambiguate", "reject"] = "disambiguate"
+    # The finance team's INVOICE_MAPPING (codes per product, tax group, tracking, branding theme); when it
+    # cannot be read, ``invalid`` says why and every deal is refused at load.
+    mapping: InvoiceMapping = field(default_factory=InvoiceMapping)
+    invalid: str = ""
+    # What the organisation offers, once read (shared.sync.org_check): its item codes, the theme's id.
+    org_items: frozenset[str] | None = None
+    branding_theme_id: str | None = None
 
 
 def reference_for(deal_id: str) -> str:
@@ -90,18 +99,21 @@ def invoice_lines(deal: Deal, items: tuple[LineItem, ...], rules: MappingRules) 
                 description=line_description(item),
                 quantity=item.quantity,
                 unit_amount=item.unit_price,
-                account_code=rules.account_code,
-                tax_type=rules.tax_type,
-                item_code=None,
+                account_code=(codes := choose_line_codes(item, deal, rules)).account_code,
+                tax_type=codes.tax_type,
+                item_code=codes.item_code,
                 discount_rate=(item.discount if item.discount else None),
+                tracking=codes.tracking,
             )
             for item in items
         )
     if deal.amount is None or deal.amount <= 0:
         raise _reject(deal, "the deal has no line items and no positive amount: nothing to invoice")
+    codes = choose_line_codes(None, deal, rules)
     return (
         InvoiceLine(description=deal.name.strip() or f"Deal {deal.id}", quantity=Decimal(1),
-                    unit_amount=deal.amount, account_code=rules.account_code, tax_type=rules.tax_type),
+                    unit_amount=deal.amount, account_code=codes.account_code, tax_type=codes.tax_type,
+                    tracking=codes.tracking),
     )
 
 
@@ -135,6 +147,7 @@ def build_invoice(
         lines=lines,
         line_amount_types=rules.line_amount_types,
         status=rules.status,
+        branding_theme_id=rules.branding_theme_id,
     )
 
 

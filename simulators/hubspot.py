@@ -95,6 +95,7 @@ BUILT_IN: dict[str, set[str]] = {
         "description",
         "hs_discount_percentage",
         "hs_product_id",
+        "hs_tax_rate_group_id",
     },
 }
 DEFAULT_PROPS: dict[str, tuple[str, ...]] = {

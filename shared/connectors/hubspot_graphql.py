@@ -37,6 +37,7 @@ __all__ = [
     "GraphQLShapeError",
     "LinePage",
     "TooLargeForOneRead",
+    "deal_query",
     "deal_snapshot_from",
     "line_items_page",
 ]
@@ -60,21 +61,26 @@ def _collection(name: str, names: tuple[str, ...], limit: int | None = None, off
     return f"{name}{f'({args})' if args else ''} {{ total{paging} items {{ {_fields(names)} }} }}"
 
 
-DEAL_QUERY = "\n".join([
-    "query DealForInvoice($id: String!) {",
-    "  CRM {",
-    '    deal(uniqueIdentifier: "hs_object_id", uniqueIdentifierValue: $id) {',
-    f"      {_fields(DEAL_PROPERTIES)}",
-    "      associations {",
-    f"        {_collection('company_collection__primary', GRAPHQL_COMPANY_PROPERTIES)}",
-    f"        {_collection('company_collection__deal_to_company_unlabeled', GRAPHQL_COMPANY_PROPERTIES)}",
-    f"        {_collection('contact_collection__deal_to_contact', CONTACT_PROPERTIES, CONTACT_LIMIT)}",
-    f"        {_collection('line_item_collection__primary', LINE_ITEM_PROPERTIES, LINE_ITEM_LIMIT)}",
-    "      }",
-    "    }",
-    "  }",
-    "}",
-])
+def deal_query(extra_properties: tuple[str, ...] = ()) -> str:
+    """The deal read, with the further deal properties the invoice mapping needs."""
+    return "\n".join([
+        "query DealForInvoice($id: String!) {",
+        "  CRM {",
+        '    deal(uniqueIdentifier: "hs_object_id", uniqueIdentifierValue: $id) {',
+        f"      {_fields((*DEAL_PROPERTIES, *extra_properties))}",
+        "      associations {",
+        f"        {_collection('company_collection__primary', GRAPHQL_COMPANY_PROPERTIES)}",
+        f"        {_collection('company_collection__deal_to_company_unlabeled', GRAPHQL_COMPANY_PROPERTIES)}",
+        f"        {_collection('contact_collection__deal_to_contact', CONTACT_PROPERTIES, CONTACT_LIMIT)}",
+        f"        {_collection('line_item_collection__primary', LINE_ITEM_PROPERTIES, LINE_ITEM_LIMIT)}",
+        "      }",
+        "    }",
+        "  }",
+        "}",
+    ])
+
+
+DEAL_QUERY = deal_query()
 
 
 LINE_ITEMS_QUERY = "\n".join([
@@ -155,7 +161,8 @@ def line_items_page(data: Any) -> LinePage:
     return _line_page(raw["associations"])[0]
 
 
-def deal_snapshot_from(data: Any, next_lines: Callable[[int], LinePage] | None = None) -> DealSnapshot | None:
+def deal_snapshot_from(data: Any, next_lines: Callable[[int], LinePage] | None = None,
+                       extra_properties: tuple[str, ...] = ()) -> DealSnapshot | None:
     """The snapshot from the answer's ``data``; None when the deal does not exist.
 
     A deal with more line items than the first page is read on with ``next_lines(offset)`` to the end.
@@ -191,13 +198,14 @@ def deal_snapshot_from(data: Any, next_lines: Callable[[int], LinePage] | None =
     contacts = [_object(p, CONTACT_PROPERTIES) for p in people]
     items = [_object(i, LINE_ITEM_PROPERTIES) for i in lines]
     # The REST shape of the same deal, so that to_deal reads both APIs alike; the primary company first.
-    deal = HubSpotObject.model_validate({**_object(raw, DEAL_PROPERTIES).model_dump(), "associations": {
+    deal = HubSpotObject.model_validate({**_object(raw, (*DEAL_PROPERTIES, *extra_properties)).model_dump(),
+                                         "associations": {
         "companies": {"results": [{"id": i} for i in companies]},
         "contacts": {"results": [{"id": c.id} for c in contacts]},
         "line items": {"results": [{"id": i.id} for i in items]},
     }})
     return DealSnapshot(
-        deal=to_deal(deal),
+        deal=to_deal(deal, extra_properties),
         line_items=tuple(to_line_item(i) for i in items),
         company=_company(next(iter(companies.values()))) if companies else None,
         first_contact=to_person(contacts[0]) if contacts else None,

@@ -51,7 +51,8 @@ DEAL_PROPERTIES: tuple[str, ...] = (
     PAYMENT_TERMS_PROPERTY,
     *MARKER_PROPERTIES.values(),
 )
-LINE_ITEM_PROPERTIES = ("name", "quantity", "price", "hs_sku", "description", "hs_discount_percentage")
+LINE_ITEM_PROPERTIES = ("name", "quantity", "price", "hs_sku", "description", "hs_discount_percentage",
+                        "hs_tax_rate_group_id", "hs_product_id")
 COMPANY_PROPERTIES = ("name", "domain", "address", "city", "country", "email")
 CONTACT_PROPERTIES = ("firstname", "lastname", "email")
 
@@ -158,7 +159,7 @@ def _association_ids(obj: HubSpotObject, *keys: str) -> tuple[str, ...]:
     return ()
 
 
-def to_deal(obj: HubSpotObject) -> Deal:
+def to_deal(obj: HubSpotObject, extra_properties: tuple[str, ...] = ()) -> Deal:
     r = PropertyReader(obj, "deal")
     markers = SyncMarkers(**{field: r.text(prop) or "" for field, prop in MARKER_PROPERTIES.items()})
     terms = r.integer(PAYMENT_TERMS_PROPERTY)
@@ -178,6 +179,8 @@ def to_deal(obj: HubSpotObject) -> Deal:
         # HubSpot names this association "line items" in v3 responses (with a space).
         line_item_ids=_association_ids(obj, "line items", "line_items"),
         markers=markers,
+        # Further properties read for the invoice mapping (its tracking rules name them).
+        properties={name: value for name in extra_properties if (value := r.text(name)) is not None},
     )
 
 
@@ -200,6 +203,8 @@ def to_line_item(obj: HubSpotObject) -> LineItem:
         sku=r.text("hs_sku"),
         description=r.text("description"),
         discount=discount,
+        tax_rate_group_id=r.text("hs_tax_rate_group_id"),
+        product_id=r.text("hs_product_id"),
     )
 
 

@@ -150,3 +150,12 @@ def _check_code(entry: str, value: Any, *, max_len: int = 50) -> list[str]:
     if not text or len(text) > max_len or any(not ch.isprintable() for ch in text):
         return [f"{entry}: must be a code of 1 to {max_len} printable characters"]
     return []
+
+
+def deal_properties_of(raw: str) -> tuple[str, ...]:
+    """The deal properties a mapping's tracking rules read; none for a mapping that cannot be read
+    (that one refuses every deal anyway, saying why)."""
+    try:
+        return parse_mapping(raw).deal_properties()
+    except MappingError:
+        return ()

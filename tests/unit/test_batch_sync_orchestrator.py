@@ -67,8 +67,8 @@ def run_batch(crm: PagedCrm, *, known: set[str] = frozenset(), concurrency: int 
     contexts: list[FakeDurableContext] = []
     payload: Any = {"page_size": page_size, "concurrency": concurrency}
     result: Any = None
+    checked = mapping_check or {"ok": True, "result": {"checked": False}}
     for _ in range(20):
-        checked = mapping_check or {"ok": True, "result": {"checked": False}}
         ctx = FakeDurableContext(activities={names.FIND_DEALS: find, names.CHECK_MAPPING: lambda _p: checked},
                                  input=payload, instance_id="batch-sync",
                                  sub_orchestrators={names.DEAL_SYNC: deal_sync},

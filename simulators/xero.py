@@ -43,6 +43,7 @@ from simulators.ratelimit import Window
 from simulators.webhook_sender import deliver
 from simulators.wire import json_response, read_json
 from simulators.xero_identity import Identity, required_scopes
+from simulators.xero_org import OrgState, add_org_routes
 from simulators.xero_where import WhereError, compile_where
 
 __all__ = ["XeroSim"]
@@ -122,6 +123,7 @@ class XeroSim(SimServer):
         self._day: dict[str, Window] = {}
         self._app = Window(0, 60.0)
         self._in_flight: dict[str, int] = {}
+        self.org = OrgState(dict(TAX_RATES), set(ACCOUNT_CODES), set(CURRENCIES))
         self.on_config_change()
 
     def on_config_change(self) -> None:
@@ -274,6 +276,7 @@ class XeroSim(SimServer):
         r.add_post(f"{API}/Invoices/{{id}}", self.post_invoice)
         r.add_get(f"{API}/Invoices/{{id}}/OnlineInvoice", self.online_invoice)
         r.add_get(f"{API}/Organisation", self.organisation)
+        add_org_routes(r, API, self)
         r.add_post("/_sim/xero/expire-tokens", self.admin_expire_tokens)
         r.add_post("/_sim/xero/invoices/{id}/pay", self.admin_pay)
         r.add_post("/_sim/xero/invoices/{id}/status", self.admin_set_status)
@@ -622,14 +625,15 @@ class XeroSim(SimServer):
                 "TaxAmount": line_tax,
                 "LineAmount": amount,
             }
-            if line.get("ItemCode"):
-                rendered["ItemCode"] = line["ItemCode"]
+            rendered.update(self.org.check_line(n, line, errors))
             if disc:
                 rendered["DiscountRate"] = disc
             rendered_lines.append(rendered)
+        theme = self.org.check_invoice(data, errors)
         if errors:
             return errors, None
         record = {
+            **theme,
             "Type": data["Type"],
             "InvoiceID": self.new_id("invoice"),
             "ContactID": contact_id,
@@ -985,6 +989,7 @@ class XeroSim(SimServer):
             "calls_per_day": self.calls_per_day,
             "rate_limited": dict(self.rate_limited),
             "webhook_deliveries": self.deliveries,
+            **self.org.snapshot(),
         }
 
     def seed(self, name: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from shared.config import Settings
 from shared.connectors import jsonwire
 from shared.connectors.http_client import ServiceHttp
 from shared.connectors.limiter import RateLimiter
-from shared.connectors.xero_auth import TokenSource, XeroIdentity, XeroTokenProvider
+from shared.connectors.xero_auth import MAPPING_SCOPES, SCOPES, TokenSource, XeroIdentity, XeroTokenProvider
 from shared.connectors.xero_models import (
     ContactsEnvelope,
     InvoicesEnvelope,
@@ -92,6 +92,7 @@ class XeroClient:
         tokens: TokenSource | None = None,
         identity: XeroIdentity | None = None,
         on_day_remaining: Callable[[int], None] | None = None,
+        scopes: tuple[str, ...] = SCOPES,
     ) -> None:
         limiter = (
             RateLimiter(calls_per_minute, 60.0, max_concurrent=max_concurrent, time_scale=time_scale)
@@ -112,7 +113,7 @@ class XeroClient:
             client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret),
         )
         # A custom connection's organisation is a setting; a Web app's is stored when a person connects.
-        self.tokens: TokenSource = tokens or XeroTokenProvider(self.identity, tenant_id)
+        self.tokens: TokenSource = tokens or XeroTokenProvider(self.identity, tenant_id, scopes=scopes)
         self.tenant_id = tenant_id
         # Xero's X-DayLimit-Remaining of the latest answer, and when it came (epoch seconds).
         self.day_remaining: int | None = None
@@ -145,6 +146,7 @@ class XeroClient:
             tokens=tokens,
             identity=identity,
             on_day_remaining=on_day_remaining,
+            scopes=(*SCOPES, *MAPPING_SCOPES) if settings.invoice_mapping.strip() else SCOPES,
         )
 
     def __repr__(self) -> str:

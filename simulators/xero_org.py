@@ -117,7 +117,7 @@ class OrgState:
                     for name, options in sorted(self.tracking.items())]
         if key == "BrandingThemes":
             return [{"BrandingThemeID": theme_id, "Name": name, "Type": "INVOICE", "SortOrder": n,
-                     "CreatedDateUTC": "2026-01-01T00:00:00"}
+                     "CreatedDateUTC": "/Date(1767225600000+0000)/"}
                     for n, (theme_id, name) in enumerate(sorted(self.branding_themes.items(), key=lambda t: t[1]))]
         if key == "Currencies":
             return [{"Code": code, "Description": code} for code in sorted(self.currencies)]

@@ -150,6 +150,7 @@ var defaultAppSettings = {
   CUSTOMER_NAME_COLLISION: 'disambiguate'
   INVOICE_MAPPING: ''
   SEND_INVOICE_EMAIL: 'false'
+  XERO_ORG_CACHE_SECONDS: '600'
   SYNC_SCHEDULE: syncSchedule
   PURGE_SCHEDULE: '0 30 3 * * *'
   HISTORY_RETENTION_DAYS: '30'

@@ -175,7 +175,7 @@ def organisation() -> OrgCache | None:
     read = getattr(client, "organisation_catalogue", None)
     if not callable(read):
         return None  # an adapter without the organisation's settings: the mapping is not checked
-    built: OrgCache = _once("organisation", lambda: OrgCache(read))
+    built: OrgCache = _once("organisation", lambda: OrgCache(read, ttl=get_settings().xero_org_cache_seconds))
     return built
 
 

@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     invoice_mapping: str = Field(default="", validation_alias="INVOICE_MAPPING")
     # Xero e-mails each AUTHORISED invoice to its contact as the saga's last step (cannot be undone).
     send_invoice_email: bool = Field(default=False, validation_alias="SEND_INVOICE_EMAIL")
+    # How long a process trusts what it read of the organisation's codes (tax rates, items, tracking, ...).
+    xero_org_cache_seconds: float = Field(default=600, ge=0, le=86400, validation_alias="XERO_ORG_CACHE_SECONDS")
 
     # --- saga policy ---
     sync_schedule: str = Field(default="0 */15 * * * *", validation_alias="SYNC_SCHEDULE")

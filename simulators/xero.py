@@ -123,7 +123,7 @@ class XeroSim(SimServer):
         self._day: dict[str, Window] = {}
         self._app = Window(0, 60.0)
         self._in_flight: dict[str, int] = {}
-        self.org = OrgState(dict(TAX_RATES), set(ACCOUNT_CODES), set(CURRENCIES))
+        self.org = OrgState(dict(TAX_RATES), set(ACCOUNT_CODES), set(CURRENCIES), all_tax_rates=dict(TAX_RATES))
         self.on_config_change()
 
     def on_config_change(self) -> None:
@@ -569,7 +569,7 @@ class XeroSim(SimServer):
         if status not in INVOICE_STATUSES:
             errors.append(f"Invoice Status {status} is not valid for a new invoice.")
         currency = data.get("CurrencyCode", "USD")
-        if currency not in CURRENCIES:
+        if currency not in self.org.currencies:
             errors.append(f"The currency code {currency} is not subscribed for this organisation.")
         lat = data.get("LineAmountTypes", "Exclusive")
         if lat not in ("Exclusive", "Inclusive", "NoTax"):
@@ -600,10 +600,10 @@ class XeroSim(SimServer):
             if not str(line.get("Description") or "").strip():
                 errors.append(f"Line {n}: Description needs to be at least 1 char long.")
             code = str(line.get("AccountCode") or "")
-            if code not in ACCOUNT_CODES:
+            if code not in self.org.account_codes:
                 errors.append(f"Account code '{code}' is not a valid code for this document.")
             tax_type = str(line.get("TaxType") or "OUTPUT")
-            if tax_type not in TAX_RATES:
+            if tax_type not in self.org.tax_rates:
                 errors.append(
                     f"The TaxType code '{tax_type}' does not exist or cannot be used for this type "
                     "of transaction."
@@ -611,7 +611,7 @@ class XeroSim(SimServer):
             if unit.as_tuple().exponent < -4 or qty.as_tuple().exponent < -4:  # type: ignore[operator]
                 errors.append(f"Line {n}: amounts may have at most 4 decimal places.")
             amount = money(qty * unit * (Decimal(100) - disc) / Decimal(100))
-            rate = TAX_RATES.get(tax_type, Decimal("0")) if lat != "NoTax" else Decimal("0")
+            rate = self.org.tax_rates.get(tax_type, Decimal("0")) if lat != "NoTax" else Decimal("0")
             line_tax = money(amount * rate) if lat == "Exclusive" else money(amount - amount / (1 + rate))
             sub += amount if lat != "Inclusive" else amount - line_tax
             tax += line_tax

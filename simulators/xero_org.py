@@ -6,7 +6,8 @@ Decisions (documented for test writers; Xero's own shapes where its documentatio
   the invoice check accepts (``TAX_RATES``, ``ACCOUNT_CODES`` of ``simulators.xero``), currencies its
   ``CURRENCIES``; one branding theme ("Standard") exists; items and tracking are empty until seeded.
 - ``POST /_sim/xero/org`` ``{"items": [{"Code", "Name"?, "IsSold"?}], "tracking": {"Region": ["North", ...]},
-  "branding_themes": ["Modern"], "email_failures": n, "email_failure_status": 500}`` replaces what it names.
+  "branding_themes": ["Modern"], "tax_rates": ["OUTPUT", ...], "email_failures": n, "email_failure_status": 500}``
+  replaces what it names (``tax_rates``: which of ``TAX_RATES`` the organisation keeps).
 - A new invoice is checked like Xero does: an ``ItemCode`` the organisation lacks, a tracking category or option
   it lacks (or more than two per line), a ``BrandingThemeID`` it lacks are ValidationErrors.
 - ``POST /Invoices/{id}/Email`` (empty body): 204, the invoice is ``SentToContact``; only an AUTHORISED (or PAID)
@@ -45,6 +46,7 @@ class OrgState:
     tracking: dict[str, list[str]] = field(default_factory=dict)
     branding_themes: dict[str, str] = field(default_factory=lambda: {_id("theme", "Standard"): "Standard"})
     emails_sent: dict[str, int] = field(default_factory=dict)
+    all_tax_rates: dict[str, Decimal] = field(default_factory=dict)
     email_failures: int = 0
     email_failure_status: int = 500
 
@@ -124,6 +126,8 @@ class OrgState:
         raise KeyError(key)
 
     def configure(self, body: dict[str, Any]) -> None:
+        if "tax_rates" in body:  # a subset of simulators.xero.TAX_RATES, by TaxType
+            self.tax_rates = {code: rate for code, rate in self.all_tax_rates.items() if code in body["tax_rates"]}
         if "items" in body:
             self.items = {str(i["Code"]): dict(i) for i in body["items"]}
         if "tracking" in body:

@@ -10,9 +10,10 @@ Decisions (documented for test writers; Xero's own shapes where its documentatio
   replaces what it names (``tax_rates``: which of ``TAX_RATES`` the organisation keeps).
 - A new invoice is checked like Xero does: an ``ItemCode`` the organisation lacks, a tracking category or option
   it lacks (or more than two per line), a ``BrandingThemeID`` it lacks are ValidationErrors.
-- ``POST /Invoices/{id}/Email`` (empty body): 204, the invoice is ``SentToContact``; only an AUTHORISED (or PAID)
-  invoice of a contact with an e-mail address can be sent (400 otherwise). ``/_sim/state`` counts the sends
-  per invoice (``emails_sent``). ``email_failures`` makes the next n sends answer ``email_failure_status``.
+- ``POST /Invoices/{id}/Email`` (empty body): 204, the invoice is ``SentToContact``; only a SUBMITTED, AUTHORISED
+  or PAID invoice of a contact with an e-mail address can be sent (400 otherwise; the messages are ours).
+  ``/_sim/state`` counts the sends per invoice (``emails_sent``). ``email_failures`` makes the next n sends
+  answer ``email_failure_status``.
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ def add_org_routes(router: web.UrlDispatcher, api: str, sim: Any) -> None:
             org.email_failures -= 1
             status = org.email_failure_status
             return json_response(sim.error_body(status, "The e-mail could not be sent"), status)
-        if inv["Status"] not in ("AUTHORISED", "PAID"):
+        if inv["Status"] not in ("SUBMITTED", "AUTHORISED", "PAID"):
             return sim.validation([], "Only approved invoices can be emailed")  # type: ignore[no-any-return]
         if not (sim.contacts.get(inv["ContactID"]) or {}).get("EmailAddress"):
             return sim.validation([], "The contact does not have an email address")  # type: ignore[no-any-return]

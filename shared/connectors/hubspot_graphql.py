@@ -61,26 +61,28 @@ def _collection(name: str, names: tuple[str, ...], limit: int | None = None, off
     return f"{name}{f'({args})' if args else ''} {{ total{paging} items {{ {_fields(names)} }} }}"
 
 
+DEAL_QUERY = "\n".join([
+    "query DealForInvoice($id: String!) {",
+    "  CRM {",
+    '    deal(uniqueIdentifier: "hs_object_id", uniqueIdentifierValue: $id) {',
+    f"      {_fields(DEAL_PROPERTIES)}",
+    "      associations {",
+    f"        {_collection('company_collection__primary', GRAPHQL_COMPANY_PROPERTIES)}",
+    f"        {_collection('company_collection__deal_to_company_unlabeled', GRAPHQL_COMPANY_PROPERTIES)}",
+    f"        {_collection('contact_collection__deal_to_contact', CONTACT_PROPERTIES, CONTACT_LIMIT)}",
+    f"        {_collection('line_item_collection__primary', LINE_ITEM_PROPERTIES, LINE_ITEM_LIMIT)}",
+    "      }",
+    "    }",
+    "  }",
+    "}",
+])
+
+
 def deal_query(extra_properties: tuple[str, ...] = ()) -> str:
-    """The deal read, with the further deal properties the invoice mapping needs."""
-    return "\n".join([
-        "query DealForInvoice($id: String!) {",
-        "  CRM {",
-        '    deal(uniqueIdentifier: "hs_object_id", uniqueIdentifierValue: $id) {',
-        f"      {_fields((*DEAL_PROPERTIES, *extra_properties))}",
-        "      associations {",
-        f"        {_collection('company_collection__primary', GRAPHQL_COMPANY_PROPERTIES)}",
-        f"        {_collection('company_collection__deal_to_company_unlabeled', GRAPHQL_COMPANY_PROPERTIES)}",
-        f"        {_collection('contact_collection__deal_to_contact', CONTACT_PROPERTIES, CONTACT_LIMIT)}",
-        f"        {_collection('line_item_collection__primary', LINE_ITEM_PROPERTIES, LINE_ITEM_LIMIT)}",
-        "      }",
-        "    }",
-        "  }",
-        "}",
-    ])
-
-
-DEAL_QUERY = deal_query()
+    """``DEAL_QUERY`` with the further deal properties the invoice mapping needs (its tracking rules)."""
+    if not extra_properties:
+        return DEAL_QUERY
+    return DEAL_QUERY.replace(_fields(DEAL_PROPERTIES), _fields((*DEAL_PROPERTIES, *extra_properties)), 1)
 
 
 LINE_ITEMS_QUERY = "\n".join([
@@ -198,8 +200,8 @@ def deal_snapshot_from(data: Any, next_lines: Callable[[int], LinePage] | None =
     contacts = [_object(p, CONTACT_PROPERTIES) for p in people]
     items = [_object(i, LINE_ITEM_PROPERTIES) for i in lines]
     # The REST shape of the same deal, so that to_deal reads both APIs alike; the primary company first.
-    deal = HubSpotObject.model_validate({**_object(raw, (*DEAL_PROPERTIES, *extra_properties)).model_dump(),
-                                         "associations": {
+    fields = _object(raw, (*DEAL_PROPERTIES, *extra_properties)).model_dump()
+    deal = HubSpotObject.model_validate({**fields, "associations": {
         "companies": {"results": [{"id": i} for i in companies]},
         "contacts": {"results": [{"id": c.id} for c in contacts]},
         "line items": {"results": [{"id": i.id} for i in items]},

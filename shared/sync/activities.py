@@ -6,15 +6,17 @@ exactly the same code.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from shared import names
 from shared.connectors.ports import AccountingPort, CrmPort
+from shared.domain.errors import BusinessRejection
 from shared.domain.invoice_mapping import MappingRules
 from shared.saga.envelope import run_activity
-from shared.sync import steps
+from shared.sync import attention, steps
 from shared.sync.invoice_email import InvoiceMailer, SendEmailInput, send_invoice_email
 from shared.sync.messages import (
     ArchiveCustomerInput,
@@ -39,7 +41,11 @@ class Ports:
 
 def check_invoice_mapping(ports: Ports) -> dict[str, Any]:
     """The batch's first step: the mapping is readable and every code it names exists in the organisation."""
-    rules = check_mapping(ports.rules, ports.org)
+    try:
+        rules = check_mapping(ports.rules, ports.org)
+    except BusinessRejection as exc:
+        log.warning("%s", attention.mapping_refused_line(names.BATCH_INSTANCE_ID, str(exc)))
+        raise
     return {"checked": ports.org is not None and not rules.mapping.is_empty}
 
 
@@ -49,6 +55,7 @@ def _mailer(ports: Ports) -> InvoiceMailer:
     return ports.mailer
 
 
+log = logging.getLogger(__name__)
 Handler = Callable[[Any, Ports], Any]
 
 HANDLERS: dict[str, Handler] = {

@@ -63,6 +63,14 @@ def report(state: TransactionState) -> None:
         log.warning("%s", line)
 
 
+def mapping_refused_line(batch_id: str, message: str) -> str:
+    """The line for a batch that started no deal because the invoice mapping names codes the organisation
+    lacks: every later batch stops the same way until a person fixes the mapping or the organisation."""
+    words = "".join(ch if ch.isprintable() else "_" for ch in " ".join(message.split()))[:MAX_REASON]
+    return (f"{PREFIX} status=mapping_refused transaction={_token(batch_id)} service=sync code=mapping_code_missing "
+            f"reason={json.dumps(words, ensure_ascii=False)}")
+
+
 def _token(value: str) -> str:
     """A value kept to one space-free token, so that the line stays parseable."""
     return "".join(ch if ch.isprintable() and not ch.isspace() else "_" for ch in value)[:80]

@@ -4,6 +4,7 @@ line, and the organisation's codes read once per TTL (never once per deal) and c
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from dataclasses import replace
@@ -242,3 +243,21 @@ def test_concurrent_deals_share_the_one_read_in_progress() -> None:
     for t in threads:
         t.join()
     assert reads == [1]
+
+
+def test_a_batch_the_mapping_stops_logs_one_attention_line_the_alert_rule_parses(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from shared.sync.activities import Ports, check_invoice_mapping
+
+    bad = rules({"item_codes_by_sku": {"SKU-2": "GONE"}})
+    ports = Ports(crm=None, accounting=None, rules=bad, trigger_stage="closedwon",  # type: ignore[arg-type]
+                  org=lambda: ORG)
+    with caplog.at_level(logging.WARNING), pytest.raises(BusinessRejection):
+        check_invoice_mapping(ports)
+    [line] = [r.getMessage() for r in caplog.records if "sync attention:" in r.getMessage()]
+    assert line.startswith("sync attention: status=mapping_refused transaction=batch-sync service=sync ")
+    assert 'item_codes_by_sku[\\"SKU-2\\"]' in line
+    good = Ports(crm=None, accounting=None, rules=rules(), trigger_stage="closedwon",  # type: ignore[arg-type]
+                 org=lambda: ORG)
+    assert check_invoice_mapping(good) == {"checked": True}

@@ -80,3 +80,13 @@ async def start_deal_syncs(payload: Any, client: df.DurableOrchestrationClient) 
     report = await starter.start_deal_syncs(ClientAdapter(client), request.deal_ids, request.trigger, request.policy,
                                             request.accepted_at)
     return report.as_json()
+
+
+@bp.activity_trigger(input_name="payload", activity=names.CHECK_MAPPING)
+def check_invoice_mapping(payload: Any) -> dict[str, Any]:
+    return activities.run(names.CHECK_MAPPING, payload, composition.ports())
+
+
+@bp.activity_trigger(input_name="payload", activity=names.SEND_INVOICE_EMAIL)
+def send_invoice_email(payload: Any) -> dict[str, Any]:
+    return activities.run(names.SEND_INVOICE_EMAIL, payload, composition.ports())

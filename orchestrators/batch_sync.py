@@ -65,6 +65,11 @@ def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]
     if since is None:
         cursor = yield ctx.call_entity(names.SYNC_CURSOR, CURSOR_KEY, "get")
         since = (cursor or {}).get("since") or EPOCH
+    if batch.pages == 0:
+        # The invoice mapping against the organisation, once per batch: a mapped code Xero lacks starts no deal.
+        ok, checked = yield from call_with_retry(ctx, names.CHECK_MAPPING, {}, SEARCH_RETRY)
+        if not ok or (isinstance(checked, dict) and checked.get("ok") is False):
+            return {**batch.summary(since), "error": checked.get("error") if ok else checked}
     request = FindDealsInput(since=datetime.fromisoformat(since), stage=batch.stage, after=batch.after,
                              limit=batch.page_size).model_dump(mode="json")
     ok, raw = yield from call_with_retry(ctx, names.FIND_DEALS, request, SEARCH_RETRY)

@@ -21,8 +21,10 @@ from shared.connectors.xero import XeroClient
 from shared.connectors.xero_auth import TokenSource, WebAppTokens, XeroDisconnected, XeroIdentity
 from shared.connectors.xero_token_store import BudgetRecorder, TableTokenStore
 from shared.domain.invoice_mapping import MappingRules
+from shared.domain.mapping_file import InvoiceMapping, MappingError, parse_mapping
 from shared.ledger.table_ledger import TableLedger
 from shared.sync.activities import Ports
+from shared.sync.org_check import OrgCache
 
 _lock = threading.RLock()  # re-entrant: ports() builds the clients it bundles
 _instances: dict[str, Any] = {}
@@ -131,8 +133,17 @@ def ledger() -> TableLedger:
     return built
 
 
+def invoice_mapping() -> tuple[InvoiceMapping, str]:
+    """INVOICE_MAPPING parsed, and "" or the error naming its bad entries (the app still starts)."""
+    try:
+        return parse_mapping(get_settings().invoice_mapping), ""
+    except MappingError as exc:
+        return InvoiceMapping(), str(exc)
+
+
 def mapping_rules() -> MappingRules:
     s = get_settings()
+    mapping, invalid = invoice_mapping()
     return MappingRules(
         account_code=s.invoice_account_code,
         tax_type=s.invoice_tax_type or None,
@@ -147,14 +158,32 @@ def mapping_rules() -> MappingRules:
         customer_name_collision=s.customer_name_collision,
         amount_mismatch=s.amount_mismatch,
         amount_tolerance=s.amount_tolerance,
+        mapping=mapping,
+        invalid=invalid,
     )
 
 
 def ports() -> Ports:
     """Everything the saga's activities need, built once per process."""
     built: Ports = _once("ports", lambda: Ports(crm=crm(), accounting=accounting(), rules=mapping_rules(),
-                                                trigger_stage=get_settings().hubspot_trigger_stage))
+                                                trigger_stage=get_settings().hubspot_trigger_stage,
+                                                org=organisation(), mailer=_mailer()))
     return built
+
+
+def organisation() -> OrgCache | None:
+    """The accounting organisation's codes, cached per process (Xero's TaxRates, Items, ... one GET each)."""
+    client = accounting()
+    read = getattr(client, "organisation_catalogue", None)
+    if not callable(read):
+        return None  # an adapter without the organisation's settings: the mapping is not checked
+    built: OrgCache = _once("organisation", lambda: OrgCache(read, ttl=get_settings().xero_org_cache_seconds))
+    return built
+
+
+def _mailer() -> Any:
+    client = accounting()
+    return client if callable(getattr(client, "email_invoice", None)) else None
 
 
 def table_service() -> TableServiceClient:
@@ -169,6 +198,9 @@ def _storage_check() -> None:
 
 def _settings_check() -> None:
     get_settings()
+    invalid = invoice_mapping()[1]
+    if invalid:
+        raise MappingError(invalid)
 
 
 def _xero_check() -> None:

@@ -124,6 +124,14 @@ class Settings(BaseSettings):
     # The invoice's line total against HubSpot's deal amount: the difference recorded, or the deal refused.
     amount_mismatch: Literal["record", "refuse"] = Field(default="record", validation_alias="AMOUNT_MISMATCH")
     amount_tolerance: Decimal = Field(default=Decimal("0"), ge=0, validation_alias="AMOUNT_TOLERANCE")
+    # The finance team's mapping as inline JSON (shared/domain/mapping_file.py): codes per product and tax
+    # group, tracking categories, branding theme. Read apart from the other settings: a bad entry is named
+    # by /api/health and refuses syncs, while the rest of the app goes on answering.
+    invoice_mapping: str = Field(default="", validation_alias="INVOICE_MAPPING")
+    # Xero e-mails each AUTHORISED invoice to its contact as the saga's last step (cannot be undone).
+    send_invoice_email: bool = Field(default=False, validation_alias="SEND_INVOICE_EMAIL")
+    # How long a process trusts what it read of the organisation's codes (tax rates, items, tracking, ...).
+    xero_org_cache_seconds: float = Field(default=600, ge=0, le=86400, validation_alias="XERO_ORG_CACHE_SECONDS")
 
     # --- saga policy ---
     sync_schedule: str = Field(default="0 */15 * * * *", validation_alias="SYNC_SCHEDULE")

@@ -25,6 +25,8 @@ RECORD_TRANSACTION = "record_transaction"
 FIND_DEALS = "find_deals_to_sync"
 MARK_DEAL_PAID = "mark_deal_paid"
 START_DEAL_SYNCS = "start_deal_syncs"
+CHECK_MAPPING = "check_invoice_mapping"
+SEND_INVOICE_EMAIL = "send_invoice_email"
 
 # --- entities ---
 SYNC_TRANSACTION = "sync_transaction"
@@ -81,6 +83,8 @@ REGISTERED: dict[str, str] = {
     CREATE_INVOICE: "activityTrigger",
     UNDO_INVOICE: "activityTrigger",
     RECORD_TRANSACTION: "activityTrigger",
+    CHECK_MAPPING: "activityTrigger",
+    SEND_INVOICE_EMAIL: "activityTrigger",
     SYNC_TRANSACTION: "entityTrigger",
     HEALTH: "httpTrigger",
     HUBSPOT_WEBHOOK: "httpTrigger",

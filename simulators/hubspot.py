@@ -97,6 +97,7 @@ BUILT_IN: dict[str, set[str]] = {
         "discount",
         "hs_line_item_currency_code",
         "hs_product_id",
+        "hs_tax_rate_group_id",
     },
 }
 DEFAULT_PROPS: dict[str, tuple[str, ...]] = {

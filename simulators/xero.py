@@ -44,6 +44,7 @@ from simulators.webhook_sender import deliver
 from simulators.wire import json_response, read_json
 from simulators.xero_identity import Identity, required_scopes
 from simulators.xero_money import line_money
+from simulators.xero_org import OrgState, add_org_routes
 from simulators.xero_where import WhereError, compile_where
 
 __all__ = ["XeroSim"]
@@ -123,6 +124,7 @@ class XeroSim(SimServer):
         self._day: dict[str, Window] = {}
         self._app = Window(0, 60.0)
         self._in_flight: dict[str, int] = {}
+        self.org = OrgState(dict(TAX_RATES), set(ACCOUNT_CODES), set(CURRENCIES), all_tax_rates=dict(TAX_RATES))
         self.on_config_change()
 
     def on_config_change(self) -> None:
@@ -275,6 +277,7 @@ class XeroSim(SimServer):
         r.add_post(f"{API}/Invoices/{{id}}", self.post_invoice)
         r.add_get(f"{API}/Invoices/{{id}}/OnlineInvoice", self.online_invoice)
         r.add_get(f"{API}/Organisation", self.organisation)
+        add_org_routes(r, API, self)
         r.add_post("/_sim/xero/expire-tokens", self.admin_expire_tokens)
         r.add_post("/_sim/xero/invoices/{id}/pay", self.admin_pay)
         r.add_post("/_sim/xero/invoices/{id}/status", self.admin_set_status)
@@ -570,7 +573,7 @@ class XeroSim(SimServer):
         if status not in INVOICE_STATUSES:
             errors.append(f"Invoice Status {status} is not valid for a new invoice.")
         currency = data.get("CurrencyCode", "USD")
-        if currency not in CURRENCIES:
+        if currency not in self.org.currencies:
             errors.append(f"The currency code {currency} is not subscribed for this organisation.")
         lat = data.get("LineAmountTypes", "Exclusive")
         if lat not in ("Exclusive", "Inclusive", "NoTax"):
@@ -605,17 +608,17 @@ class XeroSim(SimServer):
             if not str(line.get("Description") or "").strip():
                 errors.append(f"Line {n}: Description needs to be at least 1 char long.")
             code = str(line.get("AccountCode") or "")
-            if code not in ACCOUNT_CODES:
+            if code not in self.org.account_codes:
                 errors.append(f"Account code '{code}' is not a valid code for this document.")
             tax_type = str(line.get("TaxType") or "OUTPUT")
-            if tax_type not in TAX_RATES:
+            if tax_type not in self.org.tax_rates:
                 errors.append(
                     f"The TaxType code '{tax_type}' does not exist or cannot be used for this type "
                     "of transaction."
                 )
             if qty.as_tuple().exponent < -4:  # type: ignore[operator]
                 errors.append(f"Line {n}: Quantity may have at most 4 decimal places.")
-            rate = TAX_RATES.get(tax_type, Decimal("0")) if lat != "NoTax" else Decimal("0")
+            rate = self.org.tax_rates.get(tax_type, Decimal("0")) if lat != "NoTax" else Decimal("0")
             figures = line_money(qty, unit, unitdp=unitdp, rate=rate, line_amount_types=lat, discount_rate=disc,
                                  discount_amount=disc_amount, tax_amount=given_tax)
             amount, line_tax = figures.line_amount, figures.tax
@@ -631,16 +634,17 @@ class XeroSim(SimServer):
                 "TaxAmount": line_tax,
                 "LineAmount": amount,
             }
-            if line.get("ItemCode"):
-                rendered["ItemCode"] = line["ItemCode"]
+            rendered.update(self.org.check_line(n, line, errors))
             if disc:
                 rendered["DiscountRate"] = disc
             if disc_amount:
                 rendered["DiscountAmount"] = money(disc_amount)
             rendered_lines.append(rendered)
+        theme = self.org.check_invoice(data, errors)
         if errors:
             return errors, None
         record = {
+            **theme,
             "Type": data["Type"],
             "InvoiceID": self.new_id("invoice"),
             "ContactID": contact_id,
@@ -997,6 +1001,7 @@ class XeroSim(SimServer):
             "calls_per_day": self.calls_per_day,
             "rate_limited": dict(self.rate_limited),
             "webhook_deliveries": self.deliveries,
+            **self.org.snapshot(),
         }
 
     def seed(self, name: str, options: dict[str, Any]) -> dict[str, Any]:

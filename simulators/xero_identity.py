@@ -48,7 +48,10 @@ GRANULAR = frozenset({
 # What a custom connection is granted when its token request names no scope.
 CUSTOM_CONNECTION_SCOPES = "accounting.invoices accounting.contacts accounting.settings.read"
 _RESOURCES = {"Invoices": "accounting.invoices", "Contacts": "accounting.contacts",
-              "Organisation": "accounting.settings", "Payments": "accounting.payments"}
+              "Organisation": "accounting.settings", "Payments": "accounting.payments",
+              "Items": "accounting.invoices", "TaxRates": "accounting.settings", "Accounts": "accounting.settings",
+              "TrackingCategories": "accounting.settings", "BrandingThemes": "accounting.settings",
+              "Currencies": "accounting.settings"}
 
 
 def required_scopes(method: str, api_path: str) -> frozenset[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from shared.api.responses import ApiResponse, json_response
+from shared.config import ConfigError
 from shared.connectors.xero_auth import XeroDisconnected
 
 Check = Callable[[], None]
@@ -18,6 +19,9 @@ def health(checks: Mapping[str, Check]) -> ApiResponse:
             check()
         except XeroDisconnected:
             results[name] = "disconnected: reconnect at /api/xero/connect"
+        except ConfigError as exc:
+            # The message names the setting or mapping entry, never its value (it may be a secret).
+            results[name] = f"invalid: {exc}"
         except Exception as exc:
             results[name] = f"unreachable: {type(exc).__name__}"
         else:

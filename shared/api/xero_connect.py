@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from shared.api.responses import ApiResponse, error_response, json_response
 from shared.config import Settings
-from shared.connectors.xero_auth import WEB_APP_SCOPES, InvalidGrant, XeroIdentity
+from shared.connectors.xero_auth import MAPPING_SCOPES, WEB_APP_SCOPES, InvalidGrant, XeroIdentity
 from shared.connectors.xero_token_store import DailyBudget, StoredConnection, TokenStore
 from shared.domain.errors import SyncError, TransientError
 
@@ -59,8 +59,9 @@ def connect(settings: Settings, store: TokenStore, request_url: str) -> ApiRespo
         return refused
     state = secrets.token_urlsafe(32)
     store.put_state(state, time.time() + STATE_SECONDS)
+    scopes = (*WEB_APP_SCOPES, *MAPPING_SCOPES) if settings.invoice_mapping.strip() else WEB_APP_SCOPES
     query = urlencode({"response_type": "code", "client_id": settings.xero_client_id.get_secret_value(),
-                       "redirect_uri": callback_url(settings, request_url), "scope": " ".join(WEB_APP_SCOPES),
+                       "redirect_uri": callback_url(settings, request_url), "scope": " ".join(scopes),
                        "state": state})
     secure = "; Secure" if callback_url(settings, request_url).startswith("https://") else ""
     return ApiResponse(302, "", "text/plain", {

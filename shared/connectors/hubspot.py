@@ -36,11 +36,11 @@ from shared.config import Settings
 from shared.connectors import jsonwire
 from shared.connectors.http_client import ServiceHttp
 from shared.connectors.hubspot_graphql import (
-    DEAL_QUERY,
     LINE_ITEMS_QUERY,
     GraphQLShapeError,
     LinePage,
     TooLargeForOneRead,
+    deal_query,
     deal_snapshot_from,
     line_items_page,
 )
@@ -76,6 +76,7 @@ from shared.connectors.hubspot_models import (
 from shared.connectors.limiter import RateLimiter
 from shared.connectors.ports import DealPage
 from shared.domain.errors import BusinessRejection, PermanentError
+from shared.domain.mapping_file import deal_properties_of
 from shared.domain.models import Company, Deal, DealSnapshot, LineItem, Person
 
 __all__ = ["APP_PROPERTIES", "PROPERTY_GROUP", "SEARCH_CAP", "HubSpotClient", "main"]
@@ -178,6 +179,7 @@ class HubSpotClient:
         searches_per_second: int | None = SEARCHES_PER_SECOND,
         deal_read: str = "auto",
         api_version: str = DEFAULT_API_VERSION,
+        deal_properties: tuple[str, ...] = (),
     ) -> None:
         if not re.fullmatch(r"20\d{2}-(0[1-9]|1[0-2])", api_version):
             raise ValueError(f"HubSpot API version must be a date version like 2026-09, not {api_version!r}")
@@ -199,6 +201,9 @@ class HubSpotClient:
                              if searches_per_second else None)
         # GraphQL is tried while this is in the past; a portal that refuses it moves it an hour ahead.
         self._graphql_after = float("inf") if deal_read == "rest" else 0.0
+        # Further deal properties a deal read carries (the invoice mapping's tracking rules name them).
+        self.deal_properties = tuple(p for p in deal_properties if p not in DEAL_PROPERTIES)
+        self._deal_query = deal_query(self.deal_properties)
 
     @classmethod
     def from_settings(
@@ -215,6 +220,7 @@ class HubSpotClient:
             transport=transport,
             deal_read=settings.hubspot_deal_read,
             api_version=settings.hubspot_api_version,
+            deal_properties=deal_properties_of(settings.invoice_mapping),
         )
 
     def __repr__(self) -> str:
@@ -304,10 +310,11 @@ class HubSpotClient:
         response = self._http.request(
             "GET",
             self._objects(f"deals/{deal_id}"),
-            params={"properties": ",".join(DEAL_PROPERTIES), "associations": "companies,contacts,line_items"},
+            params={"properties": ",".join((*DEAL_PROPERTIES, *self.deal_properties)),
+                    "associations": "companies,contacts,line_items"},
         )
         deal = self._object(response, f"deal {deal_id}")
-        return to_deal(self._complete_associations(deal))
+        return to_deal(self._complete_associations(deal), self.deal_properties)
 
     def _complete_associations(self, deal: HubSpotObject) -> HubSpotObject:
         """The deal with every association read to the end, its primary company first.
@@ -374,7 +381,7 @@ class HubSpotClient:
         """
         what = f"deal {deal_id}"
         response = self._http.request("POST", "/collector/graphql", json={
-            "operationName": "DealForInvoice", "query": DEAL_QUERY, "variables": {"id": deal_id}})
+            "operationName": "DealForInvoice", "query": self._deal_query, "variables": {"id": deal_id}})
         if response.status_code == 401:
             raise self._fail(response, what)  # the token itself is refused: REST would be too
         reason: str | None = None
@@ -391,7 +398,8 @@ class HubSpotClient:
                 reason = f"query refused: {str(errors)[:300]}" if errors else "answer is not a JSON object"
             else:
                 try:
-                    snapshot = deal_snapshot_from(body.get("data"), lambda offset: self._graphql_lines(deal_id, offset))
+                    snapshot = deal_snapshot_from(body.get("data"), lambda offset: self._graphql_lines(deal_id, offset),
+                                                  self.deal_properties)
                 except TooLargeForOneRead:
                     return None  # this deal only: REST pages through its line items
                 except GraphQLShapeError as exc:

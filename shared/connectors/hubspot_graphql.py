@@ -37,6 +37,7 @@ __all__ = [
     "GraphQLShapeError",
     "LinePage",
     "TooLargeForOneRead",
+    "deal_query",
     "deal_snapshot_from",
     "line_items_page",
 ]
@@ -75,6 +76,13 @@ DEAL_QUERY = "\n".join([
     "  }",
     "}",
 ])
+
+
+def deal_query(extra_properties: tuple[str, ...] = ()) -> str:
+    """``DEAL_QUERY`` with the further deal properties the invoice mapping needs (its tracking rules)."""
+    if not extra_properties:
+        return DEAL_QUERY
+    return DEAL_QUERY.replace(_fields(DEAL_PROPERTIES), _fields((*DEAL_PROPERTIES, *extra_properties)), 1)
 
 
 LINE_ITEMS_QUERY = "\n".join([
@@ -155,7 +163,8 @@ def line_items_page(data: Any) -> LinePage:
     return _line_page(raw["associations"])[0]
 
 
-def deal_snapshot_from(data: Any, next_lines: Callable[[int], LinePage] | None = None) -> DealSnapshot | None:
+def deal_snapshot_from(data: Any, next_lines: Callable[[int], LinePage] | None = None,
+                       extra_properties: tuple[str, ...] = ()) -> DealSnapshot | None:
     """The snapshot from the answer's ``data``; None when the deal does not exist.
 
     A deal with more line items than the first page is read on with ``next_lines(offset)`` to the end.
@@ -191,13 +200,14 @@ def deal_snapshot_from(data: Any, next_lines: Callable[[int], LinePage] | None =
     contacts = [_object(p, CONTACT_PROPERTIES) for p in people]
     items = [_object(i, LINE_ITEM_PROPERTIES) for i in lines]
     # The REST shape of the same deal, so that to_deal reads both APIs alike; the primary company first.
-    deal = HubSpotObject.model_validate({**_object(raw, DEAL_PROPERTIES).model_dump(), "associations": {
+    fields = _object(raw, (*DEAL_PROPERTIES, *extra_properties)).model_dump()
+    deal = HubSpotObject.model_validate({**fields, "associations": {
         "companies": {"results": [{"id": i} for i in companies]},
         "contacts": {"results": [{"id": c.id} for c in contacts]},
         "line items": {"results": [{"id": i.id} for i in items]},
     }})
     return DealSnapshot(
-        deal=to_deal(deal),
+        deal=to_deal(deal, extra_properties),
         line_items=tuple(to_line_item(i) for i in items),
         company=_company(next(iter(companies.values()))) if companies else None,
         first_contact=to_person(contacts[0]) if contacts else None,

@@ -54,7 +54,8 @@ DEAL_PROPERTIES: tuple[str, ...] = (
     *MARKER_PROPERTIES.values(),
 )
 LINE_ITEM_PROPERTIES = ("name", "quantity", "price", "hs_sku", "description", "hs_discount_percentage",
-                        "discount", "amount", "hs_line_item_currency_code")
+                        "discount", "amount", "hs_line_item_currency_code", "hs_tax_rate_group_id",
+                        "hs_product_id")
 COMPANY_PROPERTIES = ("name", "domain", "address", "city", "country", "email")
 CONTACT_PROPERTIES = ("firstname", "lastname", "email")
 
@@ -169,7 +170,7 @@ def _association_ids(obj: HubSpotObject, *keys: str) -> tuple[str, ...]:
     return ()
 
 
-def to_deal(obj: HubSpotObject) -> Deal:
+def to_deal(obj: HubSpotObject, extra_properties: tuple[str, ...] = ()) -> Deal:
     r = PropertyReader(obj, "deal")
     markers = SyncMarkers(**{field: r.text(prop) or "" for field, prop in MARKER_PROPERTIES.items()})
     terms = r.integer(PAYMENT_TERMS_PROPERTY)
@@ -189,6 +190,8 @@ def to_deal(obj: HubSpotObject) -> Deal:
         # HubSpot names this association "line items" in v3 responses (with a space).
         line_item_ids=_association_ids(obj, "line items", "line_items"),
         markers=markers,
+        # Further properties read for the invoice mapping (its tracking rules name them).
+        properties={name: value for name in extra_properties if (value := r.text(name)) is not None},
     )
 
 
@@ -217,6 +220,8 @@ def to_line_item(obj: HubSpotObject) -> LineItem:
         discount_per_unit=per_unit,
         amount=r.decimal("amount"),
         currency=r.text("hs_line_item_currency_code"),
+        tax_rate_group_id=r.text("hs_tax_rate_group_id"),
+        product_id=r.text("hs_product_id"),
     )
 
 

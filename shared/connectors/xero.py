@@ -39,7 +39,7 @@ from shared.config import Settings
 from shared.connectors import jsonwire
 from shared.connectors.http_client import ServiceHttp
 from shared.connectors.limiter import RateLimiter
-from shared.connectors.xero_auth import TokenSource, XeroIdentity, XeroTokenProvider
+from shared.connectors.xero_auth import MAPPING_SCOPES, SCOPES, TokenSource, XeroIdentity, XeroTokenProvider
 from shared.connectors.xero_models import (
     ContactsEnvelope,
     InvoicesEnvelope,
@@ -49,11 +49,14 @@ from shared.connectors.xero_models import (
     XeroErrorBody,
     XeroInvoice,
     XeroLineItem,
+    XeroLineItemTracking,
     parse_xero_date,
 )
+from shared.connectors.xero_org import email_invoice, read_catalogue
 from shared.domain.errors import BusinessRejection, PermanentError, SyncError, TransientError
 from shared.domain.models import Customer, CustomerRef, InvoiceDraft, InvoiceRef, UndoOutcome
 from shared.domain.money import unitdp
+from shared.domain.org_catalogue import OrgCatalogue
 
 __all__ = ["XeroClient", "where_equals"]
 
@@ -90,6 +93,7 @@ class XeroClient:
         tokens: TokenSource | None = None,
         identity: XeroIdentity | None = None,
         on_day_remaining: Callable[[int], None] | None = None,
+        scopes: tuple[str, ...] = SCOPES,
     ) -> None:
         limiter = (
             RateLimiter(calls_per_minute, 60.0, max_concurrent=max_concurrent, time_scale=time_scale)
@@ -110,7 +114,7 @@ class XeroClient:
             client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret),
         )
         # A custom connection's organisation is a setting; a Web app's is stored when a person connects.
-        self.tokens: TokenSource = tokens or XeroTokenProvider(self.identity, tenant_id)
+        self.tokens: TokenSource = tokens or XeroTokenProvider(self.identity, tenant_id, scopes=scopes)
         self.tenant_id = tenant_id
         # Xero's X-DayLimit-Remaining of the latest answer, and when it came (epoch seconds).
         self.day_remaining: int | None = None
@@ -143,6 +147,7 @@ class XeroClient:
             tokens=tokens,
             identity=identity,
             on_day_remaining=on_day_remaining,
+            scopes=(*SCOPES, *MAPPING_SCOPES) if settings.invoice_mapping.strip() else SCOPES,
         )
 
     def __repr__(self) -> str:
@@ -290,6 +295,7 @@ class XeroClient:
             amount_paid=invoice.AmountPaid,
             amount_due=invoice.AmountDue,
             paid_on=parse_xero_date(invoice.FullyPaidOnDate),
+            sent_to_contact=invoice.SentToContact,
         )
 
     # --- customers ---
@@ -385,6 +391,7 @@ class XeroClient:
             CurrencyCode=draft.currency,
             Reference=draft.reference,
             Status=draft.status,
+            BrandingThemeID=draft.branding_theme_id,
             LineItems=[
                 XeroLineItem(
                     Description=line.description,
@@ -395,6 +402,7 @@ class XeroClient:
                     ItemCode=line.item_code,
                     DiscountRate=line.discount_rate,
                     DiscountAmount=line.discount_amount,
+                    Tracking=[XeroLineItemTracking(Name=t.name, Option=t.option) for t in line.tracking] or None,
                 )
                 for line in draft.lines
             ],
@@ -500,6 +508,14 @@ class XeroClient:
         if not url:
             raise PermanentError(f"online invoice {invoice_id}: no URL", service=SERVICE, code="bad_response")
         return url
+
+    # --- organisation settings and e-mail (shared.connectors.xero_org) ---
+
+    def organisation_catalogue(self) -> OrgCatalogue:
+        return read_catalogue(self)
+
+    def email_invoice(self, invoice_id: str) -> None:
+        email_invoice(self, invoice_id)
 
     def invoice_link(self, invoice_id: str) -> str:
         return f"{self.app_url}/AccountsReceivable/View.aspx?InvoiceID={invoice_id}"

@@ -11,7 +11,9 @@ Exceptions (``shared.domain.errors``), as the saga should treat them:
 
 Scopes are Xero's granular ones (apps created since 2026-03-02 cannot ask for
 the broad transactions scope): invoices and contacts, read and written. ``accounting.settings.read``
-and ``accounting.payments.read`` are not needed: paid invoices are read from ``/Invoices``.
+and ``accounting.payments.read`` are not needed: paid invoices are read from ``/Invoices``. An
+``INVOICE_MAPPING`` adds ``accounting.settings.read`` (``MAPPING_SCOPES``): its codes are checked against
+the organisation's tax rates, accounts, tracking categories, branding themes and currencies.
 """
 
 from __future__ import annotations
@@ -32,13 +34,14 @@ from shared.connectors.xero_models import TokenResponse, XeroConnection
 from shared.connectors.xero_token_store import Conflict, StoredConnection, TokenStore
 from shared.domain.errors import PermanentError, TransientError
 
-__all__ = ["SCOPES", "WEB_APP_SCOPES", "InvalidGrant", "TokenSource", "WebAppTokens", "XeroDisconnected",
-           "XeroIdentity", "XeroTokenProvider"]
+__all__ = ["MAPPING_SCOPES", "SCOPES", "WEB_APP_SCOPES", "InvalidGrant", "TokenSource", "WebAppTokens",
+           "XeroDisconnected", "XeroIdentity", "XeroTokenProvider"]
 
 log = logging.getLogger(__name__)
 SERVICE = "xero"
 SCOPES = ("accounting.invoices", "accounting.contacts")
 WEB_APP_SCOPES = ("offline_access", *SCOPES)  # offline_access: a refresh token
+MAPPING_SCOPES = ("accounting.settings.read",)  # the organisation check of an INVOICE_MAPPING
 # A disconnected sync looks again this often (the saga allows 200 such waits: about 16 hours).
 RECONNECT_POLL_SECONDS = 300.0
 _CONNECTIONS = TypeAdapter(list[XeroConnection])
@@ -160,9 +163,11 @@ class XeroTokenProvider:
         *,
         refresh_margin: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        scopes: tuple[str, ...] = SCOPES,
     ) -> None:
         self._identity = identity
         self._tenant_id = tenant_id
+        self._scopes = scopes
         self._refresh_margin = refresh_margin
         self._clock = clock
         self._lock = threading.Lock()
@@ -179,7 +184,7 @@ class XeroTokenProvider:
     def token(self) -> str:
         with self._lock:
             if self._token is None or self._clock() >= self._expires_at:
-                body = self._identity.client_credentials()
+                body = self._identity.client_credentials(self._scopes)
                 self.fetch_count += 1
                 margin = min(self._refresh_margin, body.expires_in / 10)
                 self._token = SecretStr(body.access_token)

@@ -20,6 +20,7 @@ __all__ = [
     "XeroErrorBody",
     "XeroInvoice",
     "XeroLineItem",
+    "XeroLineItemTracking",
     "XeroValidationError",
     "parse_xero_date",
 ]
@@ -66,6 +67,11 @@ class XeroContact(_Wire):
     ValidationErrors: list[XeroValidationError] | None = None
 
 
+class XeroLineItemTracking(_Wire):
+    Name: str | None = None
+    Option: str | None = None
+
+
 class XeroLineItem(_Wire):
     Description: str | None = None
     Quantity: Decimal | None = None
@@ -77,6 +83,7 @@ class XeroLineItem(_Wire):
     DiscountAmount: Decimal | None = None
     LineAmount: Decimal | None = None
     TaxAmount: Decimal | None = None
+    Tracking: list[XeroLineItemTracking] | None = None
 
 
 InvoiceStatus = Literal["DRAFT", "SUBMITTED", "DELETED", "AUTHORISED", "PAID", "VOIDED"]
@@ -101,6 +108,8 @@ class XeroInvoice(_Wire):
     AmountPaid: Decimal | None = None
     FullyPaidOnDate: str | None = None
     Payments: list[dict[str, Any]] | None = None
+    BrandingThemeID: str | None = None
+    SentToContact: bool | None = None
     HasErrors: bool | None = None
     ValidationErrors: list[XeroValidationError] | None = None
 

@@ -6,12 +6,14 @@ and bad deal data is refused with a message naming the field *before* anything i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
 from shared.domain.errors import BusinessRejection
+from shared.domain.line_codes import choose_line_codes
+from shared.domain.mapping_file import InvoiceMapping
 from shared.domain.models import Deal, InvoiceDraft, InvoiceLine, LineItem
 from shared.domain.money import price_line, xero_line_amount
 
@@ -39,6 +41,13 @@ class MappingRules:
     # difference on the transaction; "refuse" rolls the deal back naming both, when beyond the tolerance.
     amount_mismatch: Literal["record", "refuse"] = "record"
     amount_tolerance: Decimal = Decimal("0")
+    # The finance team's INVOICE_MAPPING (codes per product, tax group, tracking, branding theme); when it
+    # cannot be read, ``invalid`` says why and every deal is refused at load.
+    mapping: InvoiceMapping = field(default_factory=InvoiceMapping)
+    invalid: str = ""
+    # What the organisation offers, once read (shared.sync.org_check): its item codes, the theme's id.
+    org_items: frozenset[str] | None = None
+    branding_theme_id: str | None = None
 
 
 def reference_for(deal_id: str) -> str:
@@ -97,10 +106,11 @@ def invoice_lines(deal: Deal, items: tuple[LineItem, ...], rules: MappingRules,
     if deal.amount is None or deal.amount <= 0:
         raise _reject(deal, "the deal has no line items and no positive amount: nothing to invoice")
     priced = price_line(Decimal(1), deal.amount, currency)
+    codes = choose_line_codes(None, deal, rules)
     return (
         InvoiceLine(description=deal.name.strip() or f"Deal {deal.id}", quantity=Decimal(1),
-                    unit_amount=priced.unit_amount, account_code=rules.account_code, tax_type=rules.tax_type,
-                    discount_amount=priced.discount_amount),
+                    unit_amount=priced.unit_amount, account_code=codes.account_code, tax_type=codes.tax_type,
+                    discount_amount=priced.discount_amount, tracking=codes.tracking),
     )
 
 
@@ -118,15 +128,17 @@ def _line(deal: Deal, item: LineItem, currency: str, rules: MappingRules) -> Inv
                             f"price {item.unit_price}")
     priced = price_line(item.quantity, item.unit_price, currency, discount_per_unit=item.discount_per_unit,
                         discount_percent=item.discount)
+    codes = choose_line_codes(item, deal, rules)
     return InvoiceLine(
         description=line_description(item),
         quantity=item.quantity,
         unit_amount=priced.unit_amount,
-        account_code=rules.account_code,
-        tax_type=rules.tax_type,
-        item_code=None,
+        account_code=codes.account_code,
+        tax_type=codes.tax_type,
+        item_code=codes.item_code,
         discount_rate=priced.discount_rate,
         discount_amount=priced.discount_amount,
+        tracking=codes.tracking,
     )
 
 
@@ -157,6 +169,7 @@ def build_invoice(
         lines=lines,
         line_amount_types=rules.line_amount_types,
         status=rules.status,
+        branding_theme_id=rules.branding_theme_id,
     )
 
 

@@ -54,6 +54,8 @@ class LineItem(DomainModel):
     discount_per_unit: Decimal = Decimal("0")  # an amount off each unit (HubSpot's discount)
     amount: Decimal | None = None  # the CRM's own line amount, for comparison only
     currency: str | None = None  # the line's currency when the CRM gives one
+    tax_rate_group_id: str | None = None  # HubSpot's hs_tax_rate_group_id
+    product_id: str | None = None  # HubSpot's hs_product_id
 
 
 SyncStatus = Literal["", "in_progress", "synced", "failed", "compensated", "needs_attention"]
@@ -89,6 +91,8 @@ class Deal(DomainModel):
     contact_ids: tuple[str, ...] = ()
     line_item_ids: tuple[str, ...] = ()
     markers: SyncMarkers = SyncMarkers()
+    # The further deal properties the invoice mapping reads (tracking categories), by property name.
+    properties: dict[str, str] = Field(default_factory=dict)
 
 
 class DealSnapshot(DomainModel):
@@ -120,6 +124,13 @@ class CustomerRef(DomainModel):
     status: str = "ACTIVE"
 
 
+class Tracking(DomainModel):
+    """One tracking category of an invoice line and the option chosen in it."""
+
+    name: str
+    option: str
+
+
 class InvoiceLine(DomainModel):
     description: str
     quantity: Decimal
@@ -129,6 +140,7 @@ class InvoiceLine(DomainModel):
     item_code: str | None = None
     discount_rate: Decimal | None = None
     discount_amount: Decimal | None = None  # the whole line's discount
+    tracking: tuple[Tracking, ...] = Field(default=(), max_length=2)
 
 
 class InvoiceDraft(DomainModel):
@@ -142,6 +154,7 @@ class InvoiceDraft(DomainModel):
     lines: tuple[InvoiceLine, ...]
     line_amount_types: str = "Exclusive"
     status: str = "AUTHORISED"
+    branding_theme_id: str | None = None
 
 
 class InvoiceRef(DomainModel):
@@ -158,6 +171,7 @@ class InvoiceRef(DomainModel):
     amount_paid: Decimal | None = None
     amount_due: Decimal | None = None
     paid_on: date | None = None  # set once the invoice is fully paid
+    sent_to_contact: bool | None = None  # Xero's SentToContact: the invoice was e-mailed
 
 
 UndoOutcome = Literal["voided", "deleted", "already_gone", "absent"]

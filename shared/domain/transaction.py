@@ -40,6 +40,8 @@ ALLOWED: dict[str, frozenset[str]] = {
 # A run that found the deal not yet won must not block the run for its win.
 NOT_BLOCKING: frozenset[str] = frozenset({"skipped"})
 MANUAL_ACTIONS: dict[str, TxStatus] = {"retry": "running", "compensate": "compensating"}
+# The key of ``reason`` naming a forward-only step that failed for good in a completed transaction.
+ABANDONED_STEP = "abandoned_step"
 MAX_LOG = 200  # entity state must stay small; a runaway retry loop must not grow it without bound
 
 
@@ -154,6 +156,12 @@ def _apply_event(state: TransactionState, event: dict[str, Any]) -> None:
                 for key in ("deal_name", "amount", "currency", "deal_amount", "amount_difference"):
                     if isinstance(result.get(key), str) and result[key]:
                         setattr(state, key, result[key])
+        elif kind == "step_abandoned":
+            # A forward-only step (an e-mail) that failed for good: nothing is rolled back; the note stays.
+            record.status, record.ended_at, record.last_error = "failed", at, error
+            message = str((error or {}).get("message") or "")
+            state.reason = {**(error or {}), ABANDONED_STEP: name,
+                            "message": f"step {name} was not done (nothing is rolled back for it): {message}"}
         elif kind == "step_failed":
             record.status, record.ended_at, record.last_error = "failed", at, error
             state.failed_step, state.reason = name, error

@@ -55,6 +55,10 @@ class Step:
     later steps can use what earlier ones produced. The undo must be idempotent and "if present":
     it is registered before the step runs, so it also runs when the step failed half-way or was
     never confirmed.
+
+    A ``forward_only`` step cannot be undone (an e-mail sent): it has no undo, comes after every step
+    that has one, and is retried forward like any step; if it fails for good nothing is rolled back:
+    the saga completes, with the failure kept in ``state.abandoned`` (event ``step_abandoned``).
     """
 
     name: str
@@ -63,6 +67,7 @@ class Step:
     compensation: str | None = None
     build_compensation_input: Callable[[SagaState], JsonDict] | None = None
     retry: RetryPolicy | None = None
+    forward_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,16 @@ class Saga:
     steps: tuple[Step, ...]
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     compensation_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_attempts=10))
+
+    def __post_init__(self) -> None:
+        # A step that cannot be undone runs only once every undoable step has succeeded.
+        seen_forward_only = False
+        for s in self.steps:
+            if s.forward_only and s.compensation:
+                raise ValueError(f"step {s.name!r} is forward-only and cannot have an undo")
+            if s.compensation and seen_forward_only:
+                raise ValueError(f"step {s.name!r} has an undo but comes after a forward-only step")
+            seen_forward_only = seen_forward_only or s.forward_only
 
     def step(self, name: str) -> Step:
         for s in self.steps:
@@ -122,12 +137,17 @@ def run_saga(
             deadline += timedelta(seconds=float(reply.pop("quota_wait_s", 0.0)))
         if reply["ok"]:
             state.results[step.name] = reply.get("result")
+            state.abandoned.pop(step.name, None)
             if step.name not in state.completed_steps:
                 state.completed_steps.append(step.name)
             if reply.get("halt"):
                 return SagaOutcome(status="halted", halt=str(reply["halt"]), state=state)
             continue
         reason: StepError = reply["error"]
+        if step.forward_only:
+            # Nothing after it can be undone either, and what came before stands: the saga goes on.
+            state.abandoned[step.name] = reason
+            continue
         state.failure = reason
         yield from run_compensations(ctx, saga, state, observer=observer)
         status = "needs_attention" if any(c.status == "failed" for c in state.compensations) else "compensated"
@@ -195,6 +215,7 @@ def _forward(
     spent = 0  # attempts that count against the policy (every failure but a 429)
     paced = 0
     quota_wait = 0.0  # seconds waited for a quota reset: the caller moves its deadline by as much
+    failed: EventType = "step_abandoned" if step.forward_only else "step_failed"
     while True:
         attempt += 1
         state.attempts[step.name] = state.attempts.get(step.name, 0) + 1
@@ -203,7 +224,7 @@ def _forward(
                 kind="permanent", code="deadline_exceeded", message="the saga's deadline passed",
                 step=step.name, attempts=attempt - 1,
             )
-            yield from observer(_event(ctx, "step_failed", step.name, attempt=attempt - 1, error=error))
+            yield from observer(_event(ctx, failed, step.name, attempt=attempt - 1, error=error))
             return {"ok": False, "error": error, "quota_wait_s": quota_wait}
         yield from observer(_event(ctx, "step_started", step.name, attempt=attempt))
         reply = yield from _call(ctx, step.activity, payload)
@@ -235,7 +256,7 @@ def _forward(
                 )
                 yield ctx.create_timer(fire_at)
                 continue
-        yield from observer(_event(ctx, "step_failed", step.name, attempt=attempt, error=error))
+        yield from observer(_event(ctx, failed, step.name, attempt=attempt, error=error))
         return {"ok": False, "error": error, "quota_wait_s": quota_wait}
 
 

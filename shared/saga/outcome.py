@@ -54,6 +54,8 @@ class SagaState(BaseModel):
     attempts: dict[str, int] = Field(default_factory=dict)
     # Why the saga is being rolled back (set before the undos run, so that they can say it where people look).
     failure: StepError | None = None
+    # Forward-only steps that failed for good (nothing was rolled back for them), by step name.
+    abandoned: dict[str, StepError] = Field(default_factory=dict)
 
 
 OutcomeStatus = Literal["completed", "compensated", "needs_attention", "halted"]
@@ -86,6 +88,7 @@ EventType = Literal[
     "step_succeeded",
     "step_retrying",
     "step_failed",
+    "step_abandoned",
     "compensation_started",
     "compensation_succeeded",
     "compensation_retrying",

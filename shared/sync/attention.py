@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 
-from shared.domain.transaction import TransactionState
+from shared.domain.transaction import ABANDONED_STEP, TransactionState
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +29,17 @@ def attention_line(state: TransactionState) -> str | None:
         into = [t for t in state.transitions if t.to_status == "compensating"]
         if into and into[-1].by != "saga":  # the last rollback was the person's own decision
             return None
+    elif state.status == "completed":
+        if not (state.reason or {}).get(ABANDONED_STEP):  # e.g. invoiced, but the e-mail was not sent
+            return None
     elif state.status != "needs_attention":
         return None
     reason = state.reason or {}
     parts = [f"status={state.status}", f"transaction={state.id}", f"deal={state.deal_id}"]
     if state.failed_step:
         parts.append(f"step={state.failed_step}")
+    elif (state.reason or {}).get(ABANDONED_STEP):
+        parts.append(f"step={_token(str((state.reason or {})[ABANDONED_STEP]))}")
     for key in ("service", "code"):
         value = str(reason.get(key) or "")
         if value:
@@ -56,6 +61,14 @@ def report(state: TransactionState) -> None:
     line = attention_line(state)
     if line is not None:
         log.warning("%s", line)
+
+
+def mapping_refused_line(batch_id: str, message: str) -> str:
+    """The line for a batch that started no deal because the invoice mapping names codes the organisation
+    lacks: every later batch stops the same way until a person fixes the mapping or the organisation."""
+    words = "".join(ch if ch.isprintable() else "_" for ch in " ".join(message.split()))[:MAX_REASON]
+    return (f"{PREFIX} status=mapping_refused transaction={_token(batch_id)} service=sync code=mapping_code_missing "
+            f"reason={json.dumps(words, ensure_ascii=False)}")
 
 
 def _token(value: str) -> str:

@@ -5,6 +5,8 @@
     customer    find or create the accounting customer           undo: archive it, only if we created it
     invoice     create the invoice (Idempotency-Key)             undo: void or delete it, if present
     write_back  deal markers → synced with the invoice           undo: back to the claimed markers
+    email       (SEND_INVOICE_EMAIL) Xero e-mails the invoice     forward-only: never undone; a failure
+                                                                  leaves the deal invoiced, with a note
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from shared.domain.invoice_mapping import reference_for
 from shared.domain.models import SyncMarkers
 from shared.saga.engine import Saga, Step
 from shared.saga.outcome import SagaState
+from shared.sync.invoice_email import SendEmailInput
 from shared.sync.messages import (
     ArchiveCustomerInput,
     CreateInvoiceInput,
@@ -117,7 +120,15 @@ def write_back_undo_input(st: SagaState) -> JsonDict:
     return dump(MarkersInput(deal_id=st.input["deal_id"], values=_claimed(st), undo=True))
 
 
+def email_input(st: SagaState) -> JsonDict:
+    invoice = CreateInvoiceResult.model_validate(st.results["invoice"]).invoice
+    return dump(SendEmailInput(tx_id=st.input["tx_id"], invoice_id=invoice.id))
+
+
 def build_deal_saga(policy: SagaPolicy) -> Saga:
+    email: tuple[Step, ...] = ()
+    if policy.send_invoice_email:
+        email = (Step("email", names.SEND_INVOICE_EMAIL, email_input, forward_only=True),)
     return Saga(
         steps=(
             Step("load", names.LOAD_DEAL, load_input),
@@ -125,6 +136,7 @@ def build_deal_saga(policy: SagaPolicy) -> Saga:
             Step("customer", names.ENSURE_CUSTOMER, customer_input, names.ARCHIVE_CUSTOMER, customer_undo_input),
             Step("invoice", names.CREATE_INVOICE, invoice_input, names.UNDO_INVOICE, invoice_undo_input),
             Step("write_back", names.WRITE_MARKERS, write_back_input, names.WRITE_MARKERS, write_back_undo_input),
+            *email,
         ),
         retry=policy.step_retry(),
         compensation_retry=policy.compensation_retry(),

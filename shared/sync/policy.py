@@ -20,12 +20,15 @@ class SagaPolicy(BaseModel):
     step_retry_max_seconds: float = Field(default=300.0, gt=0)
     compensation_max_attempts: int = Field(default=10, ge=1)
     deadline_minutes: int = Field(default=120, ge=1)
+    # SEND_INVOICE_EMAIL: the saga's last step e-mails the invoice (frozen in the input like the rest).
+    send_invoice_email: bool = False
 
     @classmethod
     def from_settings(cls, s: Settings) -> SagaPolicy:
         return cls(step_max_attempts=s.step_max_attempts, step_retry_first_seconds=s.step_retry_first_seconds,
                    step_retry_max_seconds=s.step_retry_max_seconds,
-                   compensation_max_attempts=s.compensation_max_attempts, deadline_minutes=s.saga_deadline_minutes)
+                   compensation_max_attempts=s.compensation_max_attempts, deadline_minutes=s.saga_deadline_minutes,
+                   send_invoice_email=s.send_invoice_email)
 
     def step_retry(self) -> RetryPolicy:
         return RetryPolicy(max_attempts=self.step_max_attempts, first_interval=self.step_retry_first_seconds,

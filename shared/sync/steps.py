@@ -30,13 +30,15 @@ from shared.sync.messages import (
     UndoInvoiceInput,
     UndoInvoiceResult,
 )
+from shared.sync.org_check import OrgSource, check_deal, check_mapping
 
 LIVE_INVOICE = frozenset({"DRAFT", "SUBMITTED", "AUTHORISED", "PAID"})
 PAID_MARKERS = frozenset({"paid_status", "paid_date", "amount_paid", "amount_due"})
 
 
 def load_deal(
-    request: LoadDealInput, crm: CrmPort, accounting: AccountingPort, rules: MappingRules, trigger_stage: str
+    request: LoadDealInput, crm: CrmPort, accounting: AccountingPort, rules: MappingRules, trigger_stage: str,
+    org: OrgSource | None = None,
 ) -> LoadDealResult | Halt:
     """Read everything the saga needs, and refuse bad data before anything is written."""
     snapshot = crm.get_deal_snapshot(request.deal_id)
@@ -79,7 +81,9 @@ def load_deal(
     if items is None:
         items = tuple(crm.get_line_items(deal.line_item_ids)) if deal.line_item_ids else ()
     # Validate the invoice now, so that a deal that cannot be invoiced is refused before the claim.
+    rules = check_mapping(rules, org)
     draft = build_invoice(deal, items, "validation-only", request.today, rules)
+    check_deal(deal, items, rules, org)
     # The invoice's total against the CRM's deal amount: refused here (nothing written yet), or recorded.
     money = check_amount(deal, lines_total(draft.lines), draft.currency, mode=rules.amount_mismatch,
                          tolerance=rules.amount_tolerance)
@@ -208,8 +212,10 @@ def archive_customer_if_created(request: ArchiveCustomerInput, accounting: Accou
     return ArchiveCustomerResult(outcome="archived", customer_id=customer_id)
 
 
-def create_invoice(request: CreateInvoiceInput, accounting: AccountingPort, rules: MappingRules) -> CreateInvoiceResult:
-    draft = build_invoice(request.deal, request.line_items, request.customer_id, request.today, rules)
+def create_invoice(request: CreateInvoiceInput, accounting: AccountingPort, rules: MappingRules,
+                   org: OrgSource | None = None) -> CreateInvoiceResult:
+    draft = build_invoice(request.deal, request.line_items, request.customer_id, request.today,
+                          check_mapping(rules, org))
     if request.round > 0 or request.after_stranded:
         # A person's retry (a later round, or a new generation after an orchestration that stopped) uses
         # a new idempotency key; an invoice an earlier attempt left standing (a rollback that could not

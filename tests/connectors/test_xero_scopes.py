@@ -81,3 +81,26 @@ def test_every_api_answer_carries_the_days_remaining_calls_and_the_client_reads_
         client.find_customer("b")
     assert seen == [999, 998] and client.day_remaining == 998
     assert xero_sim.xero.state()["calls_per_day"] == 1000
+
+
+@pytest.mark.parametrize("mapping", ["", '{"default_tax_type": "OUTPUT"}'])
+def test_the_organisation_settings_scope_is_asked_for_only_with_an_invoice_mapping(
+    app_settings: dict[str, str], xero_sim: SimulatorsProcess, monkeypatch: pytest.MonkeyPatch, mapping: str,
+) -> None:
+    from shared.config import get_settings, reset_settings
+    from tests.connectors.conftest import TENANT
+
+    for name, value in {"XERO_BASE_URL": f"{xero_sim.xero_url}/api.xro/2.0",
+                        "XERO_TOKEN_URL": f"{xero_sim.xero_url}/connect/token", "XERO_CLIENT_ID": XERO_CLIENT_ID,
+                        "XERO_CLIENT_SECRET": XERO_CLIENT_SECRET, "XERO_TENANT_ID": TENANT,
+                        "INVOICE_MAPPING": mapping}.items():
+        monkeypatch.setenv(name, value)
+    reset_settings()
+    with XeroClient.from_settings(get_settings()) as client:
+        if mapping:
+            assert "OUTPUT" in client.organisation_catalogue().tax_types
+        else:
+            with pytest.raises(PermanentError):  # a custom connection without the mapping keeps its old scopes
+                client.organisation_catalogue()
+    [request] = [r for r in xero_sim.xero.requests() if r["path"] == "/connect/token"]
+    assert ("accounting.settings.read" in request["body_text"]) is bool(mapping)

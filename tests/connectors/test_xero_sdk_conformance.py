@@ -160,3 +160,41 @@ def test_connections_deserialize_into_the_identity_sdks_models(sdk: AccountingAp
                                                                xero_sim: SimulatorsProcess) -> None:
     identity = IdentityApi(sdk.api_client, base_url=xero_sim.xero_url)
     assert identity.get_connections() == []  # a custom connection's token lists no user grant
+
+
+def test_the_organisation_settings_the_mapping_is_checked_against_deserialize(
+    sdk: AccountingApi, xero_sim: SimulatorsProcess,
+) -> None:
+    httpx.post(f"{xero_sim.xero_url}/_sim/xero/org", json={
+        "items": [{"Code": "WIDGET", "Name": "Widget"}], "tracking": {"Region": ["North"]},
+        "branding_themes": ["Modern"]}).raise_for_status()
+    assert "OUTPUT" in {t.tax_type for t in sdk.get_tax_rates(TENANT).tax_rates}
+    assert "200" in {a.code for a in sdk.get_accounts(TENANT).accounts}
+    assert [i.code for i in sdk.get_items(TENANT).items] == ["WIDGET"]
+    [region] = sdk.get_tracking_categories(TENANT).tracking_categories
+    assert region.name == "Region" and [o.name for o in region.options] == ["North"]
+    [theme] = sdk.get_branding_themes(TENANT).branding_themes
+    assert theme.name == "Modern" and theme.branding_theme_id
+    assert "EUR" in {str(c.code.value if hasattr(c.code, "value") else c.code)
+                     for c in sdk.get_currencies(TENANT).currencies}
+
+
+def test_an_invoice_with_item_tracking_and_theme_deserializes_and_is_e_mailed(
+    sdk: AccountingApi, xero_sim: SimulatorsProcess,
+) -> None:
+    from xero_python.accounting.models import LineItemTracking, RequestEmpty
+
+    httpx.post(f"{xero_sim.xero_url}/_sim/xero/org", json={
+        "items": [{"Code": "WIDGET"}], "tracking": {"Region": ["North"]}, "branding_themes": ["Modern"]},
+    ).raise_for_status()
+    theme_id = sdk.get_branding_themes(TENANT).branding_themes[0].branding_theme_id
+    contact = _contact(sdk)
+    invoice = _invoice(contact.contact_id, branding_theme_id=theme_id)
+    invoice.line_items[0].item_code = "WIDGET"
+    invoice.line_items[0].tracking = [LineItemTracking(name="Region", option="North")]
+    [made] = sdk.create_invoices(TENANT, Invoices(invoices=[invoice]), summarize_errors=False).invoices
+    assert not made.has_errors and str(made.branding_theme_id) == str(theme_id)
+    assert made.line_items[0].item_code == "WIDGET" and made.line_items[0].tracking[0].option == "North"
+    assert made.sent_to_contact is False
+    sdk.email_invoice(TENANT, made.invoice_id, RequestEmpty())
+    assert sdk.get_invoice(TENANT, made.invoice_id).invoices[0].sent_to_contact is True

@@ -39,6 +39,7 @@ def run_batch(crm: PagedCrm, *, known: set[str] = frozenset(), concurrency: int 
               cursor: dict[str, Any] | None = None,
               skipped_rows: dict[str, list[dict[str, Any]]] | None = None,
               waiting: set[str] = frozenset(),  # type: ignore[assignment]
+              mapping_check: dict[str, Any] | None = None,
               ) -> tuple[list[FakeDurableContext], dict[str, Any]]:
     cursor = cursor if cursor is not None else {"state": None}
 
@@ -66,8 +67,10 @@ def run_batch(crm: PagedCrm, *, known: set[str] = frozenset(), concurrency: int 
     contexts: list[FakeDurableContext] = []
     payload: Any = {"page_size": page_size, "concurrency": concurrency}
     result: Any = None
+    checked = mapping_check or {"ok": True, "result": {"checked": False}}
     for _ in range(20):
-        ctx = FakeDurableContext(activities={names.FIND_DEALS: find}, input=payload, instance_id="batch-sync",
+        ctx = FakeDurableContext(activities={names.FIND_DEALS: find, names.CHECK_MAPPING: lambda _p: checked},
+                                 input=payload, instance_id="batch-sync",
                                  sub_orchestrators={names.DEAL_SYNC: deal_sync},
                                  entities={(names.SYNC_CURSOR, CURSOR_KEY): cursor_entity})
         result = ctx.run(batch_sync(ctx))
@@ -187,3 +190,14 @@ def test_a_group_that_finishes_does_not_wait_for_its_release_timer() -> None:
     contexts, out = run_batch(PagedCrm(8), concurrency=2, page_size=8)
     assert [n for ctx in contexts for n in ctx.all_batches] == [2, 2, 2, 2]
     assert [t for ctx in contexts for t in ctx.timers] == [] and out["result"]["released"] == 0
+
+
+def test_a_mapping_the_organisation_refuses_starts_no_deal_and_the_batch_says_which_entry() -> None:
+    crm = PagedCrm(5)
+    refusal = {"kind": "business", "code": "mapping_code_missing",
+               "message": 'tax_types_by_product["SKU-1"]: tax type "NOPE" is not an active tax rate'}
+    contexts, out = run_batch(crm, mapping_check={"ok": False, "error": refusal})
+    assert started(contexts) == [] and crm.searches == []
+    assert out["result"]["error"]["code"] == "mapping_code_missing"
+    assert 'tax_types_by_product["SKU-1"]' in out["result"]["error"]["message"]
+    assert out["cursor"] is None  # nothing moved: the next batch starts from the same place

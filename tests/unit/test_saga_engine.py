@@ -376,3 +376,65 @@ def test_a_disconnected_xero_makes_the_step_wait_past_the_deadline_for_a_person_
     outcome = ctx.run(run_saga(ctx, make_saga(), SagaState(), deadline=ctx.current_utc_datetime + timedelta(minutes=5)))
     assert outcome.status == "completed" and world.effects == list(STEPS)
     assert ctx.timers == [300.0] * 12
+
+
+# --- forward-only steps (an e-mail sent cannot be taken back) ---
+
+
+def saga_with_email() -> Saga:
+    base = make_saga()
+    email = Step(name="email", activity="email", build_input=lambda st: {"prior": sorted(st.results)},
+                 forward_only=True)
+    return Saga(steps=(*base.steps, email), retry=base.retry, compensation_retry=base.compensation_retry)
+
+
+def email_context(world: World) -> FakeDurableContext:
+    ctx = world.context()
+    ctx.activities["email"] = world.activity("email")
+    return ctx
+
+
+def test_a_forward_only_step_runs_last_after_every_undoable_step_succeeded() -> None:
+    world = World()
+    ctx = email_context(world)
+    outcome = ctx.run(run_saga(ctx, saga_with_email(), SagaState()))
+    assert outcome.status == "completed" and ctx.names() == [*STEPS, "email"]
+    assert [c.step for c in outcome.state.compensations] == list(STEPS)  # no undo registered for it
+    assert outcome.state.abandoned == {}
+
+
+def test_a_forward_only_step_is_retried_forward_and_its_final_failure_rolls_nothing_back() -> None:
+    world = World()
+    world.fail("email", TransientError("503"), TransientError("503"), TransientError("503"))
+    seen: list[str] = []
+
+    def observer(event: SagaEvent) -> Any:
+        seen.append(f"{event.type}:{event.step}")
+        return iter(())
+
+    ctx = email_context(world)
+    outcome = ctx.run(run_saga(ctx, saga_with_email(), SagaState(), observer=observer))
+    assert outcome.status == "completed" and outcome.reason is None
+    assert ctx.names() == [*STEPS, "email", "email", "email"]  # three attempts, no undo at all
+    assert outcome.state.abandoned["email"].attempts == 3 and outcome.state.failure is None
+    assert "step_abandoned:email" in seen and "step_failed:email" not in seen
+
+
+def test_a_forward_only_step_that_a_later_round_completes_is_no_longer_abandoned() -> None:
+    world = World()
+    world.fail("email", PermanentError("refused"))
+    ctx = email_context(world)
+    state = SagaState()
+    first = ctx.run(run_saga(ctx, saga_with_email(), state))
+    assert "email" in first.state.abandoned
+    ctx = email_context(world)
+    again = ctx.run(run_saga(ctx, saga_with_email(), state, start_at=len(STEPS)))
+    assert again.status == "completed" and again.state.abandoned == {}
+
+
+def test_a_forward_only_step_may_neither_have_an_undo_nor_come_before_one() -> None:
+    with pytest.raises(ValueError, match="cannot have an undo"):
+        Saga(steps=(Step("email", "email", lambda st: {}, "undo_email", forward_only=True),))
+    with pytest.raises(ValueError, match="comes after a forward-only step"):
+        Saga(steps=(Step("email", "email", lambda st: {}, forward_only=True),
+                    Step("invoice", "invoice", lambda st: {}, "undo_invoice")))

@@ -36,7 +36,7 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from shared.config import Settings
-from shared.connectors import jsonwire
+from shared.connectors import jsonwire, xero_edits
 from shared.connectors.http_client import ServiceHttp
 from shared.connectors.limiter import RateLimiter
 from shared.connectors.xero_auth import TokenSource, XeroIdentity, XeroTokenProvider
@@ -52,6 +52,7 @@ from shared.connectors.xero_models import (
     parse_xero_date,
 )
 from shared.domain.errors import BusinessRejection, PermanentError, SyncError, TransientError
+from shared.domain.invoice_edits import InvoiceContent
 from shared.domain.models import Customer, CustomerRef, InvoiceDraft, InvoiceRef, UndoOutcome
 
 __all__ = ["XeroClient", "where_equals"]
@@ -481,6 +482,12 @@ class XeroClient:
                 details={"messages": errors},
             )
         return "deleted" if outcome == "deleted" else "voided"
+
+    def get_invoice_content(self, invoice_id: str) -> InvoiceContent | None:
+        return xero_edits.get_invoice_content(self, invoice_id)
+
+    def update_invoice_lines(self, invoice_id: str, draft: InvoiceDraft, idempotency_key: str) -> InvoiceRef:
+        return xero_edits.update_invoice_lines(self, invoice_id, draft, idempotency_key)
 
     def online_invoice_url(self, invoice_id: str) -> str:
         response = self._call("GET", f"/Invoices/{invoice_id}/OnlineInvoice")

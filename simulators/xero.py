@@ -771,7 +771,7 @@ class XeroSim(SimServer):
                 reason = self.transition(inv, str(data["Status"]))
                 if reason:
                     errors.append(reason)
-            elif inv["Status"] in ("VOIDED", "DELETED", "PAID"):
+            elif inv["Status"] in ("VOIDED", "DELETED", "PAID") and "LineItems" not in data:
                 errors.append("This document cannot be edited.")
             if "LineItems" in data and not errors:
                 errors += xero_edits.edit_lines(self, inv, data["LineItems"])  # changes nothing when refused

@@ -166,3 +166,16 @@ def test_the_same_webhook_delivered_twice_is_applied_once(fast_stack: Stack) -> 
     assert len(edits) == 1 and Decimal(str(xero_invoice(stack, invoice["InvoiceID"])["Total"])) == Decimal("184.00")
     assert [r["id"] for r in stack.ledger_rows(deal.deal_id) if "-change" in r["id"]] == [
         f"deal-{deal.deal_id}-change1"]  # the no-op left no transaction
+
+
+@pytest.mark.e2e
+def test_a_deleted_deal_has_the_invoice_its_sync_recorded_voided(fast_stack: Stack) -> None:
+    stack = fast_stack
+    deal, invoice = invoiced_deal(stack)
+    answer = httpx.delete(f"{stack.sims.hubspot_url}{HUBSPOT}/deals/{deal.deal_id}",
+                          headers={"Authorization": "Bearer test-token"}, timeout=10)
+    assert answer.status_code == 204, answer.text
+    done = life_event(stack, deal.deal_id)
+    assert done["output"]["status"] == "completed" and done["output"]["outcome"] == "voided", done
+    assert xero_invoice(stack, invoice["InvoiceID"])["Status"] == "VOIDED"
+    assert ledger_row(stack, deal.deal_id, f"deal-{deal.deal_id}-change1")["kind"] == "invoice_void"

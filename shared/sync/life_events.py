@@ -161,6 +161,10 @@ def read_life_event(request: LifeEventInput, crm: CrmPort, accounting: Accountin
         # Its sync holds the deal and has not written the invoice back: decide once it has.
         raise TransientError(f"deal {deal.id} is being invoiced; its life event waits", service="sync",
                              code="sync_in_progress", retry_after=30)
+    if request.event != "changed" and deal is not None and deal.stage == trigger_stage:
+        # A loss undone, or an older stage delivered late: the deal is won as invoiced. A change of its lines
+        # meanwhile comes as an amount change of its own. No call to accounting (its budget is the tight one).
+        return Halt("no_op", {"reason": f"the deal is in the stage {trigger_stage!r}"})
     invoice_id = (deal.markers.invoice_id if deal is not None else recorded_invoice(request.deal_id)) or ""
     if not invoice_id:
         return Halt("no_op", {"reason": "the deal has no invoice of this app"})

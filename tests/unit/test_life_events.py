@@ -186,6 +186,12 @@ def test_a_deleted_deal_finds_its_invoice_through_the_ledger_and_has_it_voided()
     assert world.apply(decision).outcome == "voided"
 
 
+def test_a_late_older_stage_event_of_a_deal_still_won_costs_no_accounting_call() -> None:
+    world = World()
+    world.acct.get_invoice_content = None  # type: ignore[assignment,method-assign]  # any call would fail
+    assert isinstance(world.read("lost"), Halt)
+
+
 def test_a_deal_this_app_never_invoiced_and_a_deal_being_invoiced_start_no_transaction() -> None:
     world = World()
     world.crm.update_markers("501", {"sync_status": "", "invoice_id": ""})

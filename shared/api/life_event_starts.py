@@ -37,6 +37,9 @@ from shared.sync.identity import transaction_id
 from shared.sync.life_events import DealChangeInput, Event, OnChanged, OnLost, life_event_id
 from shared.sync.policy import SagaPolicy
 
+# What HubSpot must send for them (hubspot-app/src/app/webhooks/webhooks-hsmeta.json subscribes to these).
+LIFE_EVENT_TYPES = frozenset({"deal.propertyChange", "deal.deletion"})
+LIFE_PROPERTIES = frozenset({"amount", "dealstage"})
 # The strongest of a deal's events in one delivery names its life event (the read decides in the end).
 STRENGTH: dict[str, int] = {"changed": 1, "lost": 2, "deleted": 3}
 # A deal's life events so far are looked up one by one; past this many a person looks (it logs as stuck).

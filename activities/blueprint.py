@@ -7,10 +7,10 @@ import azure.durable_functions as df
 
 from http_triggers.blueprint import ClientAdapter
 from shared import composition, names
-from shared.api import starter
+from shared.api import life_event_starts, starter
 from shared.domain.transaction import TransactionState
 from shared.saga.envelope import run_activity
-from shared.sync import activities, attention, discovery, paid
+from shared.sync import activities, attention, discovery, life_events, paid
 
 bp = df.Blueprint()
 
@@ -90,3 +90,25 @@ def check_invoice_mapping(payload: Any) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload", activity=names.SEND_INVOICE_EMAIL)
 def send_invoice_email(payload: Any) -> dict[str, Any]:
     return activities.run(names.SEND_INVOICE_EMAIL, payload, composition.ports())
+
+
+@bp.activity_trigger(input_name="payload", activity=names.READ_LIFE_EVENT)
+def read_life_event(payload: Any) -> dict[str, Any]:
+    ports = composition.ports()
+    return run_activity(lambda p: life_events.read_life_event(
+        life_events.LifeEventInput.model_validate(p), ports.crm, ports.accounting, ports.rules, ports.trigger_stage,
+        lambda deal_id: life_events.recorded_invoice_in(composition.ledger(), deal_id), ports.org), payload)
+
+
+@bp.activity_trigger(input_name="payload", activity=names.APPLY_LIFE_EVENT)
+def apply_life_event(payload: Any) -> dict[str, Any]:
+    return run_activity(lambda p: life_events.apply_life_event(life_events.ApplyInput.model_validate(p),
+                                                               composition.crm(), composition.accounting()), payload)
+
+
+@bp.activity_trigger(input_name="payload", activity=names.START_LIFE_EVENTS)
+@bp.durable_client_input(client_name="client")
+async def start_life_events(payload: Any, client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    request = life_event_starts.LifeEventStarts.model_validate(payload)
+    report = await life_event_starts.start_life_events(ClientAdapter(client), request)
+    return report.as_json()

@@ -166,6 +166,8 @@ var defaultAppSettings = {
   AUTO_RETRY_UNREACHABLE: 'true'
   AUTO_RETRY_AFTER_MINUTES: '10'
   AUTO_RETRY_MAX: '3'
+  ON_DEAL_CHANGED: 'update'
+  ON_DEAL_LOST: 'void'
   PUBLIC_BASE_URL: publicBaseUrl
   WEBHOOK_MAX_BODY_BYTES: '1000000'
 }

@@ -7,8 +7,10 @@ from typing import Any
 import azure.durable_functions as df
 
 from orchestrators.batch_sync import batch_sync as run_batch_sync
+from orchestrators.deal_change import deal_change as run_deal_change
 from orchestrators.deal_sync import deal_sync as run_deal_sync
 from orchestrators.invoice_paid import invoice_paid as run_invoice_paid
+from orchestrators.life_event_batch import life_event_batch as run_life_event_batch
 from orchestrators.webhook_batch import webhook_batch as run_webhook_batch
 from shared import names
 
@@ -84,4 +86,16 @@ def invoice_paid(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
 @bp.orchestration_trigger(context_name="context", orchestration=names.WEBHOOK_BATCH)
 def webhook_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     result = yield from run_webhook_batch(_Context(context))
+    return result
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=names.DEAL_CHANGE)
+def deal_change(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    result = yield from run_deal_change(_Context(context))
+    return result
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=names.LIFE_EVENT_BATCH)
+def life_event_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    result = yield from run_life_event_batch(_Context(context))
     return result

@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     auto_retry_unreachable: bool = Field(default=True, validation_alias="AUTO_RETRY_UNREACHABLE")
     auto_retry_after_minutes: float = Field(default=10, ge=0, le=1440, validation_alias="AUTO_RETRY_AFTER_MINUTES")
     auto_retry_max: int = Field(default=3, ge=1, le=20, validation_alias="AUTO_RETRY_MAX")
+    # --- after invoicing: an invoiced deal that changes, or is lost or deleted (paid invoices are always flagged) ---
+    on_deal_changed: Literal["update", "flag"] = Field(default="update", validation_alias="ON_DEAL_CHANGED")
+    on_deal_lost: Literal["void", "flag"] = Field(default="void", validation_alias="ON_DEAL_LOST")
 
     # --- HTTP surface ---
     public_base_url: str = Field(default="", validation_alias="PUBLIC_BASE_URL")

@@ -12,6 +12,9 @@ BATCH_SYNC = "batch_sync"
 INVOICE_PAID = "invoice_paid"
 WEBHOOK_BATCH = "webhook_batch"  # instance id: WEBHOOK_BATCH_PREFIX + a hash of the batch's events
 WEBHOOK_BATCH_PREFIX = "hswh-"
+DEAL_CHANGE = "deal_change"  # a life event of an invoiced deal; instance id deal-<id>-change<n>
+LIFE_EVENT_BATCH = "life_event_batch"  # instance id: LIFE_BATCH_PREFIX + a hash of the batch's events
+LIFE_BATCH_PREFIX = "hslife-"
 BATCH_INSTANCE_ID = "batch-sync"  # a singleton: overlapping schedules never double-run
 
 # --- activities ---
@@ -27,6 +30,9 @@ MARK_DEAL_PAID = "mark_deal_paid"
 START_DEAL_SYNCS = "start_deal_syncs"
 CHECK_MAPPING = "check_invoice_mapping"
 SEND_INVOICE_EMAIL = "send_invoice_email"
+READ_LIFE_EVENT = "read_life_event"
+APPLY_LIFE_EVENT = "apply_life_event"
+START_LIFE_EVENTS = "start_life_events"
 
 # --- entities ---
 SYNC_TRANSACTION = "sync_transaction"
@@ -72,6 +78,11 @@ REGISTERED: dict[str, str] = {
     BATCH_SYNC: "orchestrationTrigger",
     INVOICE_PAID: "orchestrationTrigger",
     WEBHOOK_BATCH: "orchestrationTrigger",
+    DEAL_CHANGE: "orchestrationTrigger",
+    LIFE_EVENT_BATCH: "orchestrationTrigger",
+    READ_LIFE_EVENT: "activityTrigger",
+    APPLY_LIFE_EVENT: "activityTrigger",
+    START_LIFE_EVENTS: "activityTrigger",
     START_DEAL_SYNCS: "activityTrigger",
     MARK_DEAL_PAID: "activityTrigger",
     FIND_DEALS: "activityTrigger",

@@ -635,6 +635,7 @@ class HubSpotSim(SimServer):
         self, t: str, obj: dict[str, Any], props: dict[str, Any], stamp: int | None = None
     ) -> dict[str, Any]:
         old_stage = obj["properties"].get("dealstage")
+        before = {k: obj["properties"].get(k) for k in props}
         for k, v in props.items():
             obj["properties"][k] = None if v is None else str(v)
         if t == "line_items" and "amount" not in props and AMOUNT_INPUTS & set(props):
@@ -642,6 +643,11 @@ class HubSpotSim(SimServer):
         self._touch(t, obj, stamp)
         if t == "deals" and "dealstage" in props and obj["properties"].get("dealstage") != old_stage:
             self.webhook_event("deal.propertyChange", obj["id"], "dealstage", obj["properties"]["dealstage"])
+        if t == "deals" and self.dispatcher is not None:
+            # Other property changes go to subscriptions only (e.g. amount); the subscription filters them.
+            for k in props:
+                if k != "dealstage" and obj["properties"].get(k) != before[k]:
+                    self.dispatcher.event("deal.propertyChange", obj["id"], self.now_ms(), k, obj["properties"][k])
         return self.render(t, obj, list(props) or None)
 
     def rule_errors(
@@ -682,6 +688,8 @@ class HubSpotSim(SimServer):
             return self.fail(404, "resource not found", "OBJECT_NOT_FOUND")
         obj["archived"] = True
         self._touch(t, obj)
+        if t == "deals" and self.dispatcher is not None:
+            self.dispatcher.event("deal.deletion", obj["id"], self.now_ms())
         return web.Response(status=204)
 
     async def graphql(self, request: web.Request) -> web.Response:

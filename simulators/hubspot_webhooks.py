@@ -39,6 +39,7 @@ FIRST_RETRY_S = 120.0
 LONGEST_WAIT_S = 8 * 3600.0
 CREATION = "deal.creation"
 PROPERTY_CHANGE = "deal.propertyChange"
+DELETION = "deal.deletion"
 
 
 def retry_delay(retry: int, time_scale: float = 1.0) -> float:
@@ -85,7 +86,8 @@ class Subscription:
     target_url: str
     client_secret: str
     app_id: int = 424242
-    # [{"subscriptionType": "deal.creation"}, {"subscriptionType": "deal.propertyChange", "propertyName": ...}]
+    # [{"subscriptionType": "deal.creation"}, {"subscriptionType": "deal.propertyChange", "propertyName": ...},
+    #  {"subscriptionType": "deal.deletion"}]: as the app's webhooks-hsmeta.json subscribes
     subscriptions: list[dict[str, Any]] = field(default_factory=lambda: [
         {"subscriptionType": CREATION}, {"subscriptionType": PROPERTY_CHANGE, "propertyName": "dealstage"}])
     max_batch: int = 100
@@ -124,8 +126,10 @@ class Subscription:
         if sub.timeout_s <= 0 or not 0 <= sub.max_retries <= 10:
             raise ValueError("timeout_s must be > 0 and max_retries 0..10")
         for entry in sub.subscriptions if isinstance(sub.subscriptions, list) else [None]:
-            if not isinstance(entry, dict) or entry.get("subscriptionType") not in (CREATION, PROPERTY_CHANGE):
-                raise ValueError(f"each subscription needs subscriptionType {CREATION} or {PROPERTY_CHANGE}")
+            if not isinstance(entry, dict) or entry.get("subscriptionType") not in (CREATION, PROPERTY_CHANGE,
+                                                                                     DELETION):
+                raise ValueError(f"each subscription needs subscriptionType {CREATION}, {PROPERTY_CHANGE} "
+                                 f"or {DELETION}")
             if entry["subscriptionType"] == PROPERTY_CHANGE and not entry.get("propertyName"):
                 raise ValueError(f"a {PROPERTY_CHANGE} subscription needs a propertyName")
         return sub
@@ -210,7 +214,7 @@ class Dispatcher:
         if kind == PROPERTY_CHANGE:
             event.update(propertyName=prop, propertyValue=value)
         else:
-            event["changeFlag"] = "NEW"
+            event["changeFlag"] = "DELETED" if kind == DELETION else "NEW"
         with self._cond:
             if not self._pending:
                 self._first_at = self._clock()

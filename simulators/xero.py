@@ -17,6 +17,7 @@ Decisions (documented for test writers):
 - ``POST /_sim/xero/invoices/{id}/pay`` ``{"amount": "...", "date": "YYYY-MM-DD"}`` (amount defaults to
   what is due) records a payment; fully paid means PAID with FullyPaidOnDate; a webhook (INVOICE UPDATE)
   goes to the URL configured with ``POST /_sim/webhooks`` ``{"url": ..., "key": ...}``.
+- ``POST /Invoices/{id}`` with ``LineItems`` edits an unpaid invoice's lines (``simulators.xero_edits``).
 - ``POST /_sim/xero/invoices/{id}/status`` ``{"status": "VOIDED" | "DELETED"}`` is a person voiding or
   deleting the invoice in the Xero app: Xero's status rules apply, and the INVOICE UPDATE webhook goes out.
 """
@@ -38,6 +39,7 @@ from aiohttp import web
 
 from shared.connectors.xero_webhooks import sign
 from simulators import seed as seed_data
+from simulators import xero_edits
 from simulators.base import SimServer
 from simulators.ratelimit import Window
 from simulators.webhook_sender import deliver
@@ -785,8 +787,11 @@ class XeroSim(SimServer):
                 reason = self.transition(inv, str(data["Status"]))
                 if reason:
                     errors.append(reason)
-            elif inv["Status"] in ("VOIDED", "DELETED", "PAID"):
+            elif inv["Status"] in ("VOIDED", "DELETED", "PAID") and "LineItems" not in data:
                 errors.append("This document cannot be edited.")
+            if "LineItems" in data and not errors:
+                unitdp = 4 if request.query.get("unitdp") == "4" else 2  # as on a new invoice
+                errors += xero_edits.edit_lines(self, inv, data["LineItems"], unitdp)  # changes nothing when refused
             if errors:
                 return self.validation(
                     [{**self.render_invoice(inv), "ValidationErrors": [{"Message": m} for m in errors]}]

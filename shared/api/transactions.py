@@ -113,6 +113,8 @@ def new_generation_on_retry(state: TransactionState) -> bool:
     """Retry starts a new generation: after a rollback, when the orchestration itself stopped (stranded;
     its invoice, if one was made and still stands, is found by reference and reused, never duplicated), or
     when the invoice it made was voided or deleted by hand in accounting (the deal is not invoiced any more)."""
+    if state.kind != "sync":
+        return False  # a life event after invoicing: never a reason to invoice the deal again
     return (state.status == "compensated" or (state.status == "needs_attention" and is_stranded(state))
             or invoice_gone(state))
 

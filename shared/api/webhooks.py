@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from shared import names
+from shared.api.life_event_starts import LifeEvents, start_life_event_batch
 from shared.api.responses import ApiResponse, error_response, json_response
 from shared.api.starter import DurableClient, start_paid_invoice_syncs, start_webhook_batch
 from shared.config import Settings
@@ -39,6 +40,7 @@ class HubSpotDecision:
     received: int = 0
     ignored: int = 0
     event_keys: list[str] = field(default_factory=list)  # what identifies the accepted events (batch_id)
+    life: LifeEvents = field(default_factory=LifeEvents)  # invoiced deals' changes, losses, deletions
 
     @property
     def batch_id(self) -> str | None:
@@ -96,6 +98,8 @@ def hubspot(method: str, url: str, headers: Mapping[str, str], body: bytes, sett
     for event in events:
         deal_id = _wanted_deal(event, settings.hubspot_trigger_stage)
         key = str(event.get("eventId", ""))
+        if deal_id is None and decision.life.add(event, settings.hubspot_trigger_stage):
+            continue  # a life event: its own batch (shared/api/life_event_starts.py)
         if deal_id is None or (key and key in seen):
             decision.ignored += 1
             continue
@@ -136,9 +140,17 @@ async def hubspot_accept(decision: HubSpotDecision, client: DurableClient, setti
             duplicate = await start_webhook_batch(client, batch_id, decision.deal_ids, settings)
         except Exception as exc:  # the durable client's errors have no common type (HTTP, SDK, host)
             return _unavailable("HubSpot", f"webhook batch {batch_id}", exc)
+    life: dict[str, Any] = {}
+    life_id = decision.life.batch_id
+    if life_id is not None:
+        try:
+            life_duplicate = await start_life_event_batch(client, life_id, decision.life.events, settings)
+        except Exception as exc:  # as above: HubSpot delivers again, and the wins' batch is recognised then
+            return _unavailable("HubSpot", f"life event batch {life_id}", exc)
+        life = {"life_events": list(decision.life.events), "life_batch": life_id, "life_duplicate": life_duplicate}
     return json_response(200, {"received": decision.received, "ignored": decision.ignored,
                                "accepted": [transaction_id(d) for d in decision.deal_ids],
-                               "batch": batch_id, "duplicate": duplicate})
+                               "batch": batch_id, "duplicate": duplicate, **life})
 
 
 @dataclass

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
+from shared.domain.invoice_edits import InvoiceContent
 from shared.domain.models import (
     Company,
     Customer,
@@ -115,6 +116,15 @@ class AccountingPort(Protocol):
 
     def find_live_invoices(self, customer_id: str) -> list[InvoiceRef]:
         """The customer's invoices that still stand (draft, submitted, authorised or paid)."""
+        ...
+
+    def get_invoice_content(self, invoice_id: str) -> InvoiceContent | None:
+        """The invoice with its lines; None if there is no such invoice."""
+        ...
+
+    def update_invoice_lines(self, invoice_id: str, draft: InvoiceDraft, idempotency_key: str) -> InvoiceRef:
+        """Replace an unpaid invoice's lines with the draft's (an invoice with payments is refused:
+        BusinessRejection with the system's words)."""
         ...
 
     def undo_invoice(self, invoice_id: str) -> UndoOutcome:

@@ -36,7 +36,7 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from shared.config import Settings
-from shared.connectors import jsonwire
+from shared.connectors import jsonwire, xero_edits
 from shared.connectors.http_client import ServiceHttp
 from shared.connectors.limiter import RateLimiter
 from shared.connectors.xero_auth import MAPPING_SCOPES, SCOPES, TokenSource, XeroIdentity, XeroTokenProvider
@@ -48,14 +48,12 @@ from shared.connectors.xero_models import (
     XeroContactRef,
     XeroErrorBody,
     XeroInvoice,
-    XeroLineItem,
-    XeroLineItemTracking,
     parse_xero_date,
 )
 from shared.connectors.xero_org import email_invoice, read_catalogue
 from shared.domain.errors import BusinessRejection, PermanentError, SyncError, TransientError
+from shared.domain.invoice_edits import InvoiceContent
 from shared.domain.models import Customer, CustomerRef, InvoiceDraft, InvoiceRef, UndoOutcome
-from shared.domain.money import unitdp
 from shared.domain.org_catalogue import OrgCatalogue
 
 __all__ = ["XeroClient", "where_equals"]
@@ -392,27 +390,12 @@ class XeroClient:
             Reference=draft.reference,
             Status=draft.status,
             BrandingThemeID=draft.branding_theme_id,
-            LineItems=[
-                XeroLineItem(
-                    Description=line.description,
-                    Quantity=line.quantity,
-                    UnitAmount=line.unit_amount,
-                    AccountCode=line.account_code,
-                    TaxType=line.tax_type,
-                    ItemCode=line.item_code,
-                    DiscountRate=line.discount_rate,
-                    DiscountAmount=line.discount_amount,
-                    Tracking=[XeroLineItemTracking(Name=t.name, Option=t.option) for t in line.tracking] or None,
-                )
-                for line in draft.lines
-            ],
+            LineItems=xero_edits.wire_lines(draft),
         )
-        # Without unitdp=4 Xero cuts every unit price to 2 decimals (12.3456 -> 12.35, 3 x = 37.05, not 37.04).
-        precision = {"unitdp": "4"} if unitdp(line.unit_amount for line in draft.lines) == 4 else {}
         response = self._call(
             "PUT",
             "/Invoices",
-            params={"summarizeErrors": "false", **precision},
+            params={"summarizeErrors": "false", **xero_edits.precision(draft)},
             json={"Invoices": [invoice.wire()]},
             idempotency_key=idempotency_key,
         )
@@ -493,6 +476,12 @@ class XeroClient:
                 details={"messages": errors},
             )
         return "deleted" if outcome == "deleted" else "voided"
+
+    def get_invoice_content(self, invoice_id: str) -> InvoiceContent | None:
+        return xero_edits.get_invoice_content(self, invoice_id)
+
+    def update_invoice_lines(self, invoice_id: str, draft: InvoiceDraft, idempotency_key: str) -> InvoiceRef:
+        return xero_edits.update_invoice_lines(self, invoice_id, draft, idempotency_key)
 
     def online_invoice_url(self, invoice_id: str) -> str:
         response = self._call("GET", f"/Invoices/{invoice_id}/OnlineInvoice")

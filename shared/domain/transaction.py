@@ -42,6 +42,15 @@ NOT_BLOCKING: frozenset[str] = frozenset({"skipped"})
 MANUAL_ACTIONS: dict[str, TxStatus] = {"retry": "running", "compensate": "compensating"}
 # The key of ``reason`` naming a forward-only step that failed for good in a completed transaction.
 ABANDONED_STEP = "abandoned_step"
+# A life event after invoicing (the deal changed, was lost or deleted) has nothing to roll back: it is applied
+# (completed), found nothing to do (skipped), or is flagged for a person (needs_attention) and ends there.
+LIFE_KINDS: frozenset[str] = frozenset({"invoice_update", "invoice_void"})
+LIFE_ALLOWED: dict[str, frozenset[str]] = {
+    "pending": frozenset({"running"}),
+    "running": frozenset({"completed", "skipped", "needs_attention"}),
+    **{status: frozenset() for status in ("completed", "compensating", "compensated", "needs_attention",
+                                          "already_synced", "skipped")},
+}
 MAX_LOG = 200  # entity state must stay small; a runaway retry loop must not grow it without bound
 
 
@@ -81,6 +90,9 @@ class TransactionState(BaseModel):
     generation: int = 1
     round: int = 0
     trigger: str = ""
+    # What the transaction does: "sync" invoices a won deal; a life event after invoicing is one of LIFE_KINDS.
+    # Rows and entities written before kinds existed are syncs.
+    kind: str = "sync"
     status: TxStatus = "pending"
     created_at: str = ""
     updated_at: str = ""
@@ -106,7 +118,7 @@ class TransactionState(BaseModel):
 def _move(state: TransactionState, to: TxStatus, at: str, by: str = "saga") -> None:
     if to == state.status:
         return
-    if to not in ALLOWED[state.status]:
+    if to not in (ALLOWED if state.kind == "sync" else LIFE_ALLOWED)[state.status]:
         raise InvalidTransition(f"transaction {state.id} is {state.status}; it cannot become {to}")
     state.transitions.append(Transition(from_status=state.status, to_status=to, at=at, by=by))
     state.transitions = state.transitions[-MAX_LOG:]
@@ -186,7 +198,8 @@ def apply(state: TransactionState | None, command: dict[str, Any]) -> Transactio
         if state is None:
             state = TransactionState(id=str(command["id"]), deal_id=str(command["deal_id"]),
                                      generation=int(command.get("generation", 1)),
-                                     trigger=str(command.get("trigger", "")), created_at=at)
+                                     trigger=str(command.get("trigger", "")), created_at=at,
+                                     kind=str(command.get("kind") or "sync"))
         elif state.status != "pending":
             if state.status == "running" and state.round == int(command.get("round", 0)):
                 return state  # a replayed or duplicated start is harmless
@@ -202,7 +215,7 @@ def apply(state: TransactionState | None, command: dict[str, Any]) -> Transactio
                 _apply_event(state, event)
         elif op == "finish":
             to = command["status"]
-            if to in ("compensated", "needs_attention") and state.status == "running":
+            if to in ("compensated", "needs_attention") and state.status == "running" and state.kind == "sync":
                 _move(state, "compensating", at)
             _move(state, to, at)
             if command.get("reason") is not None:

@@ -61,6 +61,7 @@ def to_row(state: TransactionState) -> dict[str, Any]:
         "Generation": state.generation,
         "Round": state.round,
         "Trigger": state.trigger,
+        "Kind": state.kind,
         "StartedAt": state.created_at,
         "UpdatedAt": state.updated_at,
         "EndedAt": state.ended_at,
@@ -97,6 +98,7 @@ def from_row(row: dict[str, Any]) -> dict[str, Any]:
         "generation": row.get("Generation", 1),
         "round": row.get("Round", 0),
         "trigger": row.get("Trigger", ""),
+        "kind": row.get("Kind") or "sync",  # rows written before kinds existed are syncs
         "started_at": row.get("StartedAt", ""),
         "updated_at": row.get("UpdatedAt", ""),
         "ended_at": row.get("EndedAt", ""),

@@ -20,7 +20,7 @@ from shared.domain.transaction import TransactionState
 from shared.ledger.layout import deal_keys, decision_keys, from_row, inverted, parse_time, time_keys, to_row
 
 LIST_COLUMNS = ["PartitionKey", "RowKey", "TransactionId", "DealId", "DealName", "Status", "Generation", "Round",
-                "Trigger", "StartedAt", "UpdatedAt", "EndedAt", "Amount", "Currency", "DealAmount",
+                "Trigger", "Kind", "StartedAt", "UpdatedAt", "EndedAt", "Amount", "Currency", "DealAmount",
                 "AmountDifference", "InvoiceId", "InvoiceNumber", "CustomerId", "FailedStep", "ErrorMessage",
                 "ErrorService"]
 

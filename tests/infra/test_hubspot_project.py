@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from scripts import hubspot_webhook_url
+from shared.api.life_event_starts import LIFE_EVENT_TYPES, LIFE_PROPERTIES
 from shared.api.webhooks import DEAL_EVENTS
 from tests.infra.hubspot_project import (
     APP_FILE,
@@ -108,10 +109,11 @@ def test_the_webhooks_subscribe_to_exactly_the_events_the_app_handles() -> None:
     subscriptions = WEBHOOKS["config"]["subscriptions"]
     assert set(subscriptions) == {"legacyCrmObjects"}  # the app parses the classic deal.* payloads
     entries = subscriptions["legacyCrmObjects"]
-    assert {e["subscriptionType"] for e in entries} == DEAL_EVENTS
+    assert {e["subscriptionType"] for e in entries} == DEAL_EVENTS | LIFE_EVENT_TYPES
     assert all(e["active"] is True for e in entries)
-    [change] = [e for e in entries if e["subscriptionType"] == "deal.propertyChange"]
-    assert change["propertyName"] == "dealstage"
+    changes = [e for e in entries if e["subscriptionType"] == "deal.propertyChange"]
+    # dealstage: wins start syncs, other stages are losses; amount: an invoiced deal changed (its lines too)
+    assert {e["propertyName"] for e in changes} == {"dealstage"} | LIFE_PROPERTIES
 
 
 def test_the_committed_target_url_is_a_placeholder_no_one_can_receive() -> None:

@@ -101,7 +101,10 @@ def wait_idle(stack: Stack, timeout: float = 60) -> None:
 
 def deal_instances(stack: Stack) -> list[str]:
     _, _, body = stack.client.request("GET", "/runtime/webhooks/durabletask/instances?top=2000&showInput=false")
-    return sorted(i["instanceId"] for i in body if str(i["instanceId"]).startswith("deal-"))
+    # Deal syncs only: a late "older stage" event is the deal's life event (deal-<id>-change<n>), which reads
+    # the deal, finds it still won and invoiced as it is, and ends without a transaction.
+    return sorted(i["instanceId"] for i in body
+                  if str(i["instanceId"]).startswith("deal-") and "-change" not in str(i["instanceId"]))
 
 
 @pytest.mark.e2e

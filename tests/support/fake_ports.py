@@ -11,6 +11,8 @@ from typing import Any
 
 from shared.connectors.ports import DealPage
 from shared.domain.errors import BusinessRejection, PermanentError
+from shared.domain.invoice_edits import InvoiceContent
+from shared.domain.invoice_mapping import lines_total
 from shared.domain.models import (
     Company,
     Customer,
@@ -161,7 +163,8 @@ class FakeAccounting:
         if idempotency_key not in self.keys:
             iid = f"I{len(self.invoices) + 1}"
             self.invoices[iid] = {"id": iid, "number": f"INV-{len(self.invoices) + 1:04d}", "status": draft.status,
-                                  "reference": draft.reference, "customer": draft.customer_id}
+                                  "reference": draft.reference, "customer": draft.customer_id,
+                                  "lines": draft.lines, "currency": draft.currency, "paid": Decimal(0)}
             self.keys[idempotency_key] = iid
         return self._ref(self.keys[idempotency_key])
 
@@ -194,6 +197,30 @@ class FakeAccounting:
             return "already_gone"
         inv["status"] = "VOIDED" if inv["status"] == "AUTHORISED" else "DELETED"
         return "voided" if inv["status"] == "VOIDED" else "deleted"
+
+    def get_invoice_content(self, invoice_id: str) -> InvoiceContent | None:
+        inv = self.invoices.get(invoice_id)
+        if inv is None:
+            return None
+        lines = inv.get("lines", ())
+        ref = self._ref(invoice_id).model_copy(update={
+            "currency": inv.get("currency"), "amount_paid": inv.get("paid", Decimal(0)),
+            "total": lines_total(lines), "customer_id": inv["customer"]})
+        return InvoiceContent(ref=ref, lines=lines, sub_total=lines_total(lines))
+
+    def update_invoice_lines(self, invoice_id: str, draft: InvoiceDraft, idempotency_key: str) -> InvoiceRef:
+        self.faults.check("update_invoice_lines")
+        inv = self.invoices[invoice_id]
+        if idempotency_key not in self.keys:
+            if inv["status"] not in ("DRAFT", "SUBMITTED", "AUTHORISED") or inv.get("paid", 0) > 0:
+                raise BusinessRejection("This document cannot be edited as it has a payment or credit note "
+                                        "allocated to it.", service="xero", code="validation")
+            inv["lines"] = draft.lines
+            inv["edits"] = inv.get("edits", 0) + 1
+            self.keys[idempotency_key] = invoice_id
+        content = self.get_invoice_content(invoice_id)
+        assert content is not None
+        return content.ref
 
     def online_invoice_url(self, invoice_id: str) -> str:
         return f"https://in.example/{invoice_id}"

@@ -52,7 +52,8 @@ def test_won_and_created_deals_in_a_signed_batch_are_accepted_once_each(settings
     decision = webhooks.hubspot("POST", URL, headers, body, settings)
     assert decision.response is None
     assert decision.deal_ids == ["10", "11", "13"]  # event 1 twice is one event; deal 10 twice is one transaction
-    assert decision.received == 7 and decision.ignored == 3  # the repeated event 1, a lost deal, a contact
+    assert decision.received == 7 and decision.ignored == 2  # the repeated event 1, a contact
+    assert decision.life.events == {"12": "lost"}  # a deal moved to another stage: its life event, not a sync
 
 
 def decide(settings: Settings, events: list[dict[str, Any]]) -> webhooks.HubSpotDecision:
@@ -128,10 +129,27 @@ def test_an_event_id_with_a_lone_surrogate_still_gets_a_batch_and_its_deal_synce
 def test_a_delivery_with_nothing_to_sync_is_answered_without_starting_anything(settings: Settings) -> None:
     client = FakeDurableClient()
     contact = {"eventId": 2, "subscriptionType": "contact.creation", "objectId": 5}
-    decision = decide(settings, [stage_change(1, 10, "qualified"), contact])
+    other = {"eventId": 3, "subscriptionType": "deal.propertyChange", "objectId": 6, "propertyName": "dealname"}
+    decision = decide(settings, [contact, other])
     assert accept(decision, client, settings) == {"received": 2, "ignored": 2, "accepted": [], "batch": None,
                                                   "duplicate": False}
     assert client.starts == [] and client.status_reads == []
+
+
+def test_a_delivery_of_life_events_only_starts_their_batch_and_no_sync(settings: Settings) -> None:
+    client = FakeDurableClient()
+    amount = {"eventId": 2, "subscriptionType": "deal.propertyChange", "objectId": 11, "propertyName": "amount",
+              "propertyValue": "750"}
+    deletion = {"eventId": 3, "subscriptionType": "deal.deletion", "objectId": 12}
+    decision = decide(settings, [stage_change(1, 10, "qualified"), amount, deletion, {**amount, "eventId": 4}])
+    body = accept(decision, client, settings)
+    assert body["accepted"] == [] and body["batch"] is None and body["ignored"] == 0
+    assert body["life_events"] == ["10", "11", "12"] and body["life_duplicate"] is False
+    assert client.started_ids(names.WEBHOOK_BATCH) == [] and client.started_ids(names.LIFE_EVENT_BATCH) == [
+        body["life_batch"]]
+    # The same delivery again is recognised by one status read: nothing new is started.
+    assert accept(decision, client, settings)["life_duplicate"] is True
+    assert len(client.starts) == 1
 
 
 def test_a_concurrent_delivery_of_the_same_events_is_a_duplicate(settings: Settings) -> None:

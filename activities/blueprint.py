@@ -69,7 +69,8 @@ def find_deals_to_sync(payload: Any) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload", activity=names.MARK_DEAL_PAID)
 def mark_deal_paid(payload: Any) -> dict[str, Any]:
     return run_activity(lambda p: paid.mark_deal_paid(paid.MarkPaidInput.model_validate(p), composition.crm(),
-                                                      composition.accounting()), payload)
+                                                      composition.accounting(),
+                                                      composition.get_settings().hubspot_trigger_stage), payload)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.START_DEAL_SYNCS)

@@ -801,6 +801,8 @@ class XeroSim(SimServer):
             if "Reference" in data:
                 inv["Reference"] = str(data["Reference"])
             inv["UpdatedDateUTC"] = ms_now()
+            # Xero sends an UPDATE event for every change of an invoice, the calling app's own changes included.
+            await self._announce(inv, request, False)
             return self.ok("Invoices", [self.render_invoice(inv)])
 
         return await self.idempotent(request, update)

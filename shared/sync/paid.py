@@ -37,7 +37,8 @@ class MarkPaidResult(BaseModel):
     message: str = ""
 
 
-def mark_deal_paid(request: MarkPaidInput, crm: CrmPort, accounting: AccountingPort) -> MarkPaidResult:
+def mark_deal_paid(request: MarkPaidInput, crm: CrmPort, accounting: AccountingPort,
+                   trigger_stage: str | None = None) -> MarkPaidResult:
     # Webhook events carry ids only: read the invoice to learn its status and its deal.
     invoice = accounting.get_invoice(request.invoice_id)
     if invoice is None:
@@ -47,11 +48,12 @@ def mark_deal_paid(request: MarkPaidInput, crm: CrmPort, accounting: AccountingP
         return MarkPaidResult(outcome="not_ours")
     deal_id = match.group(1)
     try:
-        markers = crm.get_deal(deal_id).markers
+        deal = crm.get_deal(deal_id)
     except PermanentError as exc:
         if exc.code != "not_found":
             raise
         return MarkPaidResult(outcome="unknown_deal", deal_id=deal_id)
+    markers = deal.markers
     if markers.invoice_id != invoice.id:
         if markers.sync_status == "in_progress":
             # A transaction holds the deal and has not written its invoice id back yet (the event can
@@ -60,6 +62,10 @@ def mark_deal_paid(request: MarkPaidInput, crm: CrmPort, accounting: AccountingP
                                  service="sync", code="write_back_pending", retry_after=30)
         return MarkPaidResult(outcome="not_ours", deal_id=deal_id)
     gone = GONE.get(invoice.status)
+    if gone is not None and trigger_stage is not None and deal.stage != trigger_stage:
+        # The deal is no longer won: the void is its loss (the app's life event made it and told the deal, or
+        # a person did on purpose). Offering Retry, or writing over the deal's note, would be wrong.
+        return MarkPaidResult(outcome=f"invoice_{gone}", deal_id=deal_id, invoice_status=invoice.status)
     if gone is not None:
         message = (f"invoice {invoice.number or invoice.id} was {gone} in Xero: the deal is not invoiced; "
                    "press Retry on its transaction to invoice it again")

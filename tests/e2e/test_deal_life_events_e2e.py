@@ -105,12 +105,19 @@ def test_an_invoiced_deal_whose_amount_changes_gets_its_invoice_updated_as_a_vis
 def test_an_invoiced_deal_moved_out_of_the_won_stage_gets_its_invoice_voided_and_says_so(fast_stack: Stack) -> None:
     stack = fast_stack
     deal, invoice = invoiced_deal(stack)
+    # Xero tells the app of every change of the invoice, the app's own void included.
+    settings = sample_settings()
+    stack.sims.xero.config(tenant_ids=[settings["XERO_TENANT_ID"]])
+    stack.sims.xero.set_webhook(stack.client.base_url + "/api/webhooks/xero", settings["XERO_WEBHOOK_KEY"])
     patch(stack, "deals", deal.deal_id, dealstage="closedlost")
     done = life_event(stack, deal.deal_id)
     assert done["output"]["status"] == "completed" and done["output"]["outcome"] == "voided", done
     assert xero_invoice(stack, invoice["InvoiceID"])["Status"] == "VOIDED"
+    told = stack.client.wait(f"paid-{invoice['InvoiceID'].lower()}", timeout=30)
+    assert told["output"]["outcome"] == "invoice_voided" and not told["output"]["transaction_id"], told
     props = deal_props(stack, deal.deal_id)
     assert props["invoice_sync_status"] == "voided" and "is voided" in props["invoice_sync_error"]
+    assert "Retry" not in props["invoice_sync_error"]  # a lost deal is not to be invoiced again
     assert ledger_row(stack, deal.deal_id, f"deal-{deal.deal_id}-change1")["kind"] == "invoice_void"
     assert_xero_traffic_matches_the_spec(stack)
 

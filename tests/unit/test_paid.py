@@ -177,3 +177,33 @@ def test_a_deal_showing_the_same_amounts_in_another_spelling_is_unchanged() -> N
                              "amount_due": "0.00"})
     assert not unchanged(shown, {"paid_status": "partially_paid", "paid_date": "", "amount_paid": "50.00",
                                  "amount_due": "49.90"})
+
+
+def test_xero_telling_of_the_void_the_app_made_for_a_lost_deal_keeps_the_deals_note_and_offers_no_retry() -> None:
+    crm, acct = FakeCrm(), FakeAccounting()
+    crm.add_won_deal("501")
+    invoice_id = _invoice(acct, "Deal 501")
+    note = "the deal is lost: invoice INV-1 is voided (deal-501-change1)"
+    # The life event voided the invoice and said so on the deal; Xero then sends its UPDATE event.
+    crm.update_markers("501", {"sync_status": "voided", "invoice_id": invoice_id, "transaction_id": "deal-501",
+                               "last_error": note})
+    crm.deals["501"] = crm.deals["501"].model_copy(update={"stage": "closedlost"})
+    acct.invoices[invoice_id].update(status="VOIDED")
+
+    result = mark_deal_paid(MarkPaidInput(invoice_id=invoice_id), crm, acct, trigger_stage="closedwon")
+
+    assert result.outcome == "invoice_voided" and result.transaction_id == ""  # nothing for the sync to hear
+    assert crm.deals["501"].markers.last_error == note
+
+
+def test_an_invoice_voided_by_hand_while_its_deal_is_still_won_offers_the_retry() -> None:
+    crm, acct = FakeCrm(), FakeAccounting()
+    crm.add_won_deal("501")
+    invoice_id = _invoice(acct, "Deal 501")
+    crm.update_markers("501", {"sync_status": "synced", "invoice_id": invoice_id, "transaction_id": "deal-501"})
+    acct.invoices[invoice_id].update(status="VOIDED")
+
+    result = mark_deal_paid(MarkPaidInput(invoice_id=invoice_id), crm, acct, trigger_stage="closedwon")
+
+    assert (result.outcome, result.transaction_id) == ("invoice_voided", "deal-501")
+    assert "press Retry" in crm.deals["501"].markers.last_error

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from orchestrators.webhook_batch import START_RETRY, WebhookBatchFailed, webhook_batch
+from orchestrators.start_rounds import START_RETRY, WebhookBatchFailed
+from orchestrators.webhook_batch import webhook_batch
 from shared import names
 from shared.api import starter
 from shared.sync.policy import SagaPolicy

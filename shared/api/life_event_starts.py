@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +45,9 @@ LIFE_PROPERTIES = frozenset({"amount", "dealstage"})
 STRENGTH: dict[str, int] = {"changed": 1, "lost": 2, "deleted": 3}
 # A deal's life events so far are looked up one by one; past this many a person looks (it logs as stuck).
 MAX_LIFE_EVENTS = 500
+# A pipeline stage's internal id (built-in names such as "closedlost", or a custom stage's number): anything
+# else in a signed event is no stage a deal can be in, and starts nothing.
+_STAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 def life_event_of(event: dict[str, Any], won_stage: str) -> tuple[str, Event] | None:
@@ -62,7 +66,8 @@ def life_event_of(event: dict[str, Any], won_stage: str) -> tuple[str, Event] | 
     prop = event.get("propertyName")
     if prop == "amount":
         return deal_id, "changed"
-    if prop == "dealstage" and event.get("propertyValue") != won_stage:
+    stage = event.get("propertyValue")
+    if prop == "dealstage" and isinstance(stage, str) and _STAGE_ID.fullmatch(stage) and stage != won_stage:
         return deal_id, "lost"
     return None
 

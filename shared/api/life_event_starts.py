@@ -32,6 +32,7 @@ from shared.api.starter import (
     _batch_seen,
     _start_unless_raced,
     _start_unless_seen,
+    report_of,
 )
 from shared.config import Settings
 from shared.sync.identity import transaction_id
@@ -170,14 +171,4 @@ async def start_life_events(client: DurableClient, request: LifeEventStarts) -> 
                                             _exists)
         return deal_id, tx_id, "start" if started else "covered"
 
-    report = StartReport()
-    outcomes = await asyncio.gather(*(one(d, e) for d, e in request.events.items()), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
-        deal_id, tx_id, decision = outcome
-        if decision == "wait":
-            report.waiting[deal_id] = tx_id
-        else:
-            (report.started if decision == "start" else report.duplicates).append(tx_id)
-    return report
+    return report_of(await asyncio.gather(*(one(d, e) for d, e in request.events.items()), return_exceptions=True))

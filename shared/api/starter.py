@@ -250,9 +250,14 @@ async def start_deal_syncs(client: DurableClient, deal_ids: Iterable[str], trigg
                                                 _counts_as_existing)
             return deal_id, tx_id, "start" if started else "covered"
 
+    return report_of(await asyncio.gather(*(one(d) for d in dict.fromkeys(deal_ids)), return_exceptions=True))
+
+
+def report_of(outcomes: Iterable[tuple[str, str, str] | BaseException]) -> StartReport:
+    """The report of per-deal ``(deal id, transaction id, "start" | "covered" | "wait")`` decisions, in order;
+    the first failure raises (the caller's retry starts the rest: starts are idempotent)."""
     report = StartReport()
-    outcomes = await asyncio.gather(*(one(d) for d in dict.fromkeys(deal_ids)), return_exceptions=True)
-    for outcome in outcomes:  # in order, each deal once
+    for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
         deal_id, tx_id, decision = outcome

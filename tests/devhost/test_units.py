@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from devhost.actions import ActionType, action_type, flatten_actions
 from devhost.cron import parse_schedule
-from devhost.engine import flatten_actions
 from devhost.http_triggers import compile_route
 
 T0 = datetime(2024, 1, 1, 0, 3, 7, tzinfo=UTC)  # a Monday
@@ -51,3 +51,17 @@ def test_flatten_skips_compound_wrappers_depth_first() -> None:
         ]
     ]
     assert [a["actionType"] for a in flatten_actions(actions)] == [0, 6, 5, 9]
+
+
+def test_action_types_have_the_sdks_names_and_numbers() -> None:
+    from azure.durable_functions.models.actions.ActionType import ActionType as SdkActionType
+
+    sdk = {member.name: int(member) for member in SdkActionType}
+    ours = {member.name: int(member) for member in ActionType if member is not ActionType.SCHEDULED_SIGNAL_ENTITY}
+    assert ours == sdk
+
+
+def test_unknown_action_types_decode_to_none() -> None:
+    assert action_type({"actionType": 10}) is ActionType.SCHEDULED_SIGNAL_ENTITY
+    assert action_type({"actionType": 42}) is None
+    assert action_type({}) is None

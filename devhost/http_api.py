@@ -11,7 +11,8 @@ from typing import Any
 from aiohttp import web
 
 from devhost.clock import fmt_status_ts, parse_ts
-from devhost.engine import Engine, InstanceExistsError, UnknownFunctionError
+from devhost.engine import Engine
+from devhost.errors import InstanceExistsError, UnknownFunctionError
 from devhost.faults import START_MODES
 from devhost.history import parse_token, status_history_view
 from devhost.model import TERMINAL, Instance

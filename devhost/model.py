@@ -38,6 +38,12 @@ class Instance:
     def terminal(self) -> bool:
         return self.status in TERMINAL
 
+    def allocate_id(self) -> int:
+        """The next sequence id of this execution, as DTFx's idCounter hands them out (§2.5)."""
+        sid = self.next_id
+        self.next_id += 1
+        return sid
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 

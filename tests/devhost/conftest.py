@@ -1,19 +1,16 @@
-"""Fixtures for the devhost conformance suite: one in-process devhost (virtual clock) per test module."""
+"""Fixtures for the devhost conformance suite: one in-process devhost (virtual clock) per test module.
+
+`devhost_process_factory` and `devhost_inprocess_factory` come from `devhost.pytest_plugin`, which the
+top-level conftest registers."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from devhost.pytest_plugin import devhost_inprocess_factory, devhost_process_factory  # noqa: E402,F401
-from devhost.testing import DevHostClient, InProcessDevHost  # noqa: E402
+from devhost.testing import DevHostClient, InProcessDevHost
 
 APP_DIR = Path(__file__).resolve().parent / "apps" / "conformance"
 
@@ -25,10 +22,9 @@ def side_effect_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def host(side_effect_file: Path) -> Iterator[InProcessDevHost]:
-    h = InProcessDevHost(APP_DIR, clock="virtual", settings_env={"CONFORMANCE_SIDE_EFFECT_FILE": str(side_effect_file)})
-    h.start()
-    yield h
-    h.stop()
+    settings = {"CONFORMANCE_SIDE_EFFECT_FILE": str(side_effect_file)}
+    with InProcessDevHost(APP_DIR, clock="virtual", settings_env=settings) as h:
+        yield h
 
 
 @pytest.fixture

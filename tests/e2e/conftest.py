@@ -6,7 +6,7 @@ import contextlib
 import itertools
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -71,15 +71,20 @@ class Stack:
         return self.ledger.query(now - timedelta(days=1), now + timedelta(hours=1), deal=deal_id).items
 
 
+HostPair = tuple[DevHostProcess, dict[str, str]]
+
+
 @pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
+def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[HostPair]:
+    """The app on devhost with the default settings; a module that needs others assigns its own
+    (``stack_host = module_host(...)``)."""
     with app_host(azurite, simulators) as pair:
         yield pair
 
 
 @contextlib.contextmanager
 def app_host(azurite: Azurite, simulators: SimulatorsProcess, extra: dict[str, str] | None = None,
-             **host_options: Any) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
+             **host_options: Any) -> Iterator[HostPair]:
     """The app on devhost (virtual clock), wired to this Azurite and these simulators, plus ``extra`` settings.
 
     ``host_options`` go to ``DevHostProcess`` (``clock=None`` for the real clock, ``state_file``, ``extra_args``).
@@ -95,16 +100,12 @@ def app_host(azurite: Azurite, simulators: SimulatorsProcess, extra: dict[str, s
         "PURGE_SCHEDULE": "0 0 0 1 1 *",
         **(extra or {}),
     }
-    host = DevHostProcess(REPO, settings_env=settings, **{"clock": "virtual", **host_options})
-    host.start()
-    try:
+    with DevHostProcess(REPO, settings_env=settings, **{"clock": "virtual", **host_options}) as host:
         yield host, settings
-    finally:
-        host.close()
 
 
 @pytest.fixture
-def stack(stack_host: tuple[DevHostProcess, dict[str, str]], simulators: SimulatorsProcess,
+def stack(stack_host: HostPair, simulators: SimulatorsProcess,
           azurite: Azurite) -> Stack:
     host, settings = stack_host
     simulators.reset()
@@ -138,14 +139,21 @@ FAST_XERO_SIM = {"calls_per_minute": 100_000, "calls_per_day": 1_000_000, "max_c
 FAST_HUBSPOT_SIM = {"requests_per_10s": 0}
 
 
-HostPair = tuple[DevHostProcess, dict[str, str]]
 
+def module_host(extra: dict[str, str] | Callable[[SimulatorsProcess], dict[str, str]] | None = None,
+                **host_options: Any) -> Any:
+    """A module's own devhost fixture: ``stack_host = module_host({**FAST_APP_LIMITS, ...}, clock=None)``.
 
-def fast_host(azurite: Azurite, simulators: SimulatorsProcess,
-              extra: dict[str, str] | None = None) -> contextlib.AbstractContextManager[HostPair]:
-    """Like ``stack_host``, with ``FAST_APP_LIMITS`` and ``extra`` settings; a module overrides
-    ``stack_host`` with it (``with fast_host(...) as pair: yield pair``)."""
-    return app_host(azurite, simulators, {**FAST_APP_LIMITS, **(extra or {})})
+    One ``app_host`` for the module, with ``extra`` settings (or a function of the simulators giving them) and
+    ``host_options``; the name it is assigned to is the fixture's name."""
+
+    @pytest.fixture(scope="module")
+    def host_fixture(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[HostPair]:
+        settings = extra(simulators) if callable(extra) else extra
+        with app_host(azurite, simulators, settings, **host_options) as pair:
+            yield pair
+
+    return host_fixture
 
 
 @pytest.fixture

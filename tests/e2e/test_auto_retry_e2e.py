@@ -8,19 +8,15 @@ times in a row; a rollback for the deal's own data is never retried by itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from devhost.testing import DevHostProcess
 from shared import names
 from shared.sync.cursor import CURSOR_KEY
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import FAST_APP_LIMITS, Stack, app_host
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import XERO_API, invoices, start_deal, wait_for
-from tests.support.azurite import Azurite
 from tests.support.crm_data import create_won_deal
 
 AUTO_RETRY_MAX = 2
@@ -28,12 +24,9 @@ STEPS = {"STEP_MAX_ATTEMPTS": "2", "STEP_RETRY_FIRST_SECONDS": "0.2", "STEP_RETR
 POLICY = {"step_max_attempts": 2, "step_retry_first_seconds": 0.2, "step_retry_max_seconds": 1}
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    # The real clock: the schedule compares a rollback's time with its own. Short step retries keep it quick.
-    with app_host(azurite, simulators, {**FAST_APP_LIMITS, "AUTO_RETRY_AFTER_MINUTES": "0",
-                                        "AUTO_RETRY_MAX": str(AUTO_RETRY_MAX), **STEPS}, clock=None) as pair:
-        yield pair
+# The real clock: the schedule compares a rollback's time with its own. Short step retries keep it quick.
+stack_host = module_host({**FAST_APP_LIMITS, "AUTO_RETRY_AFTER_MINUTES": "0",
+                          "AUTO_RETRY_MAX": str(AUTO_RETRY_MAX), **STEPS}, clock=None)
 
 
 def ended(stack: Stack, tx: str) -> dict[str, Any]:

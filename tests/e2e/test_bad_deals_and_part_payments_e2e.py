@@ -10,7 +10,6 @@ was paid and what is due, the full payment as ``paid`` with its date; a redelive
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,14 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
-from devhost.testing import DevHostProcess
 from shared import names
 from shared.connectors.xero_webhooks import sign
 from shared.sync.cursor import CURSOR_KEY
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import FAST_APP_LIMITS, FAST_HUBSPOT_SIM, FAST_XERO_SIM, POLICY, Stack, app_host
+from tests.e2e.conftest import FAST_APP_LIMITS, FAST_HUBSPOT_SIM, FAST_XERO_SIM, POLICY, Stack, module_host
 from tests.e2e.saga_helpers import deal_props, invoices, wait_for
-from tests.support.azurite import Azurite
 from tests.support.crm_data import create_won_deal
 from tests.support.settings import sample_settings
 
@@ -33,10 +29,7 @@ SETTINGS = sample_settings()
 XERO_PATH = "/api/webhooks/xero"
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with app_host(azurite, simulators, {**FAST_APP_LIMITS, "HUBSPOT_DEAL_READ": "rest"}, clock=None) as pair:
-        yield pair
+stack_host = module_host({**FAST_APP_LIMITS, "HUBSPOT_DEAL_READ": "rest"}, clock=None)
 
 
 @pytest.fixture

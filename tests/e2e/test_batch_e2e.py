@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from devhost.testing import DevHostProcess
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import POLICY, Stack, fast_host
+from tests.e2e.conftest import FAST_APP_LIMITS, POLICY, Stack, module_host
 from tests.e2e.saga_helpers import XERO_API, wait_for
-from tests.support.azurite import Azurite
 from tests.support.crm_data import create_won_deal
 
 DEALS = 200
 FAULT_RATE = 0.05
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with fast_host(azurite, simulators) as pair:
-        yield pair
+stack_host = module_host(FAST_APP_LIMITS)
 
 
 @pytest.mark.e2e

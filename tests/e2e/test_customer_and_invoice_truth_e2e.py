@@ -6,7 +6,6 @@ name collisions are disambiguated, out-of-range close dates give an invoice date
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -14,14 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from devhost.testing import DevHostProcess
 from shared import names
 from shared.connectors.xero import XeroClient
 from shared.domain.models import Customer, InvoiceDraft, InvoiceLine
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import Stack, fast_host
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import XERO_API, contacts, deal_props, invoices, ledger_row, start_deal, wait_for
-from tests.support.azurite import Azurite
 from tests.support.crm_data import create_won_deal
 from tests.support.settings import sample_settings
 
@@ -29,10 +25,7 @@ SETTINGS = sample_settings()
 XERO_PATH = "/api/webhooks/xero"
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with fast_host(azurite, simulators) as pair:
-        yield pair
+stack_host = module_host(FAST_APP_LIMITS)
 
 
 def _by_reference(stack: Stack, deal_id: str) -> list[dict[str, Any]]:

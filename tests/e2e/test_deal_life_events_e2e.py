@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
-from devhost.testing import DevHostProcess
 from shared.connectors.hubspot_webhooks import sign_v3
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import Stack, fast_host
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import deal_props, wait_for
 from tests.infra.hubspot_project import WEBHOOKS_FILE
-from tests.support.azurite import Azurite
 from tests.support.crm_data import WonDeal, create_won_deal
 from tests.support.settings import sample_settings
 from tests.support.xero_spec import xero_spec_validator
@@ -31,10 +27,7 @@ SUBSCRIPTIONS = json.loads(WEBHOOKS_FILE.read_text())["config"]["subscriptions"]
 HUBSPOT = "/crm/objects/2026-09"
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with fast_host(azurite, simulators) as pair:
-        yield pair
+stack_host = module_host(FAST_APP_LIMITS)
 
 
 def invoiced_deal(stack: Stack) -> tuple[WonDeal, dict[str, Any]]:

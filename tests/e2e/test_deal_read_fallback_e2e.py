@@ -5,22 +5,12 @@ Its own devhost, because the app remembers a portal's refusal for an hour per pr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 
-from devhost.testing import DevHostProcess
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import Stack, app_host
-from tests.support.azurite import Azurite
+from tests.e2e.conftest import Stack
 from tests.support.crm_data import create_won_deal
-
-
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with app_host(azurite, simulators) as pair:
-        yield pair
 
 
 @pytest.mark.e2e

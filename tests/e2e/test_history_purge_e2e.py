@@ -5,30 +5,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from devhost.testing import DevHostProcess
 from shared import names
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import FAST_APP_LIMITS, Stack, app_host
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import XERO_API, invoices, start_deal, wait_custom_status, wait_for
 from tests.e2e.test_webhooks_e2e import HUBSPOT_PATH, created_event, hubspot_headers, post, won_event
-from tests.support.azurite import Azurite
 from tests.support.crm_data import create_won_deal
 
 pytestmark = pytest.mark.e2e
 RETENTION_S = 2.0
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    # The real clock: the purge compares creation times with the worker's own clock.
-    settings = {**FAST_APP_LIMITS, "HISTORY_RETENTION_DAYS": str(RETENTION_S / 86400)}
-    with app_host(azurite, simulators, settings, clock=None) as pair:
-        yield pair
+# The real clock: the purge compares creation times with the worker's own clock.
+stack_host = module_host({**FAST_APP_LIMITS, "HISTORY_RETENTION_DAYS": str(RETENTION_S / 86400)}, clock=None)
 
 
 def _deliver(stack: Stack, *events: dict[str, object]) -> dict[str, object]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,11 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from devhost.testing import DevHostProcess
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import Stack, fast_host
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import wait_for
-from tests.support.azurite import Azurite
 from tests.support.crm_data import WonDeal, create_won_deal
 from tests.support.settings import sample_settings
 
@@ -28,10 +24,7 @@ STAGE_CHANGES = [{"subscriptionType": "deal.propertyChange", "propertyName": "de
 TIME_SCALE = 120
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with fast_host(azurite, simulators) as pair:
-        yield pair
+stack_host = module_host(FAST_APP_LIMITS)
 
 
 def make_deals(stack: Stack, count: int, name: str, stage: str) -> list[WonDeal]:

@@ -8,17 +8,13 @@ seeded in the Xero simulator per test, and the app re-reads them at once (``XERO
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from devhost.testing import DevHostProcess
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import POLICY, Stack, fast_host
+from tests.e2e.conftest import FAST_APP_LIMITS, POLICY, Stack, module_host
 from tests.e2e.saga_helpers import XERO_API, contacts, deal_props, invoices, ledger_row
-from tests.support.azurite import Azurite
 from tests.support.crm_data import _create
 
 MAPPING = {
@@ -38,11 +34,8 @@ ORG = {"tax_rates": ["OUTPUT", "NONE", "EXEMPTOUTPUT"], "items": [{"Code": "WIDG
 EMAIL = {**POLICY, "send_invoice_email": True}
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with fast_host(azurite, simulators, {"INVOICE_MAPPING": json.dumps(MAPPING),
-                                         "XERO_ORG_CACHE_SECONDS": "0"}) as pair:
-        yield pair
+stack_host = module_host({**FAST_APP_LIMITS, "INVOICE_MAPPING": json.dumps(MAPPING),
+                          "XERO_ORG_CACHE_SECONDS": "0"})
 
 
 def seed_org(stack: Stack, **changes: Any) -> None:

@@ -8,7 +8,6 @@ without ``unitdp=4`` is cut to 2 decimals, exactly as real Xero does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -20,7 +19,7 @@ from devhost.testing import DevHostProcess
 from shared.connectors.hubspot import HubSpotClient
 from shared.ledger.table_ledger import TableLedger
 from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import _FIRST_IDS, FAST_HUBSPOT_SIM, FAST_XERO_SIM, TOKEN, Stack, fast_host
+from tests.e2e.conftest import _FIRST_IDS, FAST_APP_LIMITS, FAST_HUBSPOT_SIM, FAST_XERO_SIM, TOKEN, Stack, module_host
 from tests.e2e.saga_helpers import deal_props, invoices, ledger_row
 from tests.support.azurite import Azurite
 
@@ -72,16 +71,10 @@ def the_invoice(stack: Stack, deal_id: str) -> dict[str, Any]:
     return found[0]
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with fast_host(azurite, simulators) as pair:
-        yield pair
+stack_host = module_host(FAST_APP_LIMITS)
 
 
-@pytest.fixture(scope="module")
-def strict_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with fast_host(azurite, simulators, STRICT) as pair:
-        yield pair
+strict_host = module_host({**FAST_APP_LIMITS, **STRICT})
 
 
 @pytest.fixture

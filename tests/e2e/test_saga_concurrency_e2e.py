@@ -7,18 +7,15 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from devhost.testing import DevHostError, DevHostProcess
+from devhost.testing import DevHostError
 from shared.connectors.hubspot_webhooks import sign_v3
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import POLICY, Stack, fast_host
+from tests.e2e.conftest import FAST_APP_LIMITS, POLICY, Stack, module_host
 from tests.e2e.saga_helpers import contacts, deal_props, invoices, wait_for
-from tests.support.azurite import Azurite
 from tests.support.crm_data import create_won_deal
 from tests.support.settings import sample_settings
 
@@ -26,10 +23,7 @@ HUBSPOT_SECRET = sample_settings()["HUBSPOT_APP_SECRET"]
 WEBHOOK = "/api/webhooks/hubspot"
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with fast_host(azurite, simulators) as pair:
-        yield pair
+stack_host = module_host(FAST_APP_LIMITS)
 
 
 def _webhook(stack: Stack, deal_id: str, event_id: int) -> int:

@@ -6,14 +6,11 @@ no second contact or invoice, and the same end state as without the crash.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 
-from devhost.testing import DevHostProcess
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import Stack, fast_host
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import (
     assert_hubspot_put_back,
     contacts,
@@ -24,16 +21,12 @@ from tests.e2e.saga_helpers import (
     xero_data,
     xero_live,
 )
-from tests.support.azurite import Azurite
 from tests.support.crm_data import create_won_deal
 
 DEALS = "/crm/objects/2026-09/deals/"
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with fast_host(azurite, simulators) as pair:
-        yield pair
+stack_host = module_host(FAST_APP_LIMITS)
 
 
 def _crash_after(stack: Stack, activity: str, skip: int) -> int:

@@ -7,7 +7,6 @@ the simulators' own fault rules on the exact request a step makes, so nothing of
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,10 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from devhost.testing import DevHostProcess
 from shared import names
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import Stack, fast_host
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import (
     XERO_API,
     assert_hubspot_put_back,
@@ -35,17 +32,13 @@ from tests.e2e.saga_helpers import (
     xero_data,
     xero_live,
 )
-from tests.support.azurite import Azurite
 from tests.support.crm_data import create_won_deal
 
 DEALS = "/crm/objects/2026-09/deals/"
 GRAPHQL = "/collector/graphql"  # the load step's one read (HUBSPOT_DEAL_READ=auto on a portal that has it)
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with fast_host(azurite, simulators) as pair:
-        yield pair
+stack_host = module_host(FAST_APP_LIMITS)
 
 
 @dataclass(frozen=True)

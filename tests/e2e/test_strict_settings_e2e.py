@@ -5,25 +5,17 @@ devhost runs the unmodified app with ``CUSTOMER_NAME_COLLISION=reject`` and ``IN
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from devhost.testing import DevHostProcess
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import Stack, fast_host
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import contacts, deal_props, invoices, ledger_row
-from tests.support.azurite import Azurite
 from tests.support.crm_data import create_won_deal
 
 STRICT = {"CUSTOMER_NAME_COLLISION": "reject", "INVOICE_DATE_OUT_OF_RANGE": "reject",
           "INVOICE_DATE_MAX_AGE_DAYS": "90", "INVOICE_DATE_MAX_AHEAD_DAYS": "0"}
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with fast_host(azurite, simulators, STRICT) as pair:
-        yield pair
+stack_host = module_host({**FAST_APP_LIMITS, **STRICT})
 
 
 @pytest.mark.e2e

@@ -10,28 +10,21 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from devhost.testing import DevHostProcess
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import FAST_APP_LIMITS, POLICY, Stack, app_host
+from tests.e2e.conftest import FAST_APP_LIMITS, POLICY, Stack, module_host
 from tests.e2e.saga_helpers import deal_props, invoices, wait_for
 from tests.reliability.helpers import created_event, post_hubspot_events, won_event
-from tests.support.azurite import Azurite
 from tests.support.crm_data import WonDeal, create_won_deal
 
 BAD_PRICE = "20000000.00"  # over MAX_INVOICE_TOTAL: refused while drafting, before anything is written
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with app_host(azurite, simulators, {**FAST_APP_LIMITS, "HUBSPOT_DEAL_READ": "rest"}, clock=None) as pair:
-        yield pair
+stack_host = module_host({**FAST_APP_LIMITS, "HUBSPOT_DEAL_READ": "rest"}, clock=None)
 
 
 def _patch(stack: Stack, kind: str, object_id: str, properties: dict[str, str]) -> None:

@@ -6,22 +6,13 @@ service's trouble, not the deal's: the saga waits on durable timers within its d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from devhost.testing import DevHostProcess
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import POLICY, Stack, fast_host
+from tests.e2e.conftest import FAST_APP_LIMITS, POLICY, Stack, module_host
 from tests.e2e.saga_helpers import XERO_API, contacts, invoices, ledger_row
-from tests.support.azurite import Azurite
 from tests.support.crm_data import create_won_deal
 
-
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with fast_host(azurite, simulators) as pair:
-        yield pair
+stack_host = module_host(FAST_APP_LIMITS)
 
 
 @pytest.mark.e2e

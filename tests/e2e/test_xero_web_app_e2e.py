@@ -13,7 +13,6 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,16 +22,14 @@ import pytest
 from azure.data.tables import TableServiceClient
 from pydantic import SecretStr
 
-from devhost.testing import DevHostProcess
 from shared import names
 from shared.connectors.http_client import ServiceHttp
 from shared.connectors.xero_auth import InvalidGrant, XeroIdentity
 from shared.connectors.xero_token_store import TableTokenStore
 from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import Stack, fast_host
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import invoices, start_deal, wait_for
 from tests.reliability.helpers import outcome_figures, seed_and_sync, wait_instances_completed
-from tests.support.azurite import Azurite
 from tests.support.crm_data import create_won_deal
 from tests.support.settings import sample_settings
 
@@ -51,10 +48,7 @@ def web_app_settings(sims: SimulatorsProcess) -> dict[str, str]:
             "XERO_TOKEN_TABLE_NAME": "XeroE2e" + uuid.uuid4().hex[:10], "SYNC_BATCH_CONCURRENCY": "10"}
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with fast_host(azurite, simulators, web_app_settings(simulators)) as pair:
-        yield pair
+stack_host = module_host(lambda sims: {**FAST_APP_LIMITS, **web_app_settings(sims)})
 
 
 @pytest.fixture

@@ -18,22 +18,18 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 
-from devhost.testing import DevHostProcess
 from shared.connectors.hubspot_webhooks import sign_v3
 from shared.connectors.xero_webhooks import sign
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import Stack, app_host
+from tests.e2e.conftest import Stack, module_host
 from tests.e2e.saga_helpers import wait_for
 from tests.reliability.figures import report
 from tests.reliability.helpers import HUBSPOT_WEBHOOK, XERO_WEBHOOK, setting
-from tests.support.azurite import Azurite
 
 pytestmark = pytest.mark.e2e
 
@@ -83,10 +79,7 @@ class Case:
     status: int | None = None  # the exact status, when it is known
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with app_host(azurite, simulators) as pair:
-        yield pair
+stack_host = module_host()
 
 
 def hubspot_signed(stack: Stack, body: bytes, **overrides: Any) -> dict[str, Any]:

@@ -16,10 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from devhost.testing import DevHostProcess
 from shared import names
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import FAST_APP_LIMITS, Stack, app_host
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import wait_for
 from tests.reliability.figures import report
 from tests.reliability.helpers import (
@@ -44,10 +42,7 @@ def azurite() -> Iterator[Azurite]:
         instance.stop()
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with app_host(azurite, simulators, {**FAST_APP_LIMITS, "SYNC_BATCH_CONCURRENCY": "10"}) as pair:
-        yield pair
+stack_host = module_host({**FAST_APP_LIMITS, "SYNC_BATCH_CONCURRENCY": "10"})
 
 
 @pytest.mark.e2e

@@ -18,16 +18,13 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
-from devhost.testing import DevHostProcess
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import FAST_HUBSPOT_SIM, Stack, app_host
+from tests.e2e.conftest import FAST_HUBSPOT_SIM, Stack, module_host
 from tests.e2e.saga_helpers import wait_for
 from tests.reliability.figures import report
 from tests.reliability.helpers import (
@@ -40,7 +37,6 @@ from tests.reliability.helpers import (
     wait_terminal_rows,
     won_event,
 )
-from tests.support.azurite import Azurite
 
 DEALS = 300
 COMPANIES = 100  # three deals each: concurrent deals of one company must share one Xero contact
@@ -55,10 +51,7 @@ APP_SETTINGS = {"HUBSPOT_REQUESTS_PER_10S": "100000", "XERO_CALLS_PER_MINUTE": "
                 "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE)}
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with app_host(azurite, simulators, APP_SETTINGS) as pair:
-        yield pair
+stack_host = module_host(APP_SETTINGS)
 
 
 def burst_events(deal_ids: list[str], rng: random.Random) -> tuple[list[list[dict[str, Any]]], Counter[str]]:

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 
-from devhost.testing import DevHostProcess
 from shared import names
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import FAST_APP_LIMITS, Stack, app_host
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import XERO_API, wait_for
 from tests.reliability.figures import report
 from tests.reliability.helpers import (
@@ -28,18 +25,14 @@ from tests.reliability.helpers import (
     seed_and_sync,
     wait_instances_completed,
 )
-from tests.support.azurite import Azurite
 
 DEALS = 30
 OUTAGE_SECONDS = 8.0  # at least: until the outage has refused a few token requests
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    # Step waits capped at 10 s (shipped: 300 s): the waits after the outage are the policy's, not the point here.
-    with app_host(azurite, simulators, {**FAST_APP_LIMITS, "SYNC_BATCH_CONCURRENCY": "10",
-                                        "STEP_RETRY_MAX_SECONDS": "10"}, clock=None) as pair:
-        yield pair
+# Step waits capped at 10 s (shipped: 300 s): the waits after the outage are the policy's, not the point here.
+stack_host = module_host({**FAST_APP_LIMITS, "SYNC_BATCH_CONCURRENCY": "10",
+                          "STEP_RETRY_MAX_SECONDS": "10"}, clock=None)
 
 
 def token_refusals(stack: Stack) -> int:

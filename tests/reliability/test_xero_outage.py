@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 
-from devhost.testing import DevHostProcess
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import FAST_APP_LIMITS, Stack, app_host
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import XERO_API, faulted, wait_for
 from tests.reliability.figures import report
 from tests.reliability.helpers import (
@@ -27,16 +24,12 @@ from tests.reliability.helpers import (
     step_attempts,
     wait_instances_completed,
 )
-from tests.support.azurite import Azurite
 
 DEALS = 40
 OUTAGE_SECONDS = 8.0
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    with app_host(azurite, simulators, {**FAST_APP_LIMITS, "SYNC_BATCH_CONCURRENCY": "10"}, clock=None) as pair:
-        yield pair
+stack_host = module_host({**FAST_APP_LIMITS, "SYNC_BATCH_CONCURRENCY": "10"}, clock=None)
 
 
 @pytest.mark.e2e

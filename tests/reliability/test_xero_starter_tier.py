@@ -10,17 +10,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from devhost.testing import DevHostProcess
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import FAST_APP_LIMITS, FAST_HUBSPOT_SIM, FAST_XERO_SIM, Stack, app_host
+from tests.e2e.conftest import FAST_APP_LIMITS, FAST_HUBSPOT_SIM, FAST_XERO_SIM, Stack, module_host
 from tests.reliability.figures import report
 from tests.reliability.helpers import all_ledger_rows, outcome_figures, seed_won_deals, wait_instances_completed
-from tests.support.azurite import Azurite
 
 DEALS = 400
 # Long enough that the day's 1,000 calls run out well before the reset (at about 25 calls a second here, a
@@ -28,12 +24,9 @@ DEALS = 400
 DAY_SECONDS = 60.0
 
 
-@pytest.fixture(scope="module")
-def stack_host(azurite: Azurite, simulators: SimulatorsProcess) -> Iterator[tuple[DevHostProcess, dict[str, str]]]:
-    extra = {**FAST_APP_LIMITS, "SYNC_BATCH_CONCURRENCY": "20", "XERO_CALLS_PER_DAY": "1000",
-             "XERO_TOKEN_TABLE_NAME": "XeroStarter" + str(int(time.time()))}
-    with app_host(azurite, simulators, extra, clock=None) as pair:
-        yield pair
+# A token table of its own for each run.
+stack_host = module_host({**FAST_APP_LIMITS, "SYNC_BATCH_CONCURRENCY": "20", "XERO_CALLS_PER_DAY": "1000",
+                          "XERO_TOKEN_TABLE_NAME": "XeroStarter" + str(int(time.time()))}, clock=None)
 
 
 @pytest.mark.e2e

@@ -23,7 +23,6 @@ from typing import Any
 
 from aiohttp import web
 
-from shared.connectors.hubspot_webhooks import sign_v3
 from simulators import seed as seed_data
 from simulators.base import SimServer
 from simulators.hubspot_graphql import SINGULAR
@@ -32,7 +31,7 @@ from simulators.hubspot_money import AMOUNT_INPUTS, line_item_amount
 from simulators.hubspot_search import NUMBER_PROPERTIES, SearchError, matches, sort_key, to_ms
 from simulators.hubspot_webhooks import Dispatcher, Subscription
 from simulators.ratelimit import Window
-from simulators.webhook_sender import deliver
+from simulators.webhook_sender import deliver, hubspot_v3_headers
 from simulators.wire import json_response, read_json
 
 __all__ = ["ASSOCIATION_TYPES", "HubSpotSim"]
@@ -1012,27 +1011,14 @@ class HubSpotSim(SimServer):
         if not url or not secret:
             return {"error": "no webhook target configured"}
         events = [self.complete_event(p) for p in partials]
-        signed: dict[str, bytes] = {}
 
-        def headers_for(attempt: int) -> dict[str, str]:
+        def signer(attempt: int) -> tuple[bytes, dict[str, str]]:
             for e in events:
                 e["attemptNumber"] = attempt
-            stamp = int(time.time() * 1000)
-            signed["body"] = json.dumps(events).encode()
-            return {
-                "Content-Type": "application/json",
-                "X-HubSpot-Request-Timestamp": str(stamp),
-                "X-HubSpot-Signature-v3": sign_v3(str(secret), "POST", str(url), signed["body"], stamp),
-            }
+            body = json.dumps(events).encode()
+            return body, hubspot_v3_headers(str(secret), str(url), body, int(time.time() * 1000))
 
-        # The body changes with attemptNumber, so it is rebuilt and signed per attempt.
-        outcome = await deliver(
-            str(url),
-            b"",
-            headers_for,
-            attempts=int(self.config["webhook_attempts"]),
-            body_for=lambda: signed["body"],
-        )
+        outcome = await deliver(str(url), signer, attempts=int(self.config["webhook_attempts"]))
         outcome["events"] = events
         self.deliveries.append(outcome)
         return outcome

@@ -24,7 +24,6 @@ Decisions (documented for test writers):
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import re
@@ -37,12 +36,12 @@ from typing import Any
 
 from aiohttp import web
 
-from shared.connectors.xero_webhooks import sign
 from simulators import seed as seed_data
 from simulators import xero_edits
 from simulators.base import SimServer
+from simulators.idempotency import ReplayStore
 from simulators.ratelimit import Window
-from simulators.webhook_sender import deliver
+from simulators.webhook_sender import deliver, xero_headers
 from simulators.wire import json_response, read_json
 from simulators.xero_identity import Identity, required_scopes
 from simulators.xero_money import line_money
@@ -115,7 +114,7 @@ class XeroSim(SimServer):
         self.contacts: dict[str, dict[str, Any]] = {}
         self.invoices: dict[str, dict[str, Any]] = {}
         self.identity = Identity(self.config)
-        self.idempotency: dict[tuple[str, str], dict[str, Any]] = {}
+        self.idempotency = ReplayStore()
         self.deliveries: list[dict[str, Any]] = []
         # 429s served, by X-Rate-Limit-Problem (minute, daily, concurrent, appminute): what a client met.
         self.rate_limited: dict[str, int] = {}
@@ -303,26 +302,12 @@ class XeroSim(SimServer):
 
     async def idempotent(self, request: web.Request, create: Any) -> web.Response:
         """Run ``create`` once per Idempotency-Key and tenant; replay its answer afterwards."""
-        key = request.headers.get("Idempotency-Key")
-        if key is None:
-            result: web.Response = await create()
-            return result
-        if len(key) > 128:
-            return self.validation([], "Idempotency-Key must be 128 characters or fewer")
-        slot = (request.headers.get("xero-tenant-id", ""), key)
-        stored = self.idempotency.get(slot)
-        if stored is not None:
-            return web.Response(body=stored["body"], status=stored["status"], content_type="application/json")
-        response: web.Response = await create()
-        body = response.body if isinstance(response.body, bytes) else b""
-        self.idempotency[slot] = {
-            "status": response.status,
-            "body": body,
-            "method": request.method,
-            "path": request.path,
-            "request_sha256": hashlib.sha256(await request.read()).hexdigest(),
-        }
-        return response
+        return await self.idempotency.once(
+            request,
+            request.headers.get("xero-tenant-id", ""),
+            create,
+            lambda: self.validation([], "Idempotency-Key must be 128 characters or fewer"),
+        )
 
     # --- identity (delegated: ``reset_state`` replaces the Identity object) ---
 
@@ -950,13 +935,9 @@ class XeroSim(SimServer):
             "entropy": secrets.token_hex(10).upper(),
         }
         body = json.dumps(payload).encode()
-        signature = sign(str(key) + ("x" if bad_signature else ""), body)
-        outcome = await deliver(
-            str(url),
-            body,
-            lambda attempt: {"Content-Type": "application/json", "x-xero-signature": signature},
-            attempts=1 if bad_signature or not events else 3,
-        )
+        headers = xero_headers(str(key) + ("x" if bad_signature else ""), body)
+        attempts = 1 if bad_signature or not events else 3
+        outcome = await deliver(str(url), lambda attempt: (body, headers), attempts=attempts)
         outcome["payload"] = payload
         self.deliveries.append(outcome)
         return outcome
@@ -1000,10 +981,7 @@ class XeroSim(SimServer):
         return {
             "contacts": [self.render_contact(dict(c)) for c in self.contacts.values()],
             "invoices": [self.render_invoice(i) for i in self.invoices.values()],
-            "idempotency_keys": [
-                {"tenant": t, "key": k, "status": v["status"], "method": v["method"], "path": v["path"]}
-                for (t, k), v in self.idempotency.items()
-            ],
+            "idempotency_keys": self.idempotency.snapshot(),
             **self.identity.snapshot(),
             "calls_per_day": self.calls_per_day,
             "rate_limited": dict(self.rate_limited),

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from simulators.xero import XeroSim
+    from simulators.xero.validation import XeroValidation
 
 __all__ = ["seed_xero"]
 
 
-def seed_xero(sim: XeroSim) -> dict[str, Any]:
+def seed_xero(sim: XeroValidation) -> dict[str, Any]:
     """Replace the simulator's data with a demo organisation: two existing customers, one invoice."""
     sim.reset_state()
     northwind = sim.store_contact({"Name": "Northwind Traders", "EmailAddress": "accounts@northwind.example"})

@@ -1,4 +1,4 @@
-"""The simple webhook target of the HubSpot simulator: each deal creation and stage change in a signed POST."""
+"""How the HubSpot simulator turns CRM changes into webhook events: for the subscription and the simple target."""
 
 from __future__ import annotations
 

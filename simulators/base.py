@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulators.faults import FaultBook
+from simulators.faults import Fault, FaultBook
 from simulators.wire import json_response, read_json
 
 __all__ = ["Handler", "SimServer"]
@@ -86,6 +86,16 @@ class SimServer:
             return web.Response(text=body, status=status, headers=headers)
         return json_response(body, status, headers)
 
+    async def _apply_fault(self, request: web.Request, fault: Fault) -> web.Response | None:
+        """Wait the fault's delay, then its answer: a cut connection, its status, or None (a slow server only)."""
+        if fault.delay_ms:
+            await asyncio.sleep(fault.delay_ms / 1000)
+        if fault.drop:
+            return self._drop(request)
+        if fault.status is not None:
+            return self._fault_response(fault.status, fault.body, fault.headers)
+        return None
+
     @staticmethod
     def _drop(request: web.Request) -> web.Response:
         if request.transport is not None:
@@ -137,22 +147,15 @@ class SimServer:
             fault = self.faults.take(request.method, request.path)
             if fault is not None:
                 entry["fault"] = True
-                if not fault.after:
-                    if fault.delay_ms:
-                        await asyncio.sleep(fault.delay_ms / 1000)
-                    if fault.drop:
-                        return self._drop(request)
-                    if fault.status is not None:
-                        return self._fault_response(fault.status, fault.body, fault.headers)
+                if not fault.after and (refused := await self._apply_fault(request, fault)) is not None:
+                    return refused
             response = await self._call(handler, request)
             if fault is not None and fault.after:
-                # The request took effect; the client never learns it (a lost response).
-                if fault.delay_ms:
-                    await asyncio.sleep(fault.delay_ms / 1000)
-                if fault.drop:
-                    return self._drop(request)
-                if fault.status is not None:
-                    return self._fault_response(fault.status, fault.body, fault.headers)
+                # The request took effect; the client never learns it (a lost response). An explicit None
+                # test: a response is a mapping, and an empty one is falsy.
+                lost = await self._apply_fault(request, fault)
+                if lost is not None:
+                    return lost
             return response
         finally:
             release()

@@ -118,7 +118,7 @@ class SimAdmin:
 
     # HubSpot only
     def subscribe(self, target_url: str, client_secret: str, **settings: Any) -> dict[str, Any]:
-        """Install the app's webhook subscription (``simulators.hubspot_webhooks.Subscription`` fields)."""
+        """Install the app's webhook subscription (``simulators.hubspot.webhooks.Subscription`` fields)."""
         result: dict[str, Any] = self._call(
             "POST", "/_sim/webhooks/subscription",
             {"targetUrl": target_url, "clientSecret": client_secret, **settings})

@@ -1,28 +1,46 @@
-"""Delivers signed webhooks from the simulators to a configured URL, in the background, with retries."""
+"""Signed webhook POSTs from the simulators: each vendor's signature headers and the retried delivery."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 
-__all__ = ["deliver"]
+from shared.connectors.hubspot_webhooks import sign_v3
+from shared.connectors.xero_webhooks import sign
+
+__all__ = ["Signer", "deliver", "hubspot_v3_headers", "xero_headers"]
+
+# ``signer(attempt)``: the body and headers of attempt number ``attempt`` (from 0). HubSpot's body changes
+# per attempt (``attemptNumber``), so each attempt is built and signed again.
+Signer = Callable[[int], tuple[bytes, dict[str, str]]]
+
+
+def hubspot_v3_headers(secret: str, url: str, body: bytes, stamp_ms: int) -> dict[str, str]:
+    """The headers of a HubSpot webhook POST signed with v3 at ``stamp_ms`` (epoch milliseconds)."""
+    return {
+        "Content-Type": "application/json",
+        "X-HubSpot-Request-Timestamp": str(stamp_ms),
+        "X-HubSpot-Signature-v3": sign_v3(secret, "POST", url, body, stamp_ms),
+    }
+
+
+def xero_headers(key: str, body: bytes) -> dict[str, str]:
+    """The headers of a Xero webhook POST: the body's HMAC in ``x-xero-signature``."""
+    return {"Content-Type": "application/json", "x-xero-signature": sign(key, body)}
 
 
 async def deliver(
     url: str,
-    body: bytes,
-    headers_for: Any,
+    signer: Signer,
     *,
-    body_for: Any = None,
     attempts: int = 3,
     backoff: float = 0.5,
     deadline: float = 5.0,
 ) -> dict[str, Any]:
-    """POST ``body`` to ``url``; ``headers_for(attempt)`` signs each attempt. Returns the outcome.
-
-    ``body_for()``, when given, supplies the body after ``headers_for`` ran (bodies that change per attempt).
+    """POST what ``signer(attempt)`` gives to ``url`` until a 2xx answer or ``attempts`` run out; the outcome.
 
     Non-2xx answers and connection errors are retried (the vendors retry too); 5 s is the
     vendors' answer deadline.
@@ -33,8 +51,7 @@ async def deliver(
         for attempt in range(attempts):
             outcome["attempts"] = attempt + 1
             try:
-                headers = headers_for(attempt)
-                data = body_for() if body_for is not None else body
+                data, headers = signer(attempt)
                 async with session.post(url, data=data, headers=headers) as response:
                     outcome["status"] = response.status
                     outcome["response_text"] = (await response.text())[:1000]

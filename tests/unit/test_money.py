@@ -14,7 +14,7 @@ from shared.domain.errors import BusinessRejection
 from shared.domain.invoice_mapping import MappingRules, build_invoice, lines_total
 from shared.domain.models import Deal, LineItem
 from shared.domain.money import amount_places, minor_unit, price_line, totals, unit_price, unitdp
-from simulators.xero_money import line_money
+from simulators.xero.money import line_money
 
 D = Decimal
 RATE = D("0.15")

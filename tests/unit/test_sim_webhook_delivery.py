@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shared.connectors.hubspot_webhooks import verify_v3
-from simulators.hubspot_webhooks import Dispatcher, Subscription, make_posts, retry_delay
+from simulators.hubspot.webhooks import Dispatcher, Subscription, make_posts, retry_delay
 from tests.connectors.receiver import Delivery, Receiver
 
 SECRET = "app-client-secret"

@@ -1,4 +1,4 @@
-"""Deterministic demo data: about 20 deals with companies, contacts and line items, in four currencies."""
+"""The HubSpot demo portal: about 20 deals with companies, contacts and line items, in four currencies."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from simulators.hubspot import HubSpotSim
-    from simulators.xero import XeroSim
+    from simulators.hubspot.state import HubSpotStore
 
-__all__ = ["COMPANIES", "seed_hubspot", "seed_xero"]
+__all__ = ["COMPANIES", "seed_hubspot"]
 
 BASE = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -56,7 +55,7 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def seed_hubspot(sim: HubSpotSim, *, app_properties: bool = True) -> dict[str, Any]:
+def seed_hubspot(sim: HubSpotStore, *, app_properties: bool = True) -> dict[str, Any]:
     """Replace the simulator's data with the demo portal; returns the ids created."""
     from shared.connectors.hubspot import APP_PROPERTIES, PROPERTY_GROUP
 
@@ -130,38 +129,3 @@ def seed_hubspot(sim: HubSpotSim, *, app_properties: bool = True) -> dict[str, A
         created["deals"].append(deal["id"])
     won = [d for d in created["deals"] if sim.objects["deals"][d]["properties"]["dealstage"] == "closedwon"]
     return {"seed": "demo", **created, "closedwon": won}
-
-
-def seed_xero(sim: XeroSim) -> dict[str, Any]:
-    """Replace the simulator's data with a demo organisation: two existing customers, one invoice."""
-    sim.reset_state()
-    northwind = sim.store_contact({"Name": "Northwind Traders", "EmailAddress": "accounts@northwind.example"})
-    legacy = sim.store_contact({"Name": "Adventure Works (legacy)", "ContactNumber": "LEGACY-0001"})
-    legacy["ContactStatus"] = "ARCHIVED"
-    _errors, invoice = sim.check_invoice(
-        {
-            "Type": "ACCREC",
-            "Contact": {"ContactID": northwind["ContactID"]},
-            "Status": "AUTHORISED",
-            "Date": "2025-02-03",
-            "DueDate": "2025-03-05",
-            "CurrencyCode": "USD",
-            "Reference": "manual-2025-001",
-            "LineItems": [
-                {
-                    "Description": "Consulting (February)",
-                    "Quantity": "8",
-                    "UnitAmount": "150.00",
-                    "AccountCode": "200",
-                    "TaxType": "NONE",
-                }
-            ],
-        }
-    )
-    assert invoice is not None
-    sim.invoices[invoice["InvoiceID"]] = invoice
-    return {
-        "seed": "demo",
-        "contacts": [northwind["ContactID"], legacy["ContactID"]],
-        "invoices": [invoice["InvoiceID"]],
-    }

@@ -3,7 +3,7 @@
 Decisions (documented for test writers; Xero's own shapes where its documentation gives them):
 - ``GET /TaxRates``, ``/Accounts``, ``/Items``, ``/TrackingCategories`` (with ``Options``), ``/BrandingThemes`` and
   ``/Currencies`` answer the organisation's records in Xero's envelopes. Tax rates and accounts are the ones
-  the invoice check accepts (``TAX_RATES``, ``ACCOUNT_CODES`` of ``simulators.xero``), currencies its
+  the invoice check accepts (``TAX_RATES``, ``ACCOUNT_CODES`` of ``simulators.xero.schema``), currencies its
   ``CURRENCIES``; one branding theme ("Standard") exists; items and tracking are empty until seeded.
 - ``POST /_sim/xero/org`` ``{"items": [{"Code", "Name"?, "IsSold"?}], "tracking": {"Region": ["North", ...]},
   "branding_themes": ["Modern"], "tax_rates": ["OUTPUT", ...], "email_failures": n, "email_failure_status": 500}``
@@ -127,7 +127,7 @@ class OrgState:
         raise KeyError(key)
 
     def configure(self, body: dict[str, Any]) -> None:
-        if "tax_rates" in body:  # a subset of simulators.xero.TAX_RATES, by TaxType
+        if "tax_rates" in body:  # a subset of simulators.xero.schema.TAX_RATES, by TaxType
             self.tax_rates = {code: rate for code, rate in self.all_tax_rates.items() if code in body["tax_rates"]}
         if "items" in body:
             self.items = {str(i["Code"]): dict(i) for i in body["items"]}

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from shared.connectors.hubspot_webhooks import sign_v3
+from simulators.webhook_sender import hubspot_v3_headers
 
 __all__ = ["Dispatcher", "Subscription", "make_posts", "retry_delay"]
 
@@ -291,11 +291,7 @@ class Dispatcher:
         events = [{**e, "attemptNumber": job.attempt} for e in job.events]
         body = json.dumps(events).encode()
         stamp = int(time.time() * 1000)
-        headers = {
-            "Content-Type": "application/json",
-            "X-HubSpot-Request-Timestamp": str(stamp),
-            "X-HubSpot-Signature-v3": sign_v3(self.sub.client_secret, "POST", self.sub.target_url, body, stamp),
-        }
+        headers = hubspot_v3_headers(self.sub.client_secret, self.sub.target_url, body, stamp)
         record: dict[str, Any] = {"post": job.post, "attempt": job.attempt, "events": events, "status": None,
                                   "error": None, "sent_at": stamp}
         started = time.monotonic()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from simulators.xero import XeroSim
+    from simulators.xero.validation import XeroValidation
 
 EDITABLE = frozenset({"DRAFT", "SUBMITTED", "AUTHORISED"})
 TOTALS = ("SubTotal", "TotalTax", "Total", "IsDiscounted")
@@ -26,7 +26,7 @@ def edit_refusal(inv: dict[str, Any]) -> str | None:
     return None
 
 
-def edit_lines(sim: XeroSim, inv: dict[str, Any], lines: Any, unitdp: int = 2) -> list[str]:
+def edit_lines(sim: XeroValidation, inv: dict[str, Any], lines: Any, unitdp: int = 2) -> list[str]:
     """Replace ``inv``'s lines with ``lines`` (a request's ``LineItems``) and recompute its totals; the
     validation messages instead, with nothing changed. ``unitdp`` is the request's, as for a new invoice."""
     refusal = edit_refusal(inv)

@@ -2,7 +2,7 @@
 
 One devhost (the defaults: Exclusive, tax type OUTPUT at the simulator's 15 %) runs the cases; a second one
 with ``AMOUNT_MISMATCH=refuse`` and ``INVOICE_LINE_AMOUNT_TYPES=Inclusive`` runs the inclusive case and the
-refusal. The Xero simulator applies Xero's own arithmetic (simulators/xero_money.py): a unit price sent
+refusal. The Xero simulator applies Xero's own arithmetic (simulators/xero/money.py): a unit price sent
 without ``unitdp=4`` is cut to 2 decimals, exactly as real Xero does.
 """
 

@@ -35,7 +35,8 @@ lint: $(PY_STAMP)
 	$(PY) -m ruff check .
 
 typecheck: $(PY_STAMP)
-	$(PY) -m mypy --strict shared orchestrators simulators $(wildcard devhost)
+	$(PY) -m mypy --strict shared orchestrators simulators $(wildcard devhost) function_app.py activities entities \
+		http_triggers timer_triggers
 
 test: bootstrap lint typecheck
 	$(PY) -m pytest

@@ -5,14 +5,22 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from http_triggers.blueprint import ClientAdapter
 from shared import composition, names
-from shared.api import life_event_starts, starter
+from shared.adapters.durable_client import DurableClientAdapter
+from shared.application import deal_sync_starts, life_event_starts
+from shared.application.messages import DealSyncStarts, LifeEventStarts
+from shared.config import get_settings
 from shared.domain.transaction import TransactionState
 from shared.saga.envelope import run_activity
 from shared.sync import activities, attention, discovery, life_events, paid
 
 bp = df.Blueprint()
+
+
+def _durable(client: df.DurableOrchestrationClient) -> DurableClientAdapter:
+    # Blueprints never import each other: each hands the SDK types to the shared adapter itself.
+    return DurableClientAdapter(client, entity_id=df.EntityId, runtime_status=df.OrchestrationRuntimeStatus)
+
 
 # Activity inputs are annotated `Any`: the Functions worker refuses a parameter annotation that is not a class
 # (`dict[str, Any]` is a generic alias), and refusing one function stops the whole app. The plain activities
@@ -70,16 +78,16 @@ def find_deals_to_sync(payload: Any) -> dict[str, Any]:
 def mark_deal_paid(payload: Any) -> dict[str, Any]:
     return run_activity(lambda p: paid.mark_deal_paid(paid.MarkPaidInput.model_validate(p), composition.crm(),
                                                       composition.accounting(),
-                                                      composition.get_settings().hubspot_trigger_stage), payload)
+                                                      get_settings().hubspot_trigger_stage), payload)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.START_DEAL_SYNCS)
 @bp.durable_client_input(client_name="client")
 async def start_deal_syncs(payload: Any, client: df.DurableOrchestrationClient) -> dict[str, Any]:
     # An activity, not the orchestrator, because starting is I/O; async because the durable client is.
-    request = starter.DealSyncStarts.model_validate(payload)
-    report = await starter.start_deal_syncs(ClientAdapter(client), request.deal_ids, request.trigger, request.policy,
-                                            request.accepted_at)
+    request = DealSyncStarts.model_validate(payload)
+    report = await deal_sync_starts.start_deal_syncs(_durable(client), request.deal_ids, request.trigger,
+                                                     request.policy, request.accepted_at)
     return report.as_json()
 
 
@@ -110,6 +118,6 @@ def apply_life_event(payload: Any) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload", activity=names.START_LIFE_EVENTS)
 @bp.durable_client_input(client_name="client")
 async def start_life_events(payload: Any, client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    request = life_event_starts.LifeEventStarts.model_validate(payload)
-    report = await life_event_starts.start_life_events(ClientAdapter(client), request)
+    request = LifeEventStarts.model_validate(payload)
+    report = await life_event_starts.start_life_events(_durable(client), request)
     return report.as_json()

@@ -1,19 +1,18 @@
 """Thin HTTP trigger functions: parse the request, call a plain handler in shared/api, return its response."""
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from shared import composition, names
+from shared.adapters.durable_client import DurableClientAdapter
 from shared.api import transactions, webhooks, xero_connect
 from shared.api.health import health as health_handler
 from shared.api.responses import ApiResponse, json_response
-from shared.api.starter import EndedBadly, InstanceInfo, sync_now
 from shared.api.status_page import status_page
+from shared.api.sync_now import sync_now
 from shared.config import get_settings
 
 bp = df.Blueprint()
@@ -26,61 +25,10 @@ def _to_http(response: ApiResponse) -> func.HttpResponse:
     )
 
 
-@dataclass
-class _Info:
-    runtime_status: str | None
-    output: Any
-    created_time: str = ""
-
-
-class ClientAdapter:
-    """``DurableOrchestrationClient`` behind the plain ``DurableClient`` port (also used by client activities)."""
-
-    def __init__(self, client: df.DurableOrchestrationClient) -> None:
-        self._client = client
-
-    async def status(self, instance_id: str) -> InstanceInfo | None:
-        found = await self._client.get_status(instance_id, show_input=False)
-        if not found or found.runtime_status is None:
-            return None
-        created = found.created_time
-        return _Info(found.runtime_status.value, found.output, created.isoformat() if created else "")
-
-    async def start(self, orchestrator: str, instance_id: str, input_: Any) -> str:
-        return str(await self._client.start_new(orchestrator, instance_id, input_))
-
-    async def raise_event(self, instance_id: str, event: str, data: Any) -> None:
-        await self._client.raise_event(instance_id, event, data)
-
-    async def entity_state(self, entity: str, key: str) -> Any:
-        found = await self._client.read_entity_state(df.EntityId(entity, key))
-        return found.entity_state if found.entity_exists else None
-
-    async def ended_badly(self, instance_id_prefix: str, since: datetime) -> list[EndedBadly]:
-        # One page (the SDK does not follow continuation tokens): created since ``since`` keeps it to
-        # recent runs, plenty for faults that should not happen.
-        found = await self._client.get_status_by(
-            created_time_from=since,
-            runtime_status=[df.OrchestrationRuntimeStatus.Failed, df.OrchestrationRuntimeStatus.Terminated],
-            instance_id_prefix=instance_id_prefix)
-        return [EndedBadly(str(s.instance_id), s.runtime_status.value if s.runtime_status else "",
-                           str(s.output)[:500]) for s in found]
-
-    async def created_since(self, instance_id_prefix: str, since: datetime) -> list[str]:
-        # One page, as ``ended_badly``: the ledger repair looks back a day or two, not over the whole history.
-        found = await self._client.get_status_by(created_time_from=since, instance_id_prefix=instance_id_prefix)
-        return [str(s.instance_id) for s in found]
-
-    async def signal_entity(self, entity: str, key: str, operation: str, input_: object) -> None:
-        await self._client.signal_entity(df.EntityId(entity, key), operation, input_)
-
-    async def purge_finished(self, created_before: datetime) -> int:
-        # createdTimeFrom is required by the host; datetime.min is refused (400), any early date will do.
-        result = await self._client.purge_instance_history_by(
-            created_time_from=datetime(2000, 1, 1, tzinfo=UTC), created_time_to=created_before,
-            runtime_status=[df.OrchestrationRuntimeStatus.Completed, df.OrchestrationRuntimeStatus.Failed,
-                            df.OrchestrationRuntimeStatus.Terminated])
-        return int(result.instances_deleted)
+def _durable(client: df.DurableOrchestrationClient) -> DurableClientAdapter:
+    # The adapter lives in shared (the timer and activity blueprints use it too) and imports no SDK: the
+    # SDK types it needs are handed in here.
+    return DurableClientAdapter(client, entity_id=df.EntityId, runtime_status=df.OrchestrationRuntimeStatus)
 
 
 @bp.function_name(names.HEALTH)
@@ -97,7 +45,7 @@ async def hubspot_webhook(req: func.HttpRequest, client: df.DurableOrchestration
     decision = webhooks.hubspot(req.method, req.url, dict(req.headers), req.get_body(), settings)
     if decision.response is not None:
         return _to_http(decision.response)
-    return _to_http(await webhooks.hubspot_accept(decision, ClientAdapter(client), settings))
+    return _to_http(await webhooks.hubspot_accept(decision, _durable(client), settings))
 
 
 @bp.function_name(names.XERO_WEBHOOK)
@@ -105,14 +53,14 @@ async def hubspot_webhook(req: func.HttpRequest, client: df.DurableOrchestration
 @bp.durable_client_input(client_name="client")
 async def xero_webhook(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     decision = webhooks.xero(dict(req.headers), req.get_body(), get_settings())
-    return _to_http(await webhooks.xero_accept(decision, ClientAdapter(client)))
+    return _to_http(await webhooks.xero_accept(decision, _durable(client)))
 
 
 @bp.function_name(names.START_SYNC)
 @bp.route(route="sync", methods=["POST"])
 @bp.durable_client_input(client_name="client")
 async def start_sync(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return _to_http(await sync_now(req.get_body(), ClientAdapter(client), get_settings(), _xero_calls_left()))
+    return _to_http(await sync_now(req.get_body(), _durable(client), get_settings(), _xero_calls_left()))
 
 
 def _xero_calls_left() -> int | None:
@@ -133,7 +81,7 @@ def list_transactions(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="transactions/{id}", methods=["GET"])
 @bp.durable_client_input(client_name="client")
 async def get_transaction(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return _to_http(await transactions.get_transaction(req.route_params.get("id", ""), ClientAdapter(client),
+    return _to_http(await transactions.get_transaction(req.route_params.get("id", ""), _durable(client),
                                                        get_settings()))
 
 
@@ -142,7 +90,7 @@ async def get_transaction(req: func.HttpRequest, client: df.DurableOrchestration
 @bp.durable_client_input(client_name="client")
 async def transaction_action(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     return _to_http(await transactions.act(req.route_params.get("id", ""), req.route_params.get("action", ""),
-                                           ClientAdapter(client), get_settings(), composition.ledger()))
+                                           _durable(client), get_settings(), composition.ledger()))
 
 
 @bp.function_name(names.STATUS_PAGE)

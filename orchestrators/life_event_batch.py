@@ -12,7 +12,7 @@ from typing import Any
 from orchestrators.context import Orchestration
 from orchestrators.start_rounds import start_in_rounds
 from shared import names
-from shared.api.life_event_starts import LifeEventStarts
+from shared.application.messages import LifeEventStarts
 
 
 def life_event_batch(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:

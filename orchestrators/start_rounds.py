@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from orchestrators.context import Orchestration
 from orchestrators.retrying import call_with_retry
-from shared.api.starter import StartReport
+from shared.application.messages import StartReport
 from shared.saga.policy import RetryPolicy
 
 # The webhook was answered 200 already, so HubSpot will not deliver these events again: keep trying for

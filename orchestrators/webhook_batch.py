@@ -8,7 +8,7 @@ from typing import Any
 from orchestrators.context import Orchestration
 from orchestrators.start_rounds import start_in_rounds
 from shared import names
-from shared.api.starter import DealSyncStarts
+from shared.application.messages import DealSyncStarts
 from shared.sync.identity import generation_of, transaction_id
 
 

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from shared import names
 from shared.api.responses import ApiResponse, error_response, json_response
-from shared.api.starter import ACTIVE, DurableClient, start_unless_there
+from shared.application.manual_action import (
+    ACTIONS,
+    Decisions,
+    Refused,
+    available_actions,
+    take_action,
+)
+from shared.application.ports import DurableClient
 from shared.config import Settings
-from shared.domain.transaction import TransactionState, check_manual, invoice_gone, is_stranded
+from shared.domain.transaction import TransactionState
 from shared.ledger.table_ledger import InvalidContinuation, TableLedger
-from shared.sync.identity import transaction_id
-from shared.sync.policy import DealSyncInput, SagaPolicy
 
 STATUSES = ("pending", "running", "completed", "compensating", "compensated", "needs_attention", "already_synced",
             "skipped")
@@ -28,14 +31,6 @@ MAX_WINDOW = timedelta(days=31)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 TX_ID = re.compile(r"deal-[A-Za-z0-9_-]{1,64}")  # fullmatch: "$" would let "deal-1\n" through
-
-
-class Decisions(Protocol):
-    """Where a person's decision per round is recorded once (the ledger table)."""
-
-    def claim_decision(self, tx_id: str, round_: int, action: str, at: str) -> str | None: ...
-
-    def release_decision(self, tx_id: str, round_: int) -> None: ...
 
 
 class BadRequest(ValueError):
@@ -109,16 +104,6 @@ def _links(state: TransactionState, settings: Settings) -> dict[str, str]:
     return links
 
 
-def new_generation_on_retry(state: TransactionState) -> bool:
-    """Retry starts a new generation: after a rollback, when the orchestration itself stopped (stranded;
-    its invoice, if one was made and still stands, is found by reference and reused, never duplicated), or
-    when the invoice it made was voided or deleted by hand in accounting (the deal is not invoiced any more)."""
-    if state.kind != "sync":
-        return False  # a life event after invoicing: never a reason to invoice the deal again
-    return (state.status == "compensated" or (state.status == "needs_attention" and is_stranded(state))
-            or invoice_gone(state))
-
-
 def unavailable(what: str, exc: Exception) -> ApiResponse:
     """503: a store the answer needs cannot be reached; nothing was changed, the request may be repeated."""
     log.warning("%s unavailable: %s", what, type(exc).__name__)
@@ -138,9 +123,7 @@ async def get_transaction(tx_id: str, client: DurableClient, settings: Settings)
     state = TransactionState.model_validate(raw)
     body = state.model_dump(mode="json")
     body["links"] = _links(state, settings)
-    body["actions"] = [a for a in ("retry", "compensate") if check_manual(state, a) is None]
-    if new_generation_on_retry(state):
-        body["actions"].append("retry")  # a deliberate new attempt: a new generation of the transaction
+    body["actions"] = available_actions(state)
     return json_response(200, body)
 
 
@@ -148,57 +131,14 @@ async def act(tx_id: str, action: str, client: DurableClient, settings: Settings
               decisions: Decisions | None = None) -> ApiResponse:
     """A person's retry or compensate. With ``decisions``, one decision per round: a second click (the
     same or the other action) on the same question gets 409, not a 202 that nothing would act on."""
-    if action not in ("retry", "compensate"):
+    if action not in ACTIONS:
         return error_response(404, "not_found", f"unknown action {action!r}")
     if not TX_ID.fullmatch(tx_id):
         return error_response(400, "invalid_parameter", "id: not a transaction id")
     try:
-        return await _act(tx_id, action, client, settings, decisions)
+        outcome = await take_action(tx_id, action, client, settings, decisions)
     except Exception as exc:  # the durable client's errors have no common type (HTTP, SDK, host)
         return unavailable("the orchestration store", exc)
-
-
-async def _act(tx_id: str, action: str, client: DurableClient, settings: Settings,
-               decisions: Decisions | None) -> ApiResponse:
-    raw = await client.entity_state(names.SYNC_TRANSACTION, tx_id)
-    state = TransactionState.model_validate(raw) if raw else None
-    if state is None:
-        return error_response(404, "not_found", f"no transaction {tx_id}")
-    if action == "retry" and new_generation_on_retry(state):
-        # Deliberately syncing a rolled-back (or stranded) deal again: a new generation, a new id.
-        new_id = transaction_id(state.deal_id, state.generation + 1)
-        request = DealSyncInput(deal_id=state.deal_id, generation=state.generation + 1, trigger="manual",
-                                policy=SagaPolicy.from_settings(settings),
-                                after_stranded=is_stranded(state)).model_dump(mode="json")
-        # Two clicks at once: the second finds the first's instance (or loses the start race): 409. A new
-        # generation whose history was purged is known by its entity: never run a finished one again.
-        if (await client.entity_state(names.SYNC_TRANSACTION, new_id)
-                or not await start_unless_there(client, names.DEAL_SYNC, new_id, request)):
-            return error_response(409, "conflict", f"{new_id} already exists")
-        return json_response(202, {"id": new_id, "action": "retry", "previous": tx_id})
-    reason = check_manual(state, action)
-    if reason is not None:
-        return error_response(409, "conflict", reason)
-    info = await client.status(tx_id)
-    if info is None or info.runtime_status not in ACTIVE:
-        # The entity says a person is needed but no orchestration waits (it failed, was terminated, or
-        # its history is gone): an event would be lost. Say so rather than pretend it was accepted.
-        found = info.runtime_status if info is not None else "gone"
-        return error_response(409, "conflict", f"the orchestration of {tx_id} is not running ({found}); "
-                              "it cannot take this decision: see docs/operations.md")
-    if decisions is not None:
-        taken = await asyncio.to_thread(decisions.claim_decision, tx_id, state.round, action,
-                                        datetime.now(UTC).isoformat())
-        if taken is not None:
-            return error_response(409, "conflict", f"{tx_id}: {taken} was already chosen for this question "
-                                  f"(round {state.round}); one decision per round")
-    try:
-        # Named for the round the person saw: a second click cannot decide a later question.
-        await client.raise_event(tx_id, names.manual_event(action, state.round), {"requested": action,
-                                                                                   "round": state.round})
-    except Exception:
-        if decisions is not None:  # not delivered: the question is still open
-            await asyncio.to_thread(decisions.release_decision, tx_id, state.round)
-        raise
-    return json_response(202, {"id": tx_id, "action": action})
-
+    if isinstance(outcome, Refused):
+        return error_response(404 if outcome.reason == "not_found" else 409, outcome.reason, outcome.message)
+    return json_response(202, outcome)

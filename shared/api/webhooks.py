@@ -17,9 +17,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from shared import names
-from shared.api.life_event_starts import LifeEvents, start_life_event_batch
+from shared.api.hubspot_life_events import LifeEvents
 from shared.api.responses import ApiResponse, error_response, json_response
-from shared.api.starter import DurableClient, start_paid_invoice_syncs, start_webhook_batch
+from shared.application.life_event_starts import start_life_event_batch
+from shared.application.paid_invoice_starts import start_paid_invoice_syncs
+from shared.application.ports import DurableClient
+from shared.application.webhook_batch_start import start_webhook_batch
 from shared.config import Settings
 from shared.connectors import hubspot_webhooks, xero_webhooks
 from shared.sync.identity import transaction_id
@@ -99,7 +102,7 @@ def hubspot(method: str, url: str, headers: Mapping[str, str], body: bytes, sett
         deal_id = _wanted_deal(event, settings.hubspot_trigger_stage)
         key = str(event.get("eventId", ""))
         if deal_id is None and decision.life.add(event, settings.hubspot_trigger_stage):
-            continue  # a life event: its own batch (shared/api/life_event_starts.py)
+            continue  # a life event: its own batch (shared/api/hubspot_life_events.py)
         if deal_id is None or (key and key in seen):
             decision.ignored += 1
             continue

@@ -7,8 +7,9 @@ from typing import Any
 CURSOR_KEY = "hubspot-deals"
 
 
-def apply_cursor(state: dict[str, Any] | None, operation: str, value: Any) -> dict[str, Any]:
-    """``set`` moves ``since`` forward, never back (an old batch finishing late must not rewind it)."""
+def apply_cursor(state: dict[str, Any] | None, operation: str | None, value: Any) -> dict[str, Any]:
+    """``set`` moves ``since`` forward, never back (an old batch finishing late must not rewind it); any other
+    operation (the SDK types an entity's operation name as optional) leaves the cursor as it is."""
     current = dict(state or {"since": "", "updated_at": ""})
     if operation == "set" and isinstance(value, dict):
         since = str(value.get("since", ""))

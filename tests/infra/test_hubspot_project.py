@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from scripts import hubspot_webhook_url
-from shared.api.life_event_starts import LIFE_EVENT_TYPES, LIFE_PROPERTIES
+from shared.api.hubspot_life_events import LIFE_EVENT_TYPES, LIFE_PROPERTIES
 from shared.api.webhooks import DEAL_EVENTS
 from tests.infra.hubspot_project import (
     APP_FILE,

@@ -1,4 +1,4 @@
-"""An in-memory durable client behind the starters' ``DurableClient`` port, with the host's start rules.
+"""An in-memory durable client behind the application's ``DurableClient`` port, with the host's start rules.
 
 Starting an id that is pending or running is refused (the host answers 500, the SDK raises); starting an id
 that finished replaces it. Payloads go through a JSON round trip, as over the host's HTTP API.
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.api.starter import EndedBadly
+from shared.application.ports import EndedBadly
 
 RUNNING = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
 FINISHED = frozenset({"Completed", "Failed", "Terminated"})

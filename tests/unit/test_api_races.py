@@ -11,7 +11,7 @@ import pytest
 
 from shared import names
 from shared.api import transactions
-from shared.api.starter import sync_now
+from shared.api.sync_now import sync_now
 from shared.config import Settings, get_settings
 from shared.connectors.hubspot_webhooks import verify_v3
 from tests.support.fake_client import FakeDurableClient, TaskHubDown

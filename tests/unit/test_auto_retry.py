@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared import names
+from shared.application.auto_retry import retry_unreachable_rollbacks
 from shared.config import Settings
 from shared.domain.transaction import TransactionState
-from shared.sync.auto_retry import retry_unreachable_rollbacks
 from tests.support.fake_client import FakeDurableClient
 from tests.support.settings import sample_settings
 

@@ -7,15 +7,18 @@ import asyncio
 import pytest
 
 from shared import names
-from shared.api import starter
+from shared.application import deal_sync_starts
+from shared.application.deal_sync_starts import start_deal_syncs
+from shared.application.messages import StartReport
+from shared.application.paid_invoice_starts import start_paid_invoice_syncs
 from shared.sync.policy import SagaPolicy
 from tests.support.fake_client import FakeDurableClient, TaskHubDown
 
 POLICY = SagaPolicy(step_max_attempts=3, deadline_minutes=30)
 
 
-def start(client: FakeDurableClient, deal_ids: list[str]) -> starter.StartReport:
-    return asyncio.run(starter.start_deal_syncs(client, deal_ids, "webhook", POLICY))
+def start(client: FakeDurableClient, deal_ids: list[str]) -> StartReport:
+    return asyncio.run(start_deal_syncs(client, deal_ids, "webhook", POLICY))
 
 
 def test_each_deal_without_a_transaction_gets_one_deal_sync_carrying_the_policy_frozen_at_acceptance() -> None:
@@ -107,20 +110,20 @@ def test_running_again_after_a_partial_failure_starts_only_the_deals_still_missi
 def test_a_worker_starts_at_most_start_concurrency_deals_at_once_across_all_its_batches() -> None:
     client = FakeDurableClient()
 
-    async def many_batches() -> list[starter.StartReport]:
-        return list(await asyncio.gather(*(starter.start_deal_syncs(client, [str(b * 100 + i) for i in range(20)],
-                                                                    "webhook", POLICY) for b in range(5))))
+    async def many_batches() -> list[StartReport]:
+        return list(await asyncio.gather(*(start_deal_syncs(client, [str(b * 100 + i) for i in range(20)],
+                                                           "webhook", POLICY) for b in range(5))))
 
     reports = asyncio.run(many_batches())
     assert sum(len(r.started) for r in reports) == 100
-    assert client.max_in_flight == starter.START_CONCURRENCY
+    assert client.max_in_flight == deal_sync_starts.START_CONCURRENCY
 
 
 
 def test_an_invoice_event_while_its_write_back_runs_tells_that_run_to_read_the_invoice_again() -> None:
     client = FakeDurableClient()
     client.finish("paid-inv-1", "Running")
-    report = asyncio.run(starter.start_paid_invoice_syncs(client, ["inv-1"]))
+    report = asyncio.run(start_paid_invoice_syncs(client, ["inv-1"]))
     assert client.events == [("paid-inv-1", names.EVENT_RECHECK, {"invoice_id": "inv-1"})]
     assert report.duplicates == ["paid-inv-1"] and client.starts == []
 
@@ -133,12 +136,12 @@ def test_an_invoice_event_whose_running_write_back_ends_meanwhile_gets_a_run_of_
         client.finish(instance_id, "Completed", {"outcome": "marked_partially_paid"})
 
     client.raise_event = ended_on_raise  # type: ignore[method-assign]
-    report = asyncio.run(starter.start_paid_invoice_syncs(client, ["inv-2"]))
+    report = asyncio.run(start_paid_invoice_syncs(client, ["inv-2"]))
     assert report.started == ["paid-inv-2"] and client.started_ids(names.INVOICE_PAID) == ["paid-inv-2"]
 
 
 def test_an_invoice_event_after_the_deal_was_marked_paid_starts_nothing_and_raises_nothing() -> None:
     client = FakeDurableClient()
     client.finish("paid-inv-3", "Completed", {"outcome": "marked_paid"})
-    report = asyncio.run(starter.start_paid_invoice_syncs(client, ["inv-3"]))
+    report = asyncio.run(start_paid_invoice_syncs(client, ["inv-3"]))
     assert report.duplicates == ["paid-inv-3"] and client.starts == [] and client.events == []

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared import names
+from shared.application.ledger_repair import repair_ledger
 from shared.domain.transaction import TransactionState
-from shared.sync.ledger_repair import repair_ledger
 from tests.support.fake_client import FakeDurableClient
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -87,8 +87,8 @@ def test_a_row_that_cannot_be_written_is_left_for_the_next_run_and_the_others_ar
 
 
 def test_a_scheduled_run_whose_batch_cannot_start_still_repairs_the_ledger() -> None:
+    from shared.application.scheduled import scheduled_run
     from shared.config import Settings
-    from shared.sync.scheduled import scheduled_run
     from tests.support.settings import sample_settings
 
     client, ledger = world({"deal-8": state("deal-8", "completed", 30)}, {})

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from shared import names
-from shared.api.life_event_starts import LifeEventStarts, start_life_events
-from shared.api.starter import StartReport
+from shared.application.life_event_starts import start_life_events
+from shared.application.messages import LifeEventStarts, StartReport
 from tests.support.fake_client import FakeDurableClient
 
 
@@ -57,7 +57,7 @@ def test_a_rerun_of_the_start_activity_starts_nothing_twice() -> None:
 @pytest.mark.parametrize("value", ["closedwon\u0000", "closedwon\U0001f600", "closedwona/b#c?d", "closedwon\b",
                                    "closedlost\n", "", None, 42, "x" * 101])
 def test_a_stage_change_to_a_value_no_pipeline_stage_can_have_is_not_a_life_event(value: object) -> None:
-    from shared.api.life_event_starts import life_event_of
+    from shared.api.hubspot_life_events import life_event_of
     event = {"subscriptionType": "deal.propertyChange", "objectId": 5, "propertyName": "dealstage",
              "propertyValue": value}
     assert life_event_of(event, "closedwon") is None
@@ -65,7 +65,7 @@ def test_a_stage_change_to_a_value_no_pipeline_stage_can_have_is_not_a_life_even
 
 @pytest.mark.parametrize("value", ["closedlost", "appointmentscheduled", "1234567", "stage_2-b"])
 def test_a_stage_change_away_from_won_is_a_loss_to_look_at(value: str) -> None:
-    from shared.api.life_event_starts import life_event_of
+    from shared.api.hubspot_life_events import life_event_of
     event = {"subscriptionType": "deal.propertyChange", "objectId": 5, "propertyName": "dealstage",
              "propertyValue": value}
     assert life_event_of(event, "closedwon") == ("5", "lost")

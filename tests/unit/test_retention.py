@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from shared.sync.retention import purge_old_history
+from shared.application.retention import purge_old_history
 from tests.support.fake_client import FakeDurableClient
 
 NOW = datetime(2026, 11, 26, 3, 30, tzinfo=UTC)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from shared import names
+from shared.application.stranded import mark_stranded
 from shared.domain.transaction import TransactionState, apply, check_manual
-from shared.sync.stranded import mark_stranded
 from tests.support.fake_client import FakeDurableClient
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)

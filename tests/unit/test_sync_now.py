@@ -8,7 +8,7 @@ import json
 import pytest
 
 from shared import names
-from shared.api.starter import sync_now
+from shared.api.sync_now import sync_now
 from shared.config import Settings, get_settings
 from tests.support.fake_client import FakeDurableClient
 

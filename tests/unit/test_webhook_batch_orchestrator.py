@@ -10,7 +10,8 @@ import pytest
 from orchestrators.start_rounds import START_RETRY, WebhookBatchFailed
 from orchestrators.webhook_batch import webhook_batch
 from shared import names
-from shared.api import starter
+from shared.application import deal_sync_starts
+from shared.application.messages import DealSyncStarts
 from shared.sync.policy import SagaPolicy
 from tests.support.fake_client import FakeDurableClient
 from tests.support.fake_durable import FakeDurableContext
@@ -19,16 +20,16 @@ POLICY = SagaPolicy(step_max_attempts=4)
 
 
 def batch_input(*deal_ids: str) -> dict[str, Any]:
-    return starter.DealSyncStarts(deal_ids=list(deal_ids), trigger="webhook", policy=POLICY).model_dump(mode="json")
+    return DealSyncStarts(deal_ids=list(deal_ids), trigger="webhook", policy=POLICY).model_dump(mode="json")
 
 
 def context_with(client: FakeDurableClient, *deal_ids: str) -> FakeDurableContext:
     """The orchestrator with the real start_deal_syncs activity over an in-memory task hub."""
 
     def start_deal_syncs(payload: dict[str, Any]) -> dict[str, Any]:
-        request = starter.DealSyncStarts.model_validate(payload)
-        return asyncio.run(starter.start_deal_syncs(client, request.deal_ids, request.trigger,
-                                                    request.policy)).as_json()
+        request = DealSyncStarts.model_validate(payload)
+        return asyncio.run(deal_sync_starts.start_deal_syncs(client, request.deal_ids, request.trigger,
+                                                             request.policy)).as_json()
 
     return FakeDurableContext(activities={names.START_DEAL_SYNCS: start_deal_syncs}, input=batch_input(*deal_ids),
                               instance_id="hswh-test")

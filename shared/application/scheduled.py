@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from shared import names
-from shared.api.starter import DurableClient, start_batch
+from shared.application.auto_retry import retry_unreachable_rollbacks
+from shared.application.batch_start import start_batch
+from shared.application.ledger_repair import RepairableLedger, repair_ledger
+from shared.application.ports import DurableClient, EntitySignal
+from shared.application.stranded import mark_stranded
 from shared.config import Settings
-from shared.sync.auto_retry import retry_unreachable_rollbacks
-from shared.sync.ledger_repair import RepairableLedger, repair_ledger
-from shared.sync.stranded import EntitySignal, mark_stranded
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared import names
-from shared.api.starter import DurableClient
+from shared.application.ports import DurableClient, EntitySignal
 from shared.domain.transaction import STRANDABLE, STRANDED, InvalidTransition, TransactionState, apply
 from shared.sync import attention
 
@@ -22,10 +22,6 @@ log = logging.getLogger(__name__)
 
 class Ledger(Protocol):
     def upsert(self, state: TransactionState) -> None: ...
-
-
-class EntitySignal(Protocol):
-    async def __call__(self, entity: str, key: str, operation: str, input_: object) -> None: ...
 
 
 async def mark_stranded(client: DurableClient, ledger: Ledger, signal: EntitySignal, since: datetime,

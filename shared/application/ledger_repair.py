@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shared import names
-from shared.api.starter import DurableClient
+from shared.application.ports import DurableClient
 from shared.domain.transaction import TERMINAL, TransactionState
 from shared.ledger.layout import parse_time
 

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared import names
-from shared.api.starter import DurableClient, start_deal_syncs
+from shared.application.deal_sync_starts import start_deal_syncs
+from shared.application.ports import DurableClient
 from shared.config import Settings
 from shared.domain.transaction import TransactionState
 from shared.ledger.layout import parse_time

@@ -1,0 +1,1 @@
+"""Adapters of outside SDK objects to the application's ports (without importing the SDKs themselves)."""

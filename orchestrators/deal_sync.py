@@ -15,14 +15,14 @@ from orchestrators.context import Orchestration
 from orchestrators.tracking import Tracker
 from shared import names
 from shared.saga.engine import Saga, run_compensations, run_saga
-from shared.saga.outcome import SagaOutcome, SagaState
+from shared.saga.outcome import SagaOutcome, SagaState, outcome_of
 from shared.sync.deal_saga import build_deal_saga
 from shared.sync.policy import DealSyncInput
 
 HALT_STATUS = {"already_synced": "already_synced", "skipped": "skipped"}
 
 
-def _finish_command(outcome: SagaOutcome) -> dict[str, Any]:
+def _finish_command(outcome: SagaOutcome[SagaState]) -> dict[str, Any]:
     status = HALT_STATUS.get(outcome.halt or "", "skipped") if outcome.status == "halted" else outcome.status
     return {
         "op": "finish",
@@ -43,11 +43,11 @@ def _wait_for_person(ctx: Orchestration, current_round: int) -> Generator[Any, A
     return names.EVENT_RETRY if winner is retry else names.EVENT_COMPENSATE
 
 
-def _compensate_now(ctx: Orchestration, saga: Saga, state: SagaState, previous: SagaOutcome,
-                    tracker: Tracker) -> Generator[Any, Any, SagaOutcome]:
+def _compensate_now(ctx: Orchestration, saga: Saga[SagaState], state: SagaState, previous: SagaOutcome[SagaState],
+                    tracker: Tracker) -> Generator[Any, Any, SagaOutcome[SagaState]]:
     yield from run_compensations(ctx, saga, state, observer=tracker.observe)
     status = "needs_attention" if any(c.status == "failed" for c in state.compensations) else "compensated"
-    return SagaOutcome(status=status, reason=previous.reason, failed_step=previous.failed_step, state=state)
+    return outcome_of(state, status=status, reason=previous.reason, failed_step=previous.failed_step)
 
 
 def deal_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:

@@ -125,8 +125,8 @@ def email_input(st: SagaState) -> JsonDict:
     return dump(SendEmailInput(tx_id=st.input["tx_id"], invoice_id=invoice.id))
 
 
-def build_deal_saga(policy: SagaPolicy) -> Saga:
-    email: tuple[Step, ...] = ()
+def build_deal_saga(policy: SagaPolicy) -> Saga[SagaState]:
+    email: tuple[Step[SagaState], ...] = ()
     if policy.send_invoice_email:
         email = (Step("email", names.SEND_INVOICE_EMAIL, email_input, forward_only=True),)
     return Saga(

@@ -89,11 +89,18 @@ class Saga[S: SagaProgress]:
         raise KeyError(f"saga has no step named {name!r}")
 
 
-def _reporter(ctx: DurableContext, observer: SagaObserver, step: str, prefix: str, failed: EventType) -> Report:
+STEP_EVENTS: dict[Phase, EventType] = {"started": "step_started", "succeeded": "step_succeeded",
+                                       "retrying": "step_retrying", "failed": "step_failed"}
+FORWARD_ONLY_EVENTS: dict[Phase, EventType] = {**STEP_EVENTS, "failed": "step_abandoned"}
+UNDO_EVENTS: dict[Phase, EventType] = {"started": "compensation_started", "succeeded": "compensation_succeeded",
+                                       "retrying": "compensation_retrying", "failed": "compensation_failed"}
+
+
+def _reporter(ctx: DurableContext, observer: SagaObserver, step: str, events: dict[Phase, EventType]) -> Report:
     """The retry loop's phases as the saga's events (``step_*`` or ``compensation_*``)."""
 
     def report(phase: Phase, attempt: int, error: StepError | None, delay: float | None, result: Any) -> Iterator[Any]:
-        type_: EventType = failed if phase == "failed" else f"{prefix}_{phase}"  # type: ignore[assignment]
+        type_ = events[phase]
         fields: dict[str, Any] = {"attempt": attempt}
         if phase == "succeeded":
             fields["result"] = result
@@ -118,10 +125,11 @@ def run_saga[S: SagaProgress](
     for step in saga.steps:
         if step.compensation:
             _register(state, step)
-        failed: EventType = "step_abandoned" if step.forward_only else "step_failed"
+        # A forward-only step that fails for good is abandoned, not failed: nothing is rolled back for it.
+        events = FORWARD_ONLY_EVENTS if step.forward_only else STEP_EVENTS
         called = yield from call_with_retries(
             ctx, step.activity, step.build_input(state), step.retry or saga.retry, label=step.name,
-            deadline=deadline, report=_reporter(ctx, observer, step.name, "step", failed))
+            deadline=deadline, report=_reporter(ctx, observer, step.name, events))
         state.attempts[step.name] = state.attempts.get(step.name, 0) + called.tries
         if deadline is not None:
             # A wait for a quota reset is the quota's, not the saga's: the deadline moves by as much.
@@ -179,7 +187,7 @@ def run_compensations[S: SagaProgress](
         record.error = None
         called = yield from call_with_retries(
             ctx, record.activity, record.input, step.compensation_retry or saga.compensation_retry,
-            label=record.step, report=_reporter(ctx, observer, record.step, "compensation", "compensation_failed"))
+            label=record.step, report=_reporter(ctx, observer, record.step, UNDO_EVENTS))
         record.attempts += called.tries
         if called.ok:
             record.status, record.result = "done", called.result

@@ -1,4 +1,7 @@
-"""Thin activity functions: hand the payload to the plain activity of the same name, with this process's clients."""
+"""Thin activity functions: hand the payload to the plain activity of the same name, with this process's clients.
+
+The deal saga's activities are registered from its step table (``shared.sync.deal_saga.ACTIVITIES``).
+"""
 
 import functools
 from typing import Any
@@ -12,7 +15,8 @@ from shared.application.messages import DealSyncStarts, LifeEventStarts
 from shared.config import get_settings
 from shared.domain.transaction import TransactionState
 from shared.saga.envelope import run_activity
-from shared.sync import activities, attention, discovery, life_events, paid
+from shared.sync import activities, attention, deal_saga, discovery, life_events, paid
+from shared.sync.step_table import Activity
 
 bp = df.Blueprint()
 
@@ -27,34 +31,19 @@ def _durable(client: df.DurableOrchestrationClient) -> DurableClientAdapter:
 # validate the payload into their pydantic input models anyway.
 
 
-@bp.activity_trigger(input_name="payload", activity=names.LOAD_DEAL)
-def load_deal(payload: Any) -> dict[str, Any]:
-    return activities.run(names.LOAD_DEAL, payload, composition.ports())
+def _register(activity: Activity[Any, Any]) -> None:
+    """One Functions activity per entry of the deal saga's table, named after it: the worker indexes each one
+    decorated at import, and needs distinct names (the function's own name is the one it registers)."""
+
+    def run(payload: Any) -> dict[str, Any]:
+        return activity.run(payload, composition.ports())
+
+    run.__name__ = run.__qualname__ = activity.name
+    bp.function_name(name=activity.name)(bp.activity_trigger(input_name="payload", activity=activity.name)(run))
 
 
-@bp.activity_trigger(input_name="payload", activity=names.WRITE_MARKERS)
-def write_deal_markers(payload: Any) -> dict[str, Any]:
-    return activities.run(names.WRITE_MARKERS, payload, composition.ports())
-
-
-@bp.activity_trigger(input_name="payload", activity=names.ENSURE_CUSTOMER)
-def ensure_customer(payload: Any) -> dict[str, Any]:
-    return activities.run(names.ENSURE_CUSTOMER, payload, composition.ports())
-
-
-@bp.activity_trigger(input_name="payload", activity=names.ARCHIVE_CUSTOMER)
-def archive_customer_if_created(payload: Any) -> dict[str, Any]:
-    return activities.run(names.ARCHIVE_CUSTOMER, payload, composition.ports())
-
-
-@bp.activity_trigger(input_name="payload", activity=names.CREATE_INVOICE)
-def create_invoice(payload: Any) -> dict[str, Any]:
-    return activities.run(names.CREATE_INVOICE, payload, composition.ports())
-
-
-@bp.activity_trigger(input_name="payload", activity=names.UNDO_INVOICE)
-def undo_invoice_if_present(payload: Any) -> dict[str, Any]:
-    return activities.run(names.UNDO_INVOICE, payload, composition.ports())
+for _activity in deal_saga.ACTIVITIES.values():
+    _register(_activity)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.RECORD_TRANSACTION)
@@ -94,11 +83,6 @@ async def start_deal_syncs(payload: Any, client: df.DurableOrchestrationClient) 
 @bp.activity_trigger(input_name="payload", activity=names.CHECK_MAPPING)
 def check_invoice_mapping(payload: Any) -> dict[str, Any]:
     return activities.run(names.CHECK_MAPPING, payload, composition.ports())
-
-
-@bp.activity_trigger(input_name="payload", activity=names.SEND_INVOICE_EMAIL)
-def send_invoice_email(payload: Any) -> dict[str, Any]:
-    return activities.run(names.SEND_INVOICE_EMAIL, payload, composition.ports())
 
 
 @bp.activity_trigger(input_name="payload", activity=names.READ_LIFE_EVENT)

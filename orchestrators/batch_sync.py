@@ -22,14 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from orchestrators.context import Orchestration, task_failed
 from orchestrators.retrying import call_with_retry
 from shared import names
-from shared.saga.policy import RetryPolicy
 from shared.sync.cursor import CURSOR_KEY
 from shared.sync.discovery import FindDealsInput, FindDealsResult
 from shared.sync.identity import transaction_id
-from shared.sync.policy import DealSyncInput, SagaPolicy
+from shared.sync.policy import SEARCH_RETRY, DealSyncInput, SagaPolicy
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC).isoformat()
-SEARCH_RETRY = RetryPolicy(max_attempts=6, first_interval=2, max_interval=120)
 MAX_UNREADABLE_SHOWN = 20  # the input is carried across continue-as-new: keep it small
 
 

@@ -23,8 +23,10 @@ from shared.sync.life_events import ApplyInput, DealChangeInput, LifeDecision, L
 from shared.sync.messages import dump
 
 
-def _one_step(name: str, activity: str, payload: dict[str, Any], request: DealChangeInput) -> Saga:
-    return Saga(steps=(Step(name, activity, lambda _st: payload),), retry=request.policy.step_retry())
+def _one_step(name: str, activity: str, payload: dict[str, Any], request: DealChangeInput) -> Saga[SagaState]:
+    # Nothing to undo: a life event is applied, or flagged for a person.
+    return Saga(steps=(Step(name, activity, lambda _st: payload),), retry=request.policy.step_retry(),
+                compensation_retry=request.policy.compensation_retry())
 
 
 def deal_change(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
@@ -73,7 +75,7 @@ def deal_change(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
     return {**_output(tx_id, request, tracker), "outcome": result.outcome, "message": result.message}
 
 
-def _finish(tracker: Tracker, status: str, outcome: SagaOutcome) -> Generator[Any, Any]:
+def _finish(tracker: Tracker, status: str, outcome: SagaOutcome[SagaState]) -> Generator[Any, Any]:
     reason = outcome.reason.model_dump(mode="json", exclude_none=True) if outcome.reason else None
     yield from tracker.command({"op": "finish", "status": status, "reason": reason,
                                 "failed_step": outcome.failed_step or ""})

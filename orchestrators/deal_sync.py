@@ -15,14 +15,15 @@ from orchestrators.context import Orchestration
 from orchestrators.tracking import Tracker
 from shared import names
 from shared.saga.engine import Saga, run_compensations, run_saga
-from shared.saga.outcome import SagaOutcome, SagaState
-from shared.sync.deal_saga import build_deal_saga
+from shared.saga.outcome import SagaOutcome, outcome_of
+from shared.sync.deal_saga import DealSagaInput, DealSagaState, build_deal_saga
 from shared.sync.policy import DealSyncInput
 
 HALT_STATUS = {"already_synced": "already_synced", "skipped": "skipped"}
+Outcome = SagaOutcome[DealSagaState]
 
 
-def _finish_command(outcome: SagaOutcome) -> dict[str, Any]:
+def _finish_command(outcome: Outcome) -> dict[str, Any]:
     status = HALT_STATUS.get(outcome.halt or "", "skipped") if outcome.status == "halted" else outcome.status
     return {
         "op": "finish",
@@ -43,11 +44,11 @@ def _wait_for_person(ctx: Orchestration, current_round: int) -> Generator[Any, A
     return names.EVENT_RETRY if winner is retry else names.EVENT_COMPENSATE
 
 
-def _compensate_now(ctx: Orchestration, saga: Saga, state: SagaState, previous: SagaOutcome,
-                    tracker: Tracker) -> Generator[Any, Any, SagaOutcome]:
+def _compensate_now(ctx: Orchestration, saga: Saga[DealSagaState], state: DealSagaState, previous: Outcome,
+                    tracker: Tracker) -> Generator[Any, Any, Outcome]:
     yield from run_compensations(ctx, saga, state, observer=tracker.observe)
     status = "needs_attention" if any(c.status == "failed" for c in state.compensations) else "compensated"
-    return SagaOutcome(status=status, reason=previous.reason, failed_step=previous.failed_step, state=state)
+    return outcome_of(state, status=status, reason=previous.reason, failed_step=previous.failed_step)
 
 
 def deal_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
@@ -55,9 +56,9 @@ def deal_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
     tx_id = ctx.instance_id
     saga = build_deal_saga(request.policy)
     tracker = Tracker(ctx, tx_id)
-    state = SagaState(input={"tx_id": tx_id, "deal_id": request.deal_id, "round": 0,
-                             "today": ctx.current_utc_datetime.date().isoformat(),
-                             "after_stranded": request.after_stranded})
+    state = DealSagaState(input=DealSagaInput(tx_id=tx_id, deal_id=request.deal_id,
+                                              today=ctx.current_utc_datetime.date(),
+                                              after_stranded=request.after_stranded))
     yield from tracker.command({"op": "start", "id": tx_id, "deal_id": request.deal_id,
                                 "generation": request.generation, "trigger": request.trigger})
     deadline = ctx.current_utc_datetime + timedelta(minutes=request.policy.deadline_minutes)
@@ -74,8 +75,8 @@ def deal_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
         else:
             # Forward again from the first step: every step is idempotent, so what is still in
             # place is found and kept, and data a person fixed in the CRM is read afresh.
-            state.input["round"] = int(state.input["round"]) + 1
-            state.input["today"] = ctx.current_utc_datetime.date().isoformat()
+            state.input.round += 1
+            state.input.today = ctx.current_utc_datetime.date()
             deadline = ctx.current_utc_datetime + timedelta(minutes=request.policy.deadline_minutes)
             outcome = yield from run_saga(ctx, saga, state, deadline=deadline, observer=tracker.observe)
     final = tracker.state

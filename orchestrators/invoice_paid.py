@@ -11,11 +11,10 @@ from typing import Any
 
 from orchestrators.context import Orchestration
 from orchestrators.retrying import call_with_retry
-from orchestrators.tracking import LEDGER_RETRY
 from shared import names
 from shared.saga.engine import Saga, Step, run_saga
 from shared.saga.outcome import SagaState
-from shared.saga.policy import RetryPolicy
+from shared.sync.policy import LEDGER_RETRY, MARK_PAID_RETRY
 
 GONE_OUTCOMES = frozenset({"invoice_voided", "invoice_deleted"})
 # Re-reads of the invoice one run makes for events that came while it ran; more wait for the next event.
@@ -25,8 +24,9 @@ MAX_RECHECKS = 20
 def invoice_paid(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
     request = ctx.get_input() or {}
     # A one-step saga: the engine brings Retry-After-aware retries; there is nothing to undo.
-    saga = Saga(steps=(Step("mark_paid", names.MARK_DEAL_PAID, lambda st: {"invoice_id": st.input["invoice_id"]}),),
-                retry=RetryPolicy(max_attempts=8, first_interval=5, max_interval=600))
+    saga: Saga[SagaState] = Saga(
+        steps=(Step("mark_paid", names.MARK_DEAL_PAID, lambda st: {"invoice_id": st.input["invoice_id"]}),),
+        retry=MARK_PAID_RETRY, compensation_retry=MARK_PAID_RETRY)
     invoice_id = str(request.get("invoice_id", ""))
     outcome = yield from run_saga(ctx, saga, SagaState(input={"invoice_id": invoice_id}))
     for _ in range(MAX_RECHECKS):

@@ -17,20 +17,7 @@ from pydantic import BaseModel
 from orchestrators.context import Orchestration
 from orchestrators.retrying import call_with_retry
 from shared.application.messages import StartReport
-from shared.saga.policy import RetryPolicy
-
-# The webhook was answered 200 already, so HubSpot will not deliver these events again: keep trying for
-# about 45 minutes (2 s doubling to 5 min between attempts: the task hub unreachable, the host restarting).
-START_RETRY = RetryPolicy(max_attempts=16, first_interval=2, max_interval=300)
-# A deal that met a run still finishing (it read the deal before this event) is tried again until that
-# run has ended: at most about its deadline, after which it has ended or waits for a person.
-WAIT_FIRST_SECONDS, WAIT_MAX_SECONDS = 2.0, 60.0
-
-
-def wait_policy(deadline_minutes: int) -> RetryPolicy:
-    """Checks every 2 s doubling to a minute, for the running transaction's deadline plus a margin."""
-    attempts = 8 + (deadline_minutes * 60 + 600) // int(WAIT_MAX_SECONDS)
-    return RetryPolicy(max_attempts=attempts, first_interval=WAIT_FIRST_SECONDS, max_interval=WAIT_MAX_SECONDS)
+from shared.sync.policy import START_RETRY, wait_policy
 
 
 class WebhookBatchFailed(RuntimeError):

@@ -16,9 +16,7 @@ from orchestrators.retrying import call_with_retry
 from shared import names
 from shared.domain.transaction import TransactionState, apply
 from shared.saga.outcome import SagaEvent
-from shared.saga.policy import RetryPolicy
-
-LEDGER_RETRY = RetryPolicy(max_attempts=5, first_interval=5, max_interval=60)
+from shared.sync.policy import LEDGER_RETRY
 
 
 class Tracker:

@@ -18,10 +18,11 @@ then). It is a pure function: the same commands in the same order always give th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 TxStatus = Literal[
     "pending", "running", "completed", "compensating", "compensated", "needs_attention", "already_synced", "skipped"
@@ -146,6 +147,45 @@ def _later(at: str, seconds: Any) -> str:
         return ""
 
 
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _ids(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items() if v} if isinstance(value, dict) else {}
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+
+
+class StepShown(BaseModel):
+    """What a step's result shows of the transaction, read from any step's result (the load step's and a
+    halt's carry the deal's summary; most carry external ids); what is not text is not shown."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    external_ids: Annotated[dict[str, str], BeforeValidator(_ids)] = Field(default_factory=dict)
+    deal_name: Text = ""
+    amount: Text = ""
+    currency: Text = ""
+    deal_amount: Text = ""
+    amount_difference: Text = ""
+
+    @classmethod
+    def of(cls, result: Any) -> StepShown:
+        return cls.model_validate(result) if isinstance(result, dict) else cls()
+
+
+SHOWN_FIELDS = ("deal_name", "amount", "currency", "deal_amount", "amount_difference")
+
+
+def _show(state: TransactionState, shown: StepShown) -> None:
+    state.external_ids.update(shown.external_ids)
+    for key in SHOWN_FIELDS:
+        if getattr(shown, key):
+            setattr(state, key, getattr(shown, key))
+
+
 def _apply_event(state: TransactionState, event: dict[str, Any]) -> None:
     kind, name, at = str(event["type"]), str(event["step"]), str(event.get("at", ""))
     error = event.get("error")
@@ -160,14 +200,7 @@ def _apply_event(state: TransactionState, event: dict[str, Any]) -> None:
             record.retry_at = _later(at, event.get("delay_seconds"))
         elif kind == "step_succeeded":
             record.status, record.ended_at = "succeeded", at
-            result = event.get("result")
-            if isinstance(result, dict):
-                ids = result.get("external_ids")
-                if isinstance(ids, dict):
-                    state.external_ids.update({str(k): str(v) for k, v in ids.items() if v})
-                for key in ("deal_name", "amount", "currency", "deal_amount", "amount_difference"):
-                    if isinstance(result.get(key), str) and result[key]:
-                        setattr(state, key, result[key])
+            _show(state, StepShown.of(event.get("result")))
         elif kind == "step_abandoned":
             # A forward-only step (an e-mail) that failed for good: nothing is rolled back; the note stays.
             record.status, record.ended_at, record.last_error = "failed", at, error
@@ -190,76 +223,101 @@ def _apply_event(state: TransactionState, event: dict[str, Any]) -> None:
     state.compensation_log = state.compensation_log[-MAX_LOG:]
 
 
-def apply(state: TransactionState | None, command: dict[str, Any]) -> TransactionState:
+Command = dict[str, Any]
+
+
+def apply(state: TransactionState | None, command: Command) -> TransactionState:
     """Return the state after ``command``; raise ``InvalidTransition`` if the state does not allow it."""
     op = command.get("op")
     at = str(command.get("at", ""))
     if op == "start":
-        if state is None:
-            state = TransactionState(id=str(command["id"]), deal_id=str(command["deal_id"]),
-                                     generation=int(command.get("generation", 1)),
-                                     trigger=str(command.get("trigger", "")), created_at=at,
-                                     kind=str(command.get("kind") or "sync"))
-        elif state.status != "pending":
-            if state.status == "running" and state.round == int(command.get("round", 0)):
-                return state  # a replayed or duplicated start is harmless
-            raise InvalidTransition(f"transaction {state.id} is {state.status}; it cannot start again")
-        state = state.model_copy(deep=True)
-        _move(state, "running", at)
+        state = _start(state, command, at)
     elif state is None:
         raise InvalidTransition(f"no transaction to apply {op!r} to")
     else:
-        state = state.model_copy(deep=True)
-        if op == "events":
-            for event in command.get("events", []):
-                _apply_event(state, event)
-        elif op == "finish":
-            to = command["status"]
-            if to in ("compensated", "needs_attention") and state.status == "running" and state.kind == "sync":
-                _move(state, "compensating", at)
-            _move(state, to, at)
-            if command.get("reason") is not None:
-                state.reason = command["reason"]
-            if command.get("failed_step"):
-                state.failed_step = str(command["failed_step"])
-            state.pending_compensations = list(command.get("pending_compensations", []))
-        elif op == "manual":
-            action = str(command.get("action"))
-            if action not in MANUAL_ACTIONS:
-                raise InvalidTransition(f"unknown action {action!r}; use retry or compensate")
-            if state.status != "needs_attention":
-                raise InvalidTransition(
-                    f"transaction {state.id} is {state.status}; {action} is only possible when it needs attention"
-                )
-            _move(state, MANUAL_ACTIONS[action], at, by=str(command.get("by", "person")))
-            if action == "retry":
-                state.round += 1
-                state.reason, state.failed_step = None, ""
-        elif op == "invoice_gone":
-            # Its invoice was voided or deleted by hand in accounting: the transaction stays what it was
-            # (it did invoice the deal), and says that the invoice is gone, so that Retry may invoice again.
-            invoice_id = str(command.get("invoice_id", ""))
-            if state.status != "completed" or state.external_ids.get("invoice", "").lower() != invoice_id.lower():
-                raise InvalidTransition(f"transaction {state.id} is {state.status} and did not make invoice "
-                                        f"{invoice_id}; its end is not noted")
-            gone = str(command.get("invoice_status", "")) or "VOIDED"
-            state.external_ids["invoice_status"] = gone
-            state.reason = {"kind": "business", "service": "xero", "code": INVOICE_GONE,
-                            "message": str(command.get("message", ""))[:1000] or f"the invoice was {gone.lower()}"}
-        elif op == "stranded":
-            # The orchestration failed or was terminated (a fault in the app, an operator): nothing will
-            # move this transaction any more, so it must not go on saying it runs. A person takes over.
-            if state.status not in STRANDABLE or is_stranded(state):
-                raise InvalidTransition(f"transaction {state.id} is {state.status}; only a live one is stranded")
-            state.transitions.append(Transition(from_status=state.status, to_status="needs_attention", at=at,
-                                                by="host"))
-            state.status = "needs_attention"
-            state.reason = {"kind": "permanent", "service": "sync", "code": STRANDED,
-                            "message": str(command.get("message", ""))[:1000]}
-        else:
+        handler = _OPERATIONS.get(str(op))
+        if handler is None:
             raise InvalidTransition(f"unknown operation {op!r}")
+        state = state.model_copy(deep=True)
+        handler(state, command, at)
     state.updated_at = at or state.updated_at
     return state
+
+
+def _start(state: TransactionState | None, command: Command, at: str) -> TransactionState:
+    if state is None:
+        state = TransactionState(id=str(command["id"]), deal_id=str(command["deal_id"]),
+                                 generation=int(command.get("generation", 1)),
+                                 trigger=str(command.get("trigger", "")), created_at=at,
+                                 kind=str(command.get("kind") or "sync"))
+    elif state.status != "pending":
+        if state.status == "running" and state.round == int(command.get("round", 0)):
+            return state  # a replayed or duplicated start is harmless
+        raise InvalidTransition(f"transaction {state.id} is {state.status}; it cannot start again")
+    state = state.model_copy(deep=True)
+    _move(state, "running", at)
+    return state
+
+
+def _events(state: TransactionState, command: Command, _at: str) -> None:
+    for event in command.get("events", []):
+        _apply_event(state, event)
+
+
+def _finish(state: TransactionState, command: Command, at: str) -> None:
+    to = command["status"]
+    if to in ("compensated", "needs_attention") and state.status == "running" and state.kind == "sync":
+        _move(state, "compensating", at)
+    _move(state, to, at)
+    if command.get("reason") is not None:
+        state.reason = command["reason"]
+    if command.get("failed_step"):
+        state.failed_step = str(command["failed_step"])
+    state.pending_compensations = list(command.get("pending_compensations", []))
+
+
+def _manual(state: TransactionState, command: Command, at: str) -> None:
+    action = str(command.get("action"))
+    if action not in MANUAL_ACTIONS:
+        raise InvalidTransition(f"unknown action {action!r}; use retry or compensate")
+    if state.status != "needs_attention":
+        raise InvalidTransition(
+            f"transaction {state.id} is {state.status}; {action} is only possible when it needs attention"
+        )
+    _move(state, MANUAL_ACTIONS[action], at, by=str(command.get("by", "person")))
+    if action == "retry":
+        state.round += 1
+        state.reason, state.failed_step = None, ""
+
+
+def _invoice_gone(state: TransactionState, command: Command, _at: str) -> None:
+    # Its invoice was voided or deleted by hand in accounting: the transaction stays what it was
+    # (it did invoice the deal), and says that the invoice is gone, so that Retry may invoice again.
+    invoice_id = str(command.get("invoice_id", ""))
+    if state.status != "completed" or state.external_ids.get("invoice", "").lower() != invoice_id.lower():
+        raise InvalidTransition(f"transaction {state.id} is {state.status} and did not make invoice "
+                                f"{invoice_id}; its end is not noted")
+    gone = str(command.get("invoice_status", "")) or "VOIDED"
+    state.external_ids["invoice_status"] = gone
+    state.reason = {"kind": "business", "service": "xero", "code": INVOICE_GONE,
+                    "message": str(command.get("message", ""))[:1000] or f"the invoice was {gone.lower()}"}
+
+
+def _stranded(state: TransactionState, command: Command, at: str) -> None:
+    # The orchestration failed or was terminated (a fault in the app, an operator): nothing will
+    # move this transaction any more, so it must not go on saying it runs. A person takes over.
+    if state.status not in STRANDABLE or is_stranded(state):
+        raise InvalidTransition(f"transaction {state.id} is {state.status}; only a live one is stranded")
+    state.transitions.append(Transition(from_status=state.status, to_status="needs_attention", at=at, by="host"))
+    state.status = "needs_attention"
+    state.reason = {"kind": "permanent", "service": "sync", "code": STRANDED,
+                    "message": str(command.get("message", ""))[:1000]}
+
+
+# Every operation but ``start`` (which may create the state), on a copy of the state.
+_OPERATIONS: dict[str, Callable[[TransactionState, Command, str], None]] = {
+    "events": _events, "finish": _finish, "manual": _manual, "invoice_gone": _invoice_gone, "stranded": _stranded,
+}
 
 
 STRANDED = "orchestration_failed"  # the reason code of a transaction whose orchestration stopped

@@ -6,6 +6,7 @@ from shared.saga.outcome import (
     CompensationRecord,
     SagaEvent,
     SagaOutcome,
+    SagaProgress,
     SagaState,
     StepError,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "SagaEvent",
     "SagaObserver",
     "SagaOutcome",
+    "SagaProgress",
     "SagaState",
     "Step",
     "StepError",

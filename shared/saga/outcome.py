@@ -39,16 +39,14 @@ class CompensationRecord(BaseModel):
     error: StepError | None = None
 
 
-class SagaState(BaseModel):
-    """Everything needed to resume a saga in another orchestrator episode or generation."""
+class SagaProgress(BaseModel):
+    """The engine's bookkeeping of one saga, whatever its state holds: what ran, what is owed, what failed.
+
+    A saga's own state subclasses it with its input and its steps' results, and says how a step's result
+    is kept (``keep_result``) and set aside when a person's retry runs the step again (``set_aside``).
+    """
 
     version: Literal[1] = 1
-    input: JsonDict = Field(default_factory=dict)
-    results: dict[str, Any] = Field(default_factory=dict)
-    # A step's results from earlier rounds (before each of a person's retries ran it again), oldest
-    # first: what it did then, which its undo may still need (e.g. that this transaction created the
-    # customer, even if a later round found it already there).
-    earlier_results: dict[str, list[Any]] = Field(default_factory=dict)
     completed_steps: list[str] = Field(default_factory=list)
     compensations: list[CompensationRecord] = Field(default_factory=list)
     attempts: dict[str, int] = Field(default_factory=dict)
@@ -57,11 +55,33 @@ class SagaState(BaseModel):
     # Forward-only steps that failed for good (nothing was rolled back for them), by step name.
     abandoned: dict[str, StepError] = Field(default_factory=dict)
 
+    def keep_result(self, step: str, result: Any, *, halted: bool) -> None:
+        raise NotImplementedError
+
+    def set_aside(self, step: str) -> None:
+        raise NotImplementedError
+
+
+class SagaState(SagaProgress):
+    """A saga's state as plain JSON: its input and its steps' results by step name (one-step sagas, tests)."""
+
+    input: JsonDict = Field(default_factory=dict)
+    results: dict[str, Any] = Field(default_factory=dict)
+    # A step's results from earlier rounds (before each of a person's retries ran it again), oldest first.
+    earlier_results: dict[str, list[Any]] = Field(default_factory=dict)
+
+    def keep_result(self, step: str, result: Any, *, halted: bool) -> None:
+        self.results[step] = result
+
+    def set_aside(self, step: str) -> None:
+        if step in self.results:
+            self.earlier_results.setdefault(step, []).append(self.results.pop(step))
+
 
 OutcomeStatus = Literal["completed", "compensated", "needs_attention", "halted"]
 
 
-class SagaOutcome(BaseModel):
+class SagaOutcome[S: SagaProgress](BaseModel):
     """How a saga ended.
 
     - ``completed``: every step succeeded.
@@ -76,7 +96,7 @@ class SagaOutcome(BaseModel):
     reason: StepError | None = None
     failed_step: str | None = None
     halt: str | None = None
-    state: SagaState
+    state: S
 
     @property
     def failed_compensations(self) -> list[CompensationRecord]:
@@ -106,3 +126,10 @@ class SagaEvent(BaseModel):
     delay_seconds: float | None = None
     error: StepError | None = None
     result: Any = None
+
+
+def outcome_of[S: SagaProgress](state: S, **fields: Any) -> SagaOutcome[S]:
+    """An outcome typed by its state's own class, so that it survives a JSON round trip whole."""
+    cls: Any = SagaOutcome[type(state)]  # type: ignore[misc]
+    outcome: SagaOutcome[S] = cls(state=state, **fields)
+    return outcome

@@ -1,4 +1,4 @@
-"""Retry policy of a saga step: how many attempts, and how long to wait between them."""
+"""Retry policy of a durable call: how many attempts, how long to wait between them, whether 429s are paced."""
 
 from __future__ import annotations
 
@@ -10,14 +10,20 @@ class RetryPolicy:
     """Exponential backoff that defers to the server's ``Retry-After`` when it gave one.
 
     The SDK's own ``RetryOptions`` has a constant interval and cannot read ``Retry-After``
-    (the failure reaches the orchestrator only as text), so the engine waits with its own
-    durable timers using this policy.
+    (the failure reaches the orchestrator only as text), so ``shared.saga.retry`` waits with its
+    own durable timers using this policy. The numbers have no defaults here: the saga's come from
+    settings (``shared.sync.policy.SagaPolicy``), the orchestrators' own calls' are named there too.
+
+    ``pace``: a 429 or a vendor's outage (``PACED_CODES``) uses no attempts, only the deadline (or a
+    count) ends the waits; without it they count as attempts like any failure (a batch's own calls,
+    which must end rather than wait for hours).
     """
 
-    max_attempts: int = 6
-    first_interval: float = 2.0
+    max_attempts: int
+    first_interval: float
+    max_interval: float
     backoff: float = 2.0
-    max_interval: float = 300.0
+    pace: bool = True
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:

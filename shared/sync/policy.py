@@ -1,10 +1,14 @@
-"""The saga's retry and deadline policy, read from settings by starters and carried in the orchestration input.
+"""Every retry policy of the sync, in one place: the saga's (from settings), and the orchestrators' own calls'.
 
-Orchestrators must not read settings themselves: a setting changed while an instance is in flight
-would make its replays take different decisions. The input freezes the policy for the instance.
+The saga's policy is read from settings by starters and carried in the orchestration input: orchestrators
+must not read settings themselves, because a setting changed while an instance is in flight would make its
+replays take different decisions. The input freezes the policy for the instance. Its defaults are the
+settings' own (``shared.config.Settings``), so that they are written once.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,16 +16,21 @@ from shared.config import Settings
 from shared.saga.policy import RetryPolicy
 
 
+def _setting(name: str) -> Any:
+    """The default of setting ``name``: a policy built without settings behaves as one built from defaults."""
+    return Settings.model_fields[name].default
+
+
 class SagaPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    step_max_attempts: int = Field(default=6, ge=1)
-    step_retry_first_seconds: float = Field(default=2.0, gt=0)
-    step_retry_max_seconds: float = Field(default=300.0, gt=0)
-    compensation_max_attempts: int = Field(default=10, ge=1)
-    deadline_minutes: int = Field(default=120, ge=1)
+    step_max_attempts: int = Field(default=_setting("step_max_attempts"), ge=1)
+    step_retry_first_seconds: float = Field(default=_setting("step_retry_first_seconds"), gt=0)
+    step_retry_max_seconds: float = Field(default=_setting("step_retry_max_seconds"), gt=0)
+    compensation_max_attempts: int = Field(default=_setting("compensation_max_attempts"), ge=1)
+    deadline_minutes: int = Field(default=_setting("saga_deadline_minutes"), ge=1)
     # SEND_INVOICE_EMAIL: the saga's last step e-mails the invoice (frozen in the input like the rest).
-    send_invoice_email: bool = False
+    send_invoice_email: bool = _setting("send_invoice_email")
 
     @classmethod
     def from_settings(cls, s: Settings) -> SagaPolicy:
@@ -31,12 +40,38 @@ class SagaPolicy(BaseModel):
                    send_invoice_email=s.send_invoice_email)
 
     def step_retry(self) -> RetryPolicy:
+        """A saga step's forward attempts (the deal saga's steps, a life event's read and apply)."""
         return RetryPolicy(max_attempts=self.step_max_attempts, first_interval=self.step_retry_first_seconds,
                            max_interval=self.step_retry_max_seconds)
 
     def compensation_retry(self) -> RetryPolicy:
+        """An undo's attempts: more of them, since a rollback left half-way needs a person."""
         return RetryPolicy(max_attempts=self.compensation_max_attempts, first_interval=self.step_retry_first_seconds,
                            max_interval=self.step_retry_max_seconds)
+
+
+# --- the orchestrators' own calls (not settings: they are the app's, not an operator's, to tune) ---
+# A 429 counts as an attempt here (``pace=False``): these calls end, and the next schedule or event tries again.
+
+# The batch's CRM search and mapping check: the cursor does not move on a failure, so nothing is lost.
+SEARCH_RETRY = RetryPolicy(max_attempts=6, first_interval=2, max_interval=120, pace=False)
+# The ledger is a projection of the entity: a storage outage must not fail the saga, and the next status
+# change rewrites the row.
+LEDGER_RETRY = RetryPolicy(max_attempts=5, first_interval=5, max_interval=60, pace=False)
+# The webhook was answered 200 already, so HubSpot will not deliver these events again: keep trying for
+# about 45 minutes (2 s doubling to 5 min between attempts: the task hub unreachable, the host restarting).
+START_RETRY = RetryPolicy(max_attempts=16, first_interval=2, max_interval=300, pace=False)
+# An invoice paid, voided or deleted in accounting, written back to its deal (a one-step saga: paced 429s).
+MARK_PAID_RETRY = RetryPolicy(max_attempts=8, first_interval=5, max_interval=600)
+# A deal that met a run still finishing (it read the deal before this event) is tried again until that
+# run has ended: at most about its deadline, after which it has ended or waits for a person.
+WAIT_FIRST_SECONDS, WAIT_MAX_SECONDS = 2.0, 60.0
+
+
+def wait_policy(deadline_minutes: int) -> RetryPolicy:
+    """Checks every 2 s doubling to a minute, for the running transaction's deadline plus a margin."""
+    attempts = 8 + (deadline_minutes * 60 + 600) // int(WAIT_MAX_SECONDS)
+    return RetryPolicy(max_attempts=attempts, first_interval=WAIT_FIRST_SECONDS, max_interval=WAIT_MAX_SECONDS)
 
 
 class DealSyncInput(BaseModel):

@@ -13,7 +13,7 @@ from shared.domain.amount_check import check_amount
 from shared.domain.customer_names import disambiguated_name
 from shared.domain.errors import BusinessRejection, PermanentError
 from shared.domain.invoice_mapping import MappingRules, build_invoice, lines_total, reference_for
-from shared.domain.models import Customer, InvoiceRef, SyncMarkers
+from shared.domain.models import Customer, Deal, InvoiceRef, SyncMarkers
 from shared.saga.envelope import Halt
 from shared.sync.identity import generation_of, idempotency_key
 from shared.sync.messages import (
@@ -43,6 +43,44 @@ def load_deal(
     """Read everything the saga needs, and refuse bad data before anything is written."""
     snapshot = crm.get_deal_snapshot(request.deal_id)
     deal = snapshot.deal
+    markers = deal.markers
+    stop = _nothing_to_do(request, deal, trigger_stage)
+    if stop is not None:
+        return stop
+    if not deal.company_ids:
+        raise BusinessRejection(f"deal {deal.id} has no associated company to invoice", service="sync",
+                                code="no_company")
+    items = snapshot.line_items
+    if items is None:
+        items = tuple(crm.get_line_items(deal.line_item_ids)) if deal.line_item_ids else ()
+    # Validate the invoice now, so that a deal that cannot be invoiced is refused before the claim.
+    rules = check_mapping(rules, org)
+    draft = build_invoice(deal, items, "validation-only", request.today, rules)
+    check_deal(deal, items, rules, org)
+    # The invoice's total against the CRM's deal amount: refused here (nothing written yet), or recorded.
+    money = check_amount(deal, lines_total(draft.lines), draft.currency, mode=rules.amount_mismatch,
+                         tolerance=rules.amount_tolerance)
+    company_id = deal.company_ids[0]  # the primary company where the CRM says which
+    # One lookup for the whole saga, archived contacts included (reactivated rather than duplicated).
+    existing = accounting.find_customer(company_id, include_archived=True)
+    if markers.sync_status == "in_progress" and generation_of(deal.id, markers.transaction_id) is not None:
+        # A claim by this deal's own transaction (ours from an earlier round or a lost result, or an
+        # earlier generation that stopped): the deal's real previous values are not "in progress".
+        # Restoring to that on undo would leave the lock behind.
+        markers = markers.model_copy(update={"sync_status": "", "transaction_id": ""})
+    return LoadDealResult(
+        deal=deal, line_items=items, company_id=company_id, existing_customer=existing, previous=markers,
+        deal_name=deal.name, amount=money.invoice_total, currency=draft.currency,
+        deal_amount=money.deal_amount, amount_difference=money.difference,
+        external_ids={"deal": deal.id, "company": company_id, **({"customer": existing.id} if existing else {})},
+        company=snapshot.company if snapshot.company and snapshot.company.id == company_id else None,
+        first_contact=snapshot.first_contact,
+    )
+
+
+def _nothing_to_do(request: LoadDealInput, deal: Deal, trigger_stage: str) -> Halt | None:
+    """A halt when the deal needs no invoice (already synced, not won); a rejection when going on or
+    stopping quietly would both be wrong; None: invoice it."""
     markers = deal.markers
     # What the ledger shows of a transaction that stops here: the deal as the CRM has it.
     shown = {"deal_name": deal.name, "amount": "" if deal.amount is None else str(deal.amount),
@@ -74,35 +112,7 @@ def load_deal(
     elif deal.stage != trigger_stage:
         return Halt("skipped", {**shown, "external_ids": {"deal": deal.id},
                                 "reason": f"deal is in stage {deal.stage!r}, not {trigger_stage!r}"})
-    if not deal.company_ids:
-        raise BusinessRejection(f"deal {deal.id} has no associated company to invoice", service="sync",
-                                code="no_company")
-    items = snapshot.line_items
-    if items is None:
-        items = tuple(crm.get_line_items(deal.line_item_ids)) if deal.line_item_ids else ()
-    # Validate the invoice now, so that a deal that cannot be invoiced is refused before the claim.
-    rules = check_mapping(rules, org)
-    draft = build_invoice(deal, items, "validation-only", request.today, rules)
-    check_deal(deal, items, rules, org)
-    # The invoice's total against the CRM's deal amount: refused here (nothing written yet), or recorded.
-    money = check_amount(deal, lines_total(draft.lines), draft.currency, mode=rules.amount_mismatch,
-                         tolerance=rules.amount_tolerance)
-    company_id = deal.company_ids[0]  # the primary company where the CRM says which
-    # One lookup for the whole saga, archived contacts included (reactivated rather than duplicated).
-    existing = accounting.find_customer(company_id, include_archived=True)
-    if markers.sync_status == "in_progress" and generation_of(deal.id, markers.transaction_id) is not None:
-        # A claim by this deal's own transaction (ours from an earlier round or a lost result, or an
-        # earlier generation that stopped): the deal's real previous values are not "in progress".
-        # Restoring to that on undo would leave the lock behind.
-        markers = markers.model_copy(update={"sync_status": "", "transaction_id": ""})
-    return LoadDealResult(
-        deal=deal, line_items=items, company_id=company_id, existing_customer=existing, previous=markers,
-        deal_name=deal.name, amount=money.invoice_total, currency=draft.currency,
-        deal_amount=money.deal_amount, amount_difference=money.difference,
-        external_ids={"deal": deal.id, "company": company_id, **({"customer": existing.id} if existing else {})},
-        company=snapshot.company if snapshot.company and snapshot.company.id == company_id else None,
-        first_contact=snapshot.first_contact,
-    )
+    return None
 
 
 def _claimed_by_earlier(markers: SyncMarkers, deal_id: str, tx_id: str) -> bool:

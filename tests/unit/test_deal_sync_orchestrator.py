@@ -13,7 +13,7 @@ from shared.domain.errors import BusinessRejection, PermanentError, TransientErr
 from shared.domain.invoice_mapping import MappingRules
 from shared.domain.models import SyncMarkers
 from shared.domain.transaction import TransactionState, apply
-from shared.sync import activities
+from shared.sync import activities, deal_saga
 from shared.sync.messages import ArchiveCustomerInput
 from shared.sync.steps import archive_customer_if_created
 from tests.support.fake_durable import FakeDurableContext
@@ -136,7 +136,7 @@ def test_deal_already_invoiced_by_the_app_is_a_no_op() -> None:
     result, ctx = world.run()
     assert result["status"] == "already_synced"
     assert world.acct.invoices == {}
-    assert ctx.names() == [names.RECORD_TRANSACTION, names.LOAD_DEAL, names.RECORD_TRANSACTION]
+    assert ctx.names() == [names.RECORD_TRANSACTION, deal_saga.LOAD_DEAL.name, names.RECORD_TRANSACTION]
     # The ledger still says which deal it was, for the status page.
     assert (world.ledger[-1]["deal_name"], world.ledger[-1]["currency"]) == ("Deal 501", "EUR")
     assert world.ledger[-1]["external_ids"]["invoice_number"] == "INV-9"
@@ -230,7 +230,7 @@ def test_an_archived_customer_is_reactivated_and_archived_again_on_rollback() ->
     assert result["status"] == "compensated"
     assert world.acct.customers == {"C9": {"id": "C9", "external_id": "77", "name": "Company 77",
                                            "status": "ARCHIVED"}}
-    assert names.ARCHIVE_CUSTOMER in ctx.names()
+    assert deal_saga.ARCHIVE_CUSTOMER.name in ctx.names()
 
 
 def test_a_customer_of_the_same_name_without_the_company_id_is_never_used_nor_archived() -> None:

@@ -24,6 +24,7 @@ from shared.saga.envelope import Halt
 from tests.support.fake_durable import FakeDurableContext
 
 STEPS = ("claim", "contact", "invoice", "writeback")
+POLICY = RetryPolicy(max_attempts=3, first_interval=1, max_interval=300)
 
 
 class World:
@@ -64,8 +65,7 @@ def make_saga(**kw: Any) -> Saga:
         )
         for s in STEPS
     )
-    return Saga(steps=steps, retry=RetryPolicy(max_attempts=3, first_interval=1),
-                compensation_retry=RetryPolicy(max_attempts=3, first_interval=1), **kw)
+    return Saga(steps=steps, retry=POLICY, compensation_retry=POLICY, **kw)
 
 
 def run(world: World, saga: Saga | None = None, **kw: Any) -> tuple[Any, FakeDurableContext]:
@@ -234,7 +234,7 @@ def test_needs_attention_can_finish_the_rollback_later() -> None:
     assert all(c.status == "done" for c in outcome.state.compensations)
 
 
-def test_manual_retry_resumes_forward_from_the_failed_step() -> None:
+def test_manual_retry_runs_forward_again_from_the_first_step_and_owes_the_undos_again() -> None:
     world = World()
     world.fail("writeback", PermanentError("deal locked"))
     world.fail("undo_writeback", PermanentError("still locked"))
@@ -243,10 +243,10 @@ def test_manual_retry_resumes_forward_from_the_failed_step() -> None:
     assert outcome.status == "needs_attention"
 
     ctx = world.context()
-    again = ctx.run(run_saga(ctx, saga, outcome.state, start_at=saga.index_of("writeback")))
+    again = ctx.run(run_saga(ctx, saga, outcome.state))
     assert again.status == "completed"
-    assert ctx.names() == ["writeback"]
-    assert next(c for c in again.state.compensations if c.step == "writeback").status == "pending"
+    assert ctx.names() == list(STEPS)
+    assert [c.status for c in again.state.compensations] == ["pending"] * len(STEPS)
 
 
 def test_deadline_passing_during_retries_compensates() -> None:
@@ -428,13 +428,14 @@ def test_a_forward_only_step_that_a_later_round_completes_is_no_longer_abandoned
     first = ctx.run(run_saga(ctx, saga_with_email(), state))
     assert "email" in first.state.abandoned
     ctx = email_context(world)
-    again = ctx.run(run_saga(ctx, saga_with_email(), state, start_at=len(STEPS)))
+    again = ctx.run(run_saga(ctx, saga_with_email(), state))
     assert again.status == "completed" and again.state.abandoned == {}
 
 
 def test_a_forward_only_step_may_neither_have_an_undo_nor_come_before_one() -> None:
     with pytest.raises(ValueError, match="cannot have an undo"):
-        Saga(steps=(Step("email", "email", lambda st: {}, "undo_email", forward_only=True),))
+        Saga(steps=(Step("email", "email", lambda st: {}, "undo_email", forward_only=True),), retry=POLICY,
+             compensation_retry=POLICY)
     with pytest.raises(ValueError, match="comes after a forward-only step"):
         Saga(steps=(Step("email", "email", lambda st: {}, forward_only=True),
-                    Step("invoice", "invoice", lambda st: {}, "undo_invoice")))
+                    Step("invoice", "invoice", lambda st: {}, "undo_invoice")), retry=POLICY, compensation_retry=POLICY)

@@ -34,7 +34,7 @@ def hub_sim(sims: SimulatorsProcess) -> SimulatorsProcess:
 
 @pytest.fixture
 def hubspot(hub_sim: SimulatorsProcess) -> Iterator[HubSpotClient]:
-    with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, portal_id="12345678", timeout=10.0) as client:
+    with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, timeout=10.0) as client:
         yield client
 
 

@@ -19,8 +19,8 @@ def test_demo_seed_serves_realistic_deals_in_four_currencies() -> None:
         won = [i for i, d in deals.items() if d["properties"]["dealstage"] == "closedwon"]
         assert 4 <= len(won) < 20
         with HubSpotClient(sp.hubspot_url, "demo-token") as client:
-            found = list(client.iter_deals_modified_since(datetime(2025, 1, 1, tzinfo=UTC), "closedwon"))
-            assert sorted(d.id for d in found) == sorted(won)
+            found = client.search_deals(datetime(2025, 1, 1, tzinfo=UTC), "closedwon")
+            assert found.next_after is None and sorted(d.id for d in found.deals) == sorted(won)
             first = client.get_deal(won[0])
             assert first.amount is not None and first.line_item_ids and first.company_ids
             assert len(client.get_line_items(first.line_item_ids)) == len(first.line_item_ids)

@@ -191,9 +191,22 @@ def table_service() -> TableServiceClient:
     return service
 
 
+# /api/health must answer within a second when storage is down or hangs: its probe makes one attempt
+# (the SDK's default back-off took about 5 s to give up on a refused connection) and waits at most
+# 0.4 s to connect and 0.4 s for an answer (the default is 300 s each), so even the Web app's two
+# probes stay under a second. Only the probe: the app's own table calls keep their retries.
+HEALTH_PROBE_LIMITS: dict[str, Any] = {"retry_total": 0, "connection_timeout": 0.4, "read_timeout": 0.4}
+
+
+def _probe_table_service() -> TableServiceClient:
+    service: TableServiceClient = _once("health_table_service", lambda: build_table_service(
+        get_settings(), **HEALTH_PROBE_LIMITS))
+    return service
+
+
 def _storage_check() -> None:
     # One cheap round trip that needs both network reachability and valid credentials.
-    next(iter(table_service().list_tables(results_per_page=1)), None)
+    next(iter(_probe_table_service().list_tables(results_per_page=1)), None)
 
 
 def _settings_check() -> None:
@@ -204,7 +217,12 @@ def _settings_check() -> None:
 
 
 def _xero_check() -> None:
-    if get_settings().xero_auth_mode == "web_app" and not xero_token_store().read().connected:
+    if get_settings().xero_auth_mode != "web_app":
+        return
+    # The connection row read through the probe's client, not the app's token store with its retries.
+    probe: TableTokenStore = _once("health_xero_token_store", lambda: TableTokenStore(
+        _probe_table_service(), get_settings().xero_token_table_name))
+    if not probe.read().connected:
         raise XeroDisconnected("no usable connection")
 
 

@@ -18,17 +18,9 @@ from shared.connectors import jsonwire
 from shared.connectors.limiter import PausedTooLong, RateLimiter
 from shared.domain.errors import TransientError
 
-__all__ = ["ServiceHttp", "parse_retry_after", "redact_headers"]
+__all__ = ["ServiceHttp", "parse_retry_after"]
 
 log = logging.getLogger(__name__)
-
-_SECRET_HEADERS = frozenset({"authorization", "cookie", "x-hubspot-signature-v3", "x-xero-signature"})
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers safe to log: credentials and signatures replaced."""
-    return {k: ("***" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
-
 
 def parse_retry_after(value: str | None) -> float | None:
     """``Retry-After`` in seconds (only the delta-seconds form: both vendors send that)."""
@@ -103,23 +95,39 @@ class ServiceHttp:
         send_headers.setdefault("Accept", "application/json")
         limiter = self.limiter if limited else None
         if limiter is not None:
-            try:
-                limiter.acquire()
-            except PausedTooLong as paused:
-                # The server's pause (e.g. Xero's daily limit) is long: wait on a durable timer, not here.
-                raise TransientError(
-                    f"rate limited on {method} {url}: not sent, {self.service} asked to pause ({paused})",
-                    service=self.service, code=_rate_limit_code(paused.reason), status=429,
-                    retry_after=paused.seconds,
-                ) from None
+            self._acquire(limiter, method, url)
         try:
-            response = self._client.request(
+            response = self._send(method, url, params=params, content=content, data=data,
+                                  headers=send_headers, auth=auth)
+        finally:
+            if limiter is not None:
+                limiter.release()
+        self._raise_if_transient(response, limiter, method, url)
+        log.debug("%s %s %s -> %s", self.service, method, url, response.status_code)
+        return response
+
+    def _acquire(self, limiter: RateLimiter, method: str, url: str) -> None:
+        try:
+            limiter.acquire()
+        except PausedTooLong as paused:
+            # The server's pause (e.g. Xero's daily limit) is long: wait on a durable timer, not here.
+            raise TransientError(
+                f"rate limited on {method} {url}: not sent, {self.service} asked to pause ({paused})",
+                service=self.service, code=_rate_limit_code(paused.reason), status=429,
+                retry_after=paused.seconds,
+            ) from None
+
+    def _send(self, method: str, url: str, *, params: Mapping[str, str] | None, content: bytes | None,
+              data: Mapping[str, str] | None, headers: dict[str, str], auth: httpx.Auth | None) -> httpx.Response:
+        """The exchange itself; timeouts and transport failures become TransientError."""
+        try:
+            return self._client.request(
                 method,
                 url,
                 params=params,
                 content=content,
                 data=data,
-                headers=send_headers,
+                headers=headers,
                 auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.TimeoutException as exc:
@@ -131,9 +139,11 @@ class ServiceHttp:
             raise TransientError(
                 f"{method} {url} failed: {type(exc).__name__}: {exc}", service=self.service, code="connection"
             ) from None
-        finally:
-            if limiter is not None:
-                limiter.release()
+
+    def _raise_if_transient(
+        self, response: httpx.Response, limiter: RateLimiter | None, method: str, url: str
+    ) -> None:
+        """A 429 (which also pauses the limiter for its Retry-After) or a 5xx raises TransientError."""
         if response.status_code == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             problem = response.headers.get("X-Rate-Limit-Problem", "")[:40]
@@ -156,8 +166,6 @@ class ServiceHttp:
                 status=response.status_code,
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
-        log.debug("%s %s %s -> %s", self.service, method, url, response.status_code)
-        return response
 
     @staticmethod
     def error_text(response: httpx.Response, limit: int = 500) -> str:

@@ -25,7 +25,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -79,7 +79,7 @@ from shared.domain.errors import BusinessRejection, PermanentError
 from shared.domain.mapping_file import deal_properties_of
 from shared.domain.models import Company, Deal, DealSnapshot, LineItem, Person
 
-__all__ = ["APP_PROPERTIES", "PROPERTY_GROUP", "SEARCH_CAP", "HubSpotClient", "main"]
+__all__ = ["APP_PROPERTIES", "PROPERTY_GROUP", "HubSpotClient", "main"]
 
 SERVICE = "hubspot"
 DEFAULT_API_VERSION = "2026-09"  # the newest stable date-based version
@@ -89,7 +89,6 @@ log = logging.getLogger(__name__)
 ASSOCIATIONS_PAGE = 500  # the most records one associations read returns
 PRIMARY_COMPANY = "deal_to_company"  # the inline name of the primary company's type; others are "..._unlabeled"
 PRIMARY_COMPANY_TYPE = 5  # HubSpot-defined association type id of a deal's primary company
-SEARCH_CAP = 10_000  # HubSpot's search never returns more results than this, whatever the paging
 # HubSpot's search has a limit of its own: about 5 requests per second per account, answered with a 429
 # that carries no Retry-After. Searches are paced below it here, so that paging never meets it.
 SEARCHES_PER_SECOND = 5
@@ -169,13 +168,10 @@ class HubSpotClient:
         base_url: str,
         access_token: SecretStr | str,
         *,
-        portal_id: str = "",
-        app_url: str = "https://app.hubspot.com",
         timeout: float = 20.0,
         requests_per_10s: int | None = 100,
         time_scale: float = 1.0,
         transport: httpx.BaseTransport | None = None,
-        search_cap: int = SEARCH_CAP,
         searches_per_second: int | None = SEARCHES_PER_SECOND,
         deal_read: str = "auto",
         api_version: str = DEFAULT_API_VERSION,
@@ -194,9 +190,6 @@ class HubSpotClient:
             transport=transport,
             headers={"Authorization": f"Bearer {token.get_secret_value()}", "User-Agent": USER_AGENT},
         )
-        self.portal_id = portal_id
-        self.app_url = app_url.rstrip("/")
-        self.search_cap = search_cap
         self._search_pace = (RateLimiter(searches_per_second, 1.0, time_scale=time_scale)
                              if searches_per_second else None)
         # GraphQL is tried while this is in the past; a portal that refuses it moves it an hour ahead.
@@ -212,8 +205,6 @@ class HubSpotClient:
         return cls(
             settings.hubspot_base_url,
             settings.hubspot_access_token,
-            portal_id=settings.hubspot_portal_id,
-            app_url=settings.hubspot_app_url,
             timeout=settings.http_timeout_seconds,
             requests_per_10s=settings.hubspot_requests_per_10s,
             time_scale=settings.rate_limit_time_scale,
@@ -484,10 +475,6 @@ class HubSpotClient:
     def search_deals(
         self, since: datetime, stage: str, after: str | None = None, limit: int = 100
     ) -> DealPage:
-        return self._search(since, stage, after, limit)[0]
-
-    def _search(self, since: datetime, stage: str, after: str | None, limit: int) -> tuple[DealPage, int]:
-        """One search page and HubSpot's total for the filter (which may exceed the cap)."""
         request = SearchRequest(
             filterGroups=[
                 SearchFilterGroup(
@@ -499,7 +486,7 @@ class HubSpotClient:
                     ]
                 )
             ],
-            # Oldest first, ties broken by id: the order re-anchoring past the cap relies on.
+            # Oldest first, ties broken by id: the order the batch's keyset paging (shared.sync.discovery) relies on.
             sorts=[SearchSort(propertyName="hs_lastmodifieddate", direction="ASCENDING")],
             properties=list(DEAL_PROPERTIES),
             limit=max(1, min(limit, 200)),
@@ -513,52 +500,7 @@ class HubSpotClient:
             raise self._fail(response, "deal search")
         page = SearchResponse.model_validate(self._json(response, "deal search"))
         next_after = page.paging.next.after if page.paging and page.paging.next else None
-        return DealPage(deals=[to_deal(obj) for obj in page.results], next_after=next_after), page.total
-
-    def iter_deals_modified_since(self, since: datetime, stage: str, page_size: int = 100) -> Iterator[Deal]:
-        """Every matching deal once, oldest first; a new search starts at the last timestamp seen
-        whenever the next page would pass HubSpot's 10,000-result cap."""
-        anchor = since
-        seen_at_anchor: set[str] = set()  # deals already yielded whose timestamp equals ``anchor``
-        while True:
-            after: str | None = None
-            yielded_in_window = 0
-            last: Deal | None = None
-            reanchor = False
-            while True:
-                page, total = self._search(anchor, stage, after, page_size)
-                for deal in page.deals:
-                    if deal.id in seen_at_anchor:
-                        continue
-                    if deal.last_modified is not None:
-                        if last is None or last.last_modified != deal.last_modified:
-                            seen_at_anchor = set()
-                        seen_at_anchor.add(deal.id)
-                    last = deal
-                    yielded_in_window += 1
-                    yield deal
-                if page.next_after is None:
-                    # A last page that stopped at the cap although the total is higher: re-anchor.
-                    reanchor = total > int(after or 0) + len(page.deals) and bool(page.deals)
-                    break
-                if int(page.next_after) + page_size > self.search_cap:
-                    reanchor = True
-                    break
-                after = page.next_after
-            if not reanchor:
-                return
-            if (
-                last is None
-                or last.last_modified is None
-                or (last.last_modified == anchor and yielded_in_window == 0)
-            ):
-                raise PermanentError(
-                    f"more than {self.search_cap} deals share one hs_lastmodifieddate: "
-                    "cannot page past the search cap",
-                    service=SERVICE,
-                    code="search_cap",
-                )
-            anchor = last.last_modified
+        return DealPage(deals=[to_deal(obj) for obj in page.results], next_after=next_after)
 
     def update_markers(self, deal_id: str, values: Mapping[str, str]) -> None:
         unknown = sorted(set(values) - set(MARKER_PROPERTIES))
@@ -577,10 +519,6 @@ class HubSpotClient:
         self.update_markers(
             deal_id, {"paid_status": "paid", "paid_date": paid_on.isoformat(), "invoice_id": invoice_id}
         )
-
-    def deal_url(self, deal_id: str) -> str:
-        portal = f"/{self.portal_id}" if self.portal_id else ""
-        return f"{self.app_url}/contacts{portal}/record/0-3/{deal_id}"
 
     # --- setup ---
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
@@ -64,19 +64,11 @@ class CrmPort(Protocol):
         """One page of deals in ``stage`` modified at or after ``since``, oldest first."""
         ...
 
-    def iter_deals_modified_since(self, since: datetime, stage: str, page_size: int = 100) -> Iterator[Deal]:
-        """Every such deal once, oldest first, past the CRM's cap on one search's results."""
-        ...
-
     def update_markers(self, deal_id: str, values: Mapping[str, str]) -> None:
         """Write sync markers in one update; keys are ``SyncMarkers`` field names."""
         ...
 
     def mark_paid(self, deal_id: str, paid_on: date, invoice_id: str) -> None: ...
-
-    def deal_url(self, deal_id: str) -> str:
-        """A link to the deal for people (no call)."""
-        ...
 
 
 @runtime_checkable
@@ -129,10 +121,6 @@ class AccountingPort(Protocol):
 
     def undo_invoice(self, invoice_id: str) -> UndoOutcome:
         """Delete or void; a paid invoice raises BusinessRejection (a person must issue a credit note)."""
-        ...
-
-    def online_invoice_url(self, invoice_id: str) -> str:
-        """The customer-facing link of the invoice (one call)."""
         ...
 
     def invoice_link(self, invoice_id: str) -> str:

@@ -22,8 +22,7 @@ Decisions:
   reactivates it instead of creating a twin, so that compensate-then-retry reuses one record and
   the compensation (archive) restores exactly the state before.
 - ``archive_customer`` and ``undo_invoice`` treat an unknown id as nothing left to undo.
-- ``InvoiceRef.url`` is the link into the Xero app (``invoice_link``); the customer-facing link
-  needs ``online_invoice_url`` (one more call).
+- ``InvoiceRef.url`` is the link into the Xero app (``invoice_link``, no call).
 """
 
 from __future__ import annotations
@@ -43,7 +42,6 @@ from shared.connectors.xero_auth import MAPPING_SCOPES, SCOPES, TokenSource, Xer
 from shared.connectors.xero_models import (
     ContactsEnvelope,
     InvoicesEnvelope,
-    OnlineInvoicesEnvelope,
     XeroContact,
     XeroContactRef,
     XeroErrorBody,
@@ -482,23 +480,6 @@ class XeroClient:
 
     def update_invoice_lines(self, invoice_id: str, draft: InvoiceDraft, idempotency_key: str) -> InvoiceRef:
         return xero_edits.update_invoice_lines(self, invoice_id, draft, idempotency_key)
-
-    def online_invoice_url(self, invoice_id: str) -> str:
-        response = self._call("GET", f"/Invoices/{invoice_id}/OnlineInvoice")
-        if response.status_code != 200:
-            raise self._fail(response, f"online invoice {invoice_id}")
-        try:
-            body = OnlineInvoicesEnvelope.model_validate(self._json(response, "online invoice"))
-        except ValidationError:
-            raise PermanentError(
-                "online invoice: unexpected answer", service=SERVICE, code="bad_response"
-            ) from None
-        url = body.OnlineInvoices[0].OnlineInvoiceUrl if body.OnlineInvoices else None
-        if not url:
-            raise PermanentError(f"online invoice {invoice_id}: no URL", service=SERVICE, code="bad_response")
-        return url
-
-    # --- organisation settings and e-mail (shared.connectors.xero_org) ---
 
     def organisation_catalogue(self) -> OrgCatalogue:
         return read_catalogue(self)

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict
 __all__ = [
     "ContactsEnvelope",
     "InvoicesEnvelope",
-    "OnlineInvoicesEnvelope",
     "TokenResponse",
     "XeroConnection",
     "XeroContact",
@@ -120,14 +119,6 @@ class InvoicesEnvelope(_Wire):
 
 class ContactsEnvelope(_Wire):
     Contacts: list[XeroContact] = []
-
-
-class OnlineInvoice(_Wire):
-    OnlineInvoiceUrl: str | None = None
-
-
-class OnlineInvoicesEnvelope(_Wire):
-    OnlineInvoices: list[OnlineInvoice] = []
 
 
 class XeroErrorBody(_Wire):

@@ -1,4 +1,4 @@
-"""Xero webhook signature (``x-xero-signature``) and the intent-to-receive rule, as pure functions."""
+"""Xero webhook signature (``x-xero-signature``): sign (for simulators and tests) and verify, as pure functions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 
-__all__ = ["intent_to_receive_status", "sign", "verify"]
+__all__ = ["sign", "verify"]
 
 
 def sign(webhook_key: str, body: bytes) -> str:
@@ -20,12 +20,3 @@ def verify(webhook_key: str, body: bytes, signature: str | None) -> bool:
         return False
     # surrogatepass: a forged header may carry any code point; it must compare unequal, not raise.
     return hmac.compare_digest(sign(webhook_key, body).encode(), signature.strip().encode("utf-8", "surrogatepass"))
-
-
-def intent_to_receive_status(webhook_key: str, body: bytes, signature: str | None) -> int:
-    """The status to answer any Xero webhook delivery with: 200 (empty body) if signed, else 401.
-
-    Xero's intent-to-receive check sends correctly and incorrectly signed payloads and expects
-    exactly this, within 5 seconds; real deliveries follow the same rule, so one function serves both.
-    """
-    return 200 if verify(webhook_key, body, signature) else 401

@@ -12,7 +12,7 @@ from shared.connectors.xero import XeroClient
 from simulators.testing import SimulatorsProcess
 from simulators.testing import sims as sims  # noqa: PLC0414 - re-exported fixture
 from simulators.testing import simulators as simulators  # noqa: PLC0414 - re-exported fixture
-from tests.support.xero_spec import XeroSpecValidator, xero_spec_validator
+from tests.support.xero_spec import XeroSpecValidator, spec_problems, xero_spec_validator
 
 HUBSPOT_TOKEN = "pat-test-token"
 XERO_CLIENT_ID = "test-client-id"
@@ -22,6 +22,7 @@ TENANT = "8a4f1d2c-0b7e-4c3a-9e5f-1d2c3b4a5f60"
 
 @pytest.fixture(scope="session")
 def xero_spec() -> XeroSpecValidator:
+    """For the tests of the spec check itself: they skip (fail in CI) without the spec."""
     return xero_spec_validator()
 
 
@@ -33,7 +34,7 @@ def hub_sim(sims: SimulatorsProcess) -> SimulatorsProcess:
 
 @pytest.fixture
 def hubspot(hub_sim: SimulatorsProcess) -> Iterator[HubSpotClient]:
-    with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, portal_id="12345678", timeout=10.0) as client:
+    with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, timeout=10.0) as client:
         yield client
 
 
@@ -50,11 +51,14 @@ def make_xero(sims: SimulatorsProcess, **kwargs: Any) -> XeroClient:
 
 
 @pytest.fixture
-def xero_sim(sims: SimulatorsProcess, xero_spec: XeroSpecValidator) -> Iterator[SimulatorsProcess]:
-    """The Xero simulator with credentials set; afterwards every exchange must match the official spec."""
+def xero_sim(sims: SimulatorsProcess) -> Iterator[SimulatorsProcess]:
+    """The Xero simulator with credentials set; afterwards every exchange must match the official spec.
+
+    Without the spec file the test still runs and only this check is left out (see ``spec_problems``).
+    """
     sims.xero.config(client_id=XERO_CLIENT_ID, client_secret=XERO_CLIENT_SECRET)
     yield sims
-    problems = xero_spec.check_recorded(sims.xero.requests())
+    problems = spec_problems(sims.xero.requests())
     assert problems == [], "Xero traffic violates the official spec:\n" + "\n".join(problems)
 
 

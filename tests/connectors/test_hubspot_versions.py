@@ -34,7 +34,7 @@ def test_every_call_the_connector_makes_uses_the_configured_date_version(hub_sim
         crm.get_line_items(read.line_item_ids)
         crm.get_company(read.company_ids[0])
         crm.get_person(read.contact_ids[0])
-        list(crm.iter_deals_modified_since(datetime(2020, 1, 1, tzinfo=UTC), "closedwon"))
+        crm.search_deals(datetime(2020, 1, 1, tzinfo=UTC), "closedwon")
         crm.update_markers(deal.deal_id, {"sync_status": "in_progress"})
         crm.mark_paid(deal.deal_id, date(2026, 12, 1), "inv-1")
     calls = _app_calls(hub_sim)
@@ -161,11 +161,21 @@ def test_a_bulk_update_gives_every_record_the_same_last_modified_time_and_the_se
     stamps = {r["properties"]["hs_lastmodifieddate"] for r in answer.json()["results"]}
     assert len(stamps) == 1
     deals += before + [create_won_deal(hub_sim.hubspot_url, token=HUBSPOT_TOKEN, terms_days=None) for _ in range(2)]
-    # Three deals share one timestamp across the re-anchoring past a (small) search cap: each is seen once.
-    with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, timeout=10.0, search_cap=4) as crm:
-        found = [d.id for d in crm.iter_deals_modified_since(datetime(2020, 1, 1, tzinfo=UTC), "closedwon",
-                                                             page_size=2)]
+    # Three deals share one timestamp across the pages of one search: each is seen once.
+    with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, timeout=10.0) as crm:
+        found = _search_all(crm, limit=2)
     assert sorted(found) == sorted(d.deal_id for d in deals)
+
+
+def _search_all(crm: HubSpotClient, *, limit: int) -> list[str]:
+    """Every won deal's id, page after page of one search."""
+    found: list[str] = []
+    after: str | None = None
+    while True:
+        page = crm.search_deals(datetime(2020, 1, 1, tzinfo=UTC), "closedwon", after=after, limit=limit)
+        found += [d.id for d in page.deals]
+        if (after := page.next_after) is None:
+            return found
 
 
 def test_search_is_limited_to_five_requests_a_second_per_account_with_hubspots_429(hub_sim: SimulatorsProcess) -> None:
@@ -187,8 +197,7 @@ def test_the_connector_paces_its_searches_below_hubspots_limit(hub_sim: Simulato
     deals = [create_won_deal(hub_sim.hubspot_url, token=HUBSPOT_TOKEN, terms_days=None) for _ in range(12)]
     started = time.monotonic()
     with HubSpotClient(hub_sim.hubspot_url, HUBSPOT_TOKEN, timeout=10.0) as crm:
-        found = [d.id for d in crm.iter_deals_modified_since(datetime(2020, 1, 1, tzinfo=UTC), "closedwon",
-                                                             page_size=1)]
-    assert found == [d.deal_id for d in deals]  # 13 searches (12 pages and the empty end), no 429
+        found = _search_all(crm, limit=1)
+    assert found == [d.deal_id for d in deals]  # 12 searches (one deal a page), no 429
     assert time.monotonic() - started >= 2.0
     assert not [r for r in hub_sim.hubspot.requests() if r["status"] == 429]

@@ -18,12 +18,12 @@ import httpx
 import pytest
 
 from shared import names
-from shared.connectors.xero_webhooks import sign
 from shared.sync.cursor import CURSOR_KEY
 from tests.e2e.conftest import FAST_APP_LIMITS, FAST_HUBSPOT_SIM, FAST_XERO_SIM, POLICY, Stack, module_host
 from tests.e2e.saga_helpers import deal_props, invoices, wait_for
 from tests.support.crm_data import create_won_deal
 from tests.support.settings import sample_settings
+from tests.support.signed_webhooks import xero_headers
 
 SETTINGS = sample_settings()
 XERO_PATH = "/api/webhooks/xero"
@@ -128,8 +128,7 @@ def _xero_event(invoice_id: str, at: str) -> bytes:
 
 def _deliver(stack: Stack, body: bytes) -> None:
     answer = httpx.post(stack.client.base_url + XERO_PATH, content=body, timeout=30,
-                        headers={"Content-Type": "application/json",
-                                 "x-xero-signature": sign(SETTINGS["XERO_WEBHOOK_KEY"], body)})
+                        headers=xero_headers(SETTINGS["XERO_WEBHOOK_KEY"], body))
     assert (answer.status_code, answer.content) == (200, b""), answer.text
 
 

@@ -1,4 +1,11 @@
-"""Issue 5, batch: 200 won deals through ``batch_sync`` with random transient faults on both APIs."""
+"""Issue 5, batch: won deals through ``batch_sync`` with random transient faults on both APIs.
+
+The batch at scale (every deal invoiced once under crashes, outages and rate limits) is the reliability
+suite's: ``tests/reliability/test_host_death.py`` (100 deals, the host killed mid-batch),
+``test_webhook_burst.py`` (300 deals) and ``test_xero_outage.py`` (40 deals, Xero down mid-batch). What only
+this file proves is random transient faults on both APIs over several search pages, and the cursor: 40 deals
+in pages of 10 do that.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,8 @@ from tests.e2e.conftest import FAST_APP_LIMITS, POLICY, Stack, module_host
 from tests.e2e.saga_helpers import XERO_API, wait_for
 from tests.support.crm_data import create_won_deal
 
-DEALS = 200
+DEALS = 40
+PAGE_SIZE = 10  # four pages and the empty end: the paging and the cursor across pages
 FAULT_RATE = 0.05
 
 
@@ -21,7 +29,7 @@ stack_host = module_host(FAST_APP_LIMITS)
 
 
 @pytest.mark.e2e
-def test_a_batch_of_200_won_deals_with_random_transient_faults_ends_every_transaction_once_and_moves_the_cursor(
+def test_a_batch_of_won_deals_with_random_transient_faults_ends_every_transaction_once_and_moves_the_cursor(
     fast_stack: Stack,
 ) -> None:
     stack = fast_stack
@@ -35,8 +43,8 @@ def test_a_batch_of_200_won_deals_with_random_transient_faults_ends_every_transa
     stack.sims.xero.add_fault(f"{XERO_API}/*", None, drop=True, times=-1, probability=FAULT_RATE / 2, seed=7)
     started = time.monotonic()
 
-    stack.client.start("batch_sync", {"since": None, "stage": "closedwon", "page_size": 100, "concurrency": 20,
-                                      "trigger": "test", "policy": POLICY}, "batch-sync")
+    stack.client.start("batch_sync", {"since": None, "stage": "closedwon", "page_size": PAGE_SIZE,
+                                      "concurrency": 20, "trigger": "test", "policy": POLICY}, "batch-sync")
     status = stack.client.wait("batch-sync", timeout=90)
 
     assert status["runtimeStatus"] == "Completed", status

@@ -12,13 +12,20 @@ from typing import Any
 import httpx
 import pytest
 
+<<<<<<< HEAD
 from shared.connectors.hubspot_webhooks import sign_v3
 from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
+=======
+from devhost.testing import DevHostProcess
+from simulators.testing import SimulatorsProcess
+from tests.e2e.conftest import Stack, fast_host
+>>>>>>> issue-17e
 from tests.e2e.saga_helpers import deal_props, wait_for
 from tests.infra.hubspot_project import WEBHOOKS_FILE
 from tests.support.crm_data import WonDeal, create_won_deal
 from tests.support.settings import sample_settings
-from tests.support.xero_spec import xero_spec_validator
+from tests.support.signed_webhooks import hubspot_headers
+from tests.support.xero_spec import spec_problems
 
 SECRET = sample_settings()["HUBSPOT_APP_SECRET"]
 WEBHOOK_PATH = "/api/webhooks/hubspot"
@@ -66,7 +73,7 @@ def ledger_row(stack: Stack, deal_id: str, tx: str) -> dict[str, Any]:
 
 
 def assert_xero_traffic_matches_the_spec(stack: Stack) -> None:
-    problems = xero_spec_validator().check_recorded(stack.sims.xero.requests())
+    problems = spec_problems(stack.sims.xero.requests())
     assert problems == [], "\n".join(problems)
 
 
@@ -145,9 +152,7 @@ def test_the_same_webhook_delivered_twice_is_applied_once(fast_stack: Stack) -> 
              "propertyName": "amount", "propertyValue": "160.00", "changeSource": "CRM_UI"}
     body = json.dumps([event]).encode()
     url = stack.client.base_url + WEBHOOK_PATH
-    stamp = int(time.time() * 1000)
-    headers = {"Content-Type": "application/json", "X-HubSpot-Request-Timestamp": str(stamp),
-               "X-HubSpot-Signature-v3": sign_v3(SECRET, "POST", url, body, stamp)}
+    headers = hubspot_headers(SECRET, url, body)
     first = httpx.post(url, content=body, headers=headers, timeout=10).json()
     assert first["life_events"] == [deal.deal_id] and first["life_duplicate"] is False, first
     assert life_event(stack, deal.deal_id)["output"]["outcome"] == "updated"
@@ -155,9 +160,7 @@ def test_the_same_webhook_delivered_twice_is_applied_once(fast_stack: Stack) -> 
     assert again == {**first, "life_duplicate": True}
     # The same event in another delivery (a new batch): its life event reads the deal and finds nothing to do.
     retried = json.dumps([{**event, "attemptNumber": 1}, {**event, "eventId": 778}]).encode()
-    stamp = int(time.time() * 1000)
-    headers |= {"X-HubSpot-Request-Timestamp": str(stamp),
-                "X-HubSpot-Signature-v3": sign_v3(SECRET, "POST", url, retried, stamp)}
+    headers = hubspot_headers(SECRET, url, retried)
     assert httpx.post(url, content=retried, headers=headers, timeout=10).json()["life_duplicate"] is False
     second = life_event(stack, deal.deal_id, 2)
     assert second["output"]["status"] == "no_op", second

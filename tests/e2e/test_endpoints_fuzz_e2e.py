@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -13,10 +12,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from shared.connectors.hubspot_webhooks import sign_v3
-from shared.connectors.xero_webhooks import sign
 from tests.e2e.conftest import Stack
 from tests.support.settings import sample_settings
+from tests.support.signed_webhooks import hubspot_headers, now_ms, xero_headers
 
 SETTINGS = sample_settings()
 # Local runs draw new examples each time, to find what no one thought of; CI draws the same ones every
@@ -107,10 +105,11 @@ hubspot_events = st.lists(st.fixed_dictionaries({
 @FUZZ
 def test_hubspot_webhook_never_5xx(http: httpx.Client, body: bytes, signed: bool, stamp: str | None) -> None:
     url = str(http.base_url).rstrip("/") + "/api/webhooks/hubspot"
-    ts = str(int(time.time() * 1000)) if stamp is None else stamp
+    ts = str(now_ms()) if stamp is None else stamp
     headers = {"X-HubSpot-Request-Timestamp": ts}
     if signed and ts.isdigit():
-        headers["X-HubSpot-Signature-v3"] = sign_v3(SETTINGS["HUBSPOT_APP_SECRET"], "POST", url, body, int(ts))
+        signed_headers = hubspot_headers(SETTINGS["HUBSPOT_APP_SECRET"], url, body, timestamp_ms=int(ts))
+        headers["X-HubSpot-Signature-v3"] = signed_headers["X-HubSpot-Signature-v3"]
     _ok(http.post("/api/webhooks/hubspot", content=body, headers=headers))
 
 
@@ -125,5 +124,5 @@ def test_hubspot_webhook_never_5xx(http: httpx.Client, body: bytes, signed: bool
                                       "tenantId": SETTINGS["XERO_TENANT_ID"]}]}).encode(), signed=True)
 @FUZZ
 def test_xero_webhook_never_5xx(http: httpx.Client, body: bytes, signed: bool) -> None:
-    headers = {"x-xero-signature": sign(SETTINGS["XERO_WEBHOOK_KEY"], body) if signed else "bad"}
+    headers = xero_headers(SETTINGS["XERO_WEBHOOK_KEY"], body) if signed else {"x-xero-signature": "bad"}
     _ok(http.post("/api/webhooks/xero", content=body, headers=headers))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -13,11 +12,11 @@ from typing import Any
 import pytest
 
 from devhost.testing import DevHostError
-from shared.connectors.hubspot_webhooks import sign_v3
 from tests.e2e.conftest import FAST_APP_LIMITS, POLICY, Stack, module_host
 from tests.e2e.saga_helpers import contacts, deal_props, invoices, wait_for
 from tests.support.crm_data import create_won_deal
 from tests.support.settings import sample_settings
+from tests.support.signed_webhooks import hubspot_headers
 
 HUBSPOT_SECRET = sample_settings()["HUBSPOT_APP_SECRET"]
 WEBHOOK = "/api/webhooks/hubspot"
@@ -32,10 +31,7 @@ def _webhook(stack: Stack, deal_id: str, event_id: int) -> int:
         "subscriptionType": "deal.propertyChange", "attemptNumber": 0, "objectId": int(deal_id),
         "propertyName": "dealstage", "propertyValue": "closedwon", "changeSource": "CRM_UI"}]).encode()
     url = stack.client.base_url + WEBHOOK
-    ts = int(time.time() * 1000)
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "X-HubSpot-Request-Timestamp": str(ts),
-        "X-HubSpot-Signature-v3": sign_v3(HUBSPOT_SECRET, "POST", url, body, ts)})
+    request = urllib.request.Request(url, data=body, method="POST", headers=hubspot_headers(HUBSPOT_SECRET, url, body))
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return int(response.status)

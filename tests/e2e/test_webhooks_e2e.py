@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.connectors.hubspot_webhooks import sign_v3
-from shared.connectors.xero_webhooks import sign
 from tests.e2e.conftest import Stack
 from tests.support.crm_data import create_won_deal
 from tests.support.settings import sample_settings
+from tests.support.signed_webhooks import hubspot_headers as signed_hubspot_headers
+from tests.support.signed_webhooks import now_ms, xero_headers
 
 SETTINGS = sample_settings()
 HUBSPOT_SECRET = SETTINGS["HUBSPOT_APP_SECRET"]
@@ -38,10 +38,7 @@ def post(stack: Stack, path: str, body: bytes, headers: dict[str, str]) -> tuple
 
 def hubspot_headers(stack: Stack, body: bytes, *, timestamp_ms: int | None = None,
                     secret: str = HUBSPOT_SECRET) -> dict[str, str]:
-    ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
-    url = stack.client.base_url + HUBSPOT_PATH
-    return {"X-HubSpot-Signature-v3": sign_v3(secret, "POST", url, body, ts),
-            "X-HubSpot-Request-Timestamp": str(ts)}
+    return signed_hubspot_headers(secret, stack.client.base_url + HUBSPOT_PATH, body, timestamp_ms=timestamp_ms)
 
 
 def won_event(deal_id: str, event_id: int) -> dict[str, Any]:
@@ -144,7 +141,7 @@ def test_hubspot_refuses_bad_signature_stale_timestamp_malformed_and_oversized_b
     status, raw, _ = post(stack, HUBSPOT_PATH, body, {})
     assert status == 401 and error_of(raw)["error"] == "invalid_signature"
 
-    stale = int(time.time() * 1000) - 6 * 60 * 1000
+    stale = now_ms() - 6 * 60 * 1000
     status, raw, _ = post(stack, HUBSPOT_PATH, body, hubspot_headers(stack, body, timestamp_ms=stale))
     assert status == 401 and error_of(raw)["error"] == "invalid_signature"
 
@@ -170,16 +167,16 @@ def test_xero_intent_to_receive_passes(stack: Stack) -> None:
 
     # And directly, byte for byte.
     body = json.dumps({"events": [], "firstEventSequence": 0, "lastEventSequence": 0, "entropy": "ABC"}).encode()
-    status, raw, _ = post(stack, XERO_PATH, body, {"x-xero-signature": sign(XERO_KEY, body)})
+    status, raw, _ = post(stack, XERO_PATH, body, xero_headers(XERO_KEY, body))
     assert (status, raw) == (200, b"")
-    status, raw, _ = post(stack, XERO_PATH, body, {"x-xero-signature": sign(XERO_KEY + "x", body)})
+    status, raw, _ = post(stack, XERO_PATH, body, xero_headers(XERO_KEY + "x", body))
     assert (status, raw) == (401, b"")
     status, raw, _ = post(stack, XERO_PATH, body, {})
     assert (status, raw) == (401, b"")
     huge = b" " * (int(SETTINGS["WEBHOOK_MAX_BODY_BYTES"]) + 1)
-    status, raw, _ = post(stack, XERO_PATH, huge, {"x-xero-signature": sign(XERO_KEY, huge)})
+    status, raw, _ = post(stack, XERO_PATH, huge, xero_headers(XERO_KEY, huge))
     assert status == 413
-    status, raw, _ = post(stack, XERO_PATH, b"{nope", {"x-xero-signature": sign(XERO_KEY, b"{nope")})
+    status, raw, _ = post(stack, XERO_PATH, b"{nope", xero_headers(XERO_KEY, b"{nope"))
     assert status == 400 and error_of(raw)["error"] == "malformed_body"
 
 
@@ -217,7 +214,7 @@ def test_paid_invoice_is_written_back_to_the_deal_once(stack: Stack) -> None:
         "eventDateUtc": "2026-11-23T10:00:00.000", "eventType": "UPDATE", "eventCategory": "INVOICE",
         "tenantId": SETTINGS["XERO_TENANT_ID"], "tenantType": "ORGANISATION"}],
         "firstEventSequence": 7, "lastEventSequence": 7, "entropy": "REPLAY"}).encode()
-    status, raw, _ = post(stack, XERO_PATH, body, {"x-xero-signature": sign(XERO_KEY, body)})
+    status, raw, _ = post(stack, XERO_PATH, body, xero_headers(XERO_KEY, body))
     assert (status, raw) == (200, b"")
     time.sleep(1.0)
     again = stack.client.wait(paid_instance, timeout=60)

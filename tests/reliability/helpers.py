@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 
 from shared import names
-from shared.connectors.hubspot_webhooks import sign_v3
 from tests.e2e.conftest import FAST_HUBSPOT_SIM, FAST_XERO_SIM, Stack
 from tests.e2e.saga_helpers import wait_for
 from tests.support.crm_data import ASSOC
 from tests.support.settings import sample_settings
+from tests.support.signed_webhooks import hubspot_headers as signed_hubspot_headers
 
 HUBSPOT_WEBHOOK = "/api/webhooks/hubspot"
 XERO_WEBHOOK = "/api/webhooks/xero"
@@ -95,11 +95,8 @@ def created_event(deal_id: str, event_id: int, *, occurred_at: int = 0) -> dict[
 
 def hubspot_headers(stack: Stack, body: bytes, *, secret: str | None = None) -> dict[str, str]:
     """Signature v3 over the exact URL called, as HubSpot signs a delivery."""
-    ts = int(time.time() * 1000)
-    url = stack.client.base_url + HUBSPOT_WEBHOOK
     key = setting(stack, "HUBSPOT_APP_SECRET") if secret is None else secret
-    return {"Content-Type": "application/json", "X-HubSpot-Signature-v3": sign_v3(key, "POST", url, body, ts),
-            "X-HubSpot-Request-Timestamp": str(ts)}
+    return signed_hubspot_headers(key, stack.client.base_url + HUBSPOT_WEBHOOK, body)
 
 
 def post_hubspot_events(http: httpx.Client, stack: Stack, events: Sequence[dict[str, Any]]) -> httpx.Response:

@@ -24,12 +24,11 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.connectors.hubspot_webhooks import sign_v3
-from shared.connectors.xero_webhooks import sign
 from tests.e2e.conftest import Stack, module_host
 from tests.e2e.saga_helpers import wait_for
 from tests.reliability.figures import report
 from tests.reliability.helpers import HUBSPOT_WEBHOOK, XERO_WEBHOOK, setting
+from tests.support.signed_webhooks import hubspot_headers, now_ms, xero_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -82,12 +81,12 @@ class Case:
 stack_host = module_host()
 
 
-def hubspot_signed(stack: Stack, body: bytes, **overrides: Any) -> dict[str, Any]:
-    ts = int(time.time() * 1000)
+def hubspot_signed(stack: Stack, body: bytes, *, secret: str | None = None, timestamp_ms: int | None = None,
+                   **overrides: Any) -> dict[str, Any]:
+    """HubSpot's headers for ``body`` (the app's secret unless given); an override of None drops a header."""
     url = stack.client.base_url + HUBSPOT_WEBHOOK
-    headers: dict[str, Any] = {"Content-Type": "application/json", "X-HubSpot-Request-Timestamp": str(ts),
-                               "X-HubSpot-Signature-v3": sign_v3(setting(stack, "HUBSPOT_APP_SECRET"), "POST", url,
-                                                                 body, ts)}
+    headers: dict[str, Any] = hubspot_headers(secret or setting(stack, "HUBSPOT_APP_SECRET"), url, body,
+                                              timestamp_ms=timestamp_ms)
     headers.update(overrides)
     return {k: v for k, v in headers.items() if v is not None}
 
@@ -96,21 +95,16 @@ def hubspot_cases(stack: Stack) -> list[Case]:
     event = {"eventId": 1, "subscriptionType": "deal.propertyChange", "objectId": 987654321,
              "propertyName": "dealstage", "propertyValue": "closedwon"}
     good = dumps([event])
-    url = stack.client.base_url + HUBSPOT_WEBHOOK
-    ts = int(time.time() * 1000)
     cases = [
         Case("no-signature", "POST", HUBSPOT_WEBHOOK, good, {"Content-Type": "application/json"}, status=401),
         Case("forged-signature", "POST", HUBSPOT_WEBHOOK, good,
-             hubspot_signed(stack, good, **{"X-HubSpot-Signature-v3": sign_v3("guess", "POST", url, good, ts)}),
-             status=401),
+             hubspot_signed(stack, good, secret="guess"), status=401),
         Case("signature-of-other-body", "POST", HUBSPOT_WEBHOOK, good,
              hubspot_signed(stack, dumps([{**event, "objectId": 1}])), status=401),
         Case("no-timestamp", "POST", HUBSPOT_WEBHOOK, good,
              hubspot_signed(stack, good, **{"X-HubSpot-Request-Timestamp": None}), status=401),
         Case("stale-timestamp", "POST", HUBSPOT_WEBHOOK, good,
-             {**hubspot_signed(stack, good), "X-HubSpot-Request-Timestamp": str(ts - 10 * 60_000),
-              "X-HubSpot-Signature-v3": sign_v3(setting(stack, "HUBSPOT_APP_SECRET"), "POST", url, good,
-                                                ts - 10 * 60_000)}, status=401),
+             hubspot_signed(stack, good, timestamp_ms=now_ms() - 10 * 60_000), status=401),
         Case("signature-not-ascii", "POST", HUBSPOT_WEBHOOK, good,
              hubspot_signed(stack, good, **{"X-HubSpot-Signature-v3": "\u00e9\u00e8".encode()}),
              status=401),
@@ -156,14 +150,14 @@ def xero_cases(stack: Stack) -> list[Case]:
     tenant = setting(stack, "XERO_TENANT_ID")
 
     def signed(body: bytes) -> dict[str, Any]:
-        return {"Content-Type": "application/json", "x-xero-signature": sign(key, body)}
+        return xero_headers(key, body)
 
     good = dumps({"events": [{"eventCategory": "INVOICE", "eventType": "UPDATE", "tenantId": tenant,
                               "resourceId": "5f3b1a52-0c55-4d8e-9d2a-6c0f3f1b7a10"}],
                   "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "X"})
     cases = [
         Case("no-signature", "POST", XERO_WEBHOOK, good, {"Content-Type": "application/json"}, expect="bare401"),
-        Case("forged-signature", "POST", XERO_WEBHOOK, good, {"x-xero-signature": sign("guess", good)},
+        Case("forged-signature", "POST", XERO_WEBHOOK, good, xero_headers("guess", good),
              expect="bare401"),
         Case("signature-of-other-body", "POST", XERO_WEBHOOK, good, signed(good + b" "), expect="bare401"),
         Case("signature-not-ascii", "POST", XERO_WEBHOOK, good, {"x-xero-signature": "\u00e9".encode()},

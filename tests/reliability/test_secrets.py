@@ -27,8 +27,6 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from devhost.testing import DevHostProcess
-from shared.connectors.hubspot_webhooks import sign_v3
-from shared.connectors.xero_webhooks import sign
 from simulators.testing import SimulatorsProcess
 from tests.e2e.conftest import Stack, app_host
 from tests.e2e.saga_helpers import XERO_API, wait_for
@@ -36,6 +34,7 @@ from tests.reliability.figures import report
 from tests.reliability.helpers import HUBSPOT_WEBHOOK, SAMPLE, XERO_WEBHOOK, seed_won_deals
 from tests.support.azurite import Azurite, azurite_binary
 from tests.support.ports import free_port, wait_for_port
+from tests.support.signed_webhooks import hubspot_headers, xero_headers
 
 MARK = "SECRET-"  # every secret value below starts with it
 MARK_NAME = "a secret's start"
@@ -164,11 +163,9 @@ def test_no_secret_appears_in_logs_http_answers_or_the_ledger(stack: Stack, secr
 
     # Forged deliveries, Xero's intent-to-receive check, a batch, a person's retry, and every read.
     body = json.dumps([{"eventId": 1, "subscriptionType": "deal.creation", "objectId": int(deal_b)}]).encode()
-    ts = int(time.time() * 1000)
-    forged = sign_v3("not-the-secret", "POST", stack.client.base_url + HUBSPOT_WEBHOOK, body, ts)
-    http.post(HUBSPOT_WEBHOOK, content=body, headers={"X-HubSpot-Signature-v3": forged,
-                                                      "X-HubSpot-Request-Timestamp": str(ts)})
-    http.post(XERO_WEBHOOK, content=b'{"events": []}', headers={"x-xero-signature": sign("guess", b'{"events": []}')})
+    http.post(HUBSPOT_WEBHOOK, content=body,
+              headers=hubspot_headers("not-the-secret", stack.client.base_url + HUBSPOT_WEBHOOK, body))
+    http.post(XERO_WEBHOOK, content=b'{"events": []}', headers=xero_headers("guess", b'{"events": []}'))
     intent = sims.xero._call("POST", "/_sim/webhooks/intent", {})
     assert http.post("/api/sync", json={}).status_code == 202
     ended(stack, "batch-sync")

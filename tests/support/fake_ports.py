@@ -4,7 +4,7 @@ against the simulators over HTTP)."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -96,9 +96,6 @@ class FakeCrm:
     def search_deals(self, since: datetime, stage: str, after: str | None = None, limit: int = 100) -> DealPage:
         return DealPage()
 
-    def iter_deals_modified_since(self, since: datetime, stage: str, page_size: int = 100) -> Iterator[Deal]:
-        return iter(())
-
     def update_markers(self, deal_id: str, values: Mapping[str, str]) -> None:
         self._call("update_markers")
         deal = self.deals[deal_id]
@@ -108,9 +105,6 @@ class FakeCrm:
     def mark_paid(self, deal_id: str, paid_on: date, invoice_id: str) -> None:
         self._call("mark_paid")
         self.paid[deal_id] = (paid_on, invoice_id)
-
-    def deal_url(self, deal_id: str) -> str:
-        return f"https://crm.example/deal/{deal_id}"
 
 
 class FakeAccounting:
@@ -221,9 +215,6 @@ class FakeAccounting:
         content = self.get_invoice_content(invoice_id)
         assert content is not None
         return content.ref
-
-    def online_invoice_url(self, invoice_id: str) -> str:
-        return f"https://in.example/{invoice_id}"
 
     def invoice_link(self, invoice_id: str) -> str:
         return f"https://acct.example/invoice/{invoice_id}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any
 
 import pytest
@@ -13,9 +12,8 @@ import pytest
 from shared import names
 from shared.api import webhooks
 from shared.config import Settings, get_settings
-from shared.connectors.hubspot_webhooks import sign_v3
-from shared.connectors.xero_webhooks import sign
 from tests.support.fake_client import FakeDurableClient
+from tests.support.signed_webhooks import hubspot_delivery, hubspot_headers, now_ms, xero_headers
 
 INV_1 = "5f3b1a52-0c55-4d8e-9d2a-6c0f3f1b7a10"  # Xero ids are GUIDs
 INV_2 = "0d9e8b7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -31,11 +29,8 @@ def settings(app_settings: dict[str, str]) -> Settings:
 
 def signed(settings: Settings, events: object, *, url: str = URL, age_ms: int = 0,
            secret: str | None = None) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(events).encode()
-    ts = int(time.time() * 1000) - age_ms
     key = secret or settings.hubspot_app_secret.get_secret_value()
-    return body, {"X-HubSpot-Signature-v3": sign_v3(key, "POST", url, body, ts),
-                  "X-HubSpot-Request-Timestamp": str(ts)}
+    return hubspot_delivery(key, url, events, timestamp_ms=now_ms() - age_ms)
 
 
 def stage_change(event_id: int, deal: int, stage: str = "closedwon") -> dict[str, object]:
@@ -195,9 +190,7 @@ def test_signature_is_checked_against_the_public_url_behind_a_proxy(settings: Se
 @pytest.mark.parametrize(("payload", "status"), [(b"{not json", 400), (b'{"a": 1}', 400), (b"[1, 2]", 400),
                                                  (json.dumps([stage_change(i, i) for i in range(101)]).encode(), 400)])
 def test_malformed_bodies_get_400(settings: Settings, payload: bytes, status: int) -> None:
-    ts = int(time.time() * 1000)
-    headers = {"X-HubSpot-Signature-v3": sign_v3(settings.hubspot_app_secret.get_secret_value(), "POST", URL,
-                                                 payload, ts), "X-HubSpot-Request-Timestamp": str(ts)}
+    headers = hubspot_headers(settings.hubspot_app_secret.get_secret_value(), URL, payload)
     decision = webhooks.hubspot("POST", URL, headers, payload, settings)
     assert decision.response is not None and decision.response.status == status
 
@@ -209,10 +202,9 @@ def test_oversized_bodies_get_413_before_any_parsing(settings: Settings) -> None
 
 def test_xero_intent_to_receive_answers_200_empty_when_signed_and_401_otherwise(settings: Settings) -> None:
     body = json.dumps({"events": [], "firstEventSequence": 0, "lastEventSequence": 0, "entropy": "X"}).encode()
-    good = sign(settings.xero_webhook_key.get_secret_value(), body)
-    ok = webhooks.xero({"x-xero-signature": good}, body, settings)
+    ok = webhooks.xero(xero_headers(settings.xero_webhook_key.get_secret_value(), body), body, settings)
     assert (ok.response.status, ok.response.body) == (200, "")
-    bad = webhooks.xero({"x-xero-signature": sign("other-key", body)}, body, settings)
+    bad = webhooks.xero(xero_headers("other-key", body), body, settings)
     assert (bad.response.status, bad.response.body) == (401, "")
 
 
@@ -223,7 +215,7 @@ def test_xero_invoice_events_name_the_invoices_to_check(settings: Settings) -> N
         {"resourceId": CON_1, "eventCategory": "CONTACT", "eventType": "UPDATE", "tenantId": settings.xero_tenant_id},
         {"resourceId": INV_2, "eventCategory": "INVOICE", "eventType": "UPDATE", "tenantId": "another-org"}]}
     body = json.dumps(events).encode()
-    decision = webhooks.xero({"x-xero-signature": sign(settings.xero_webhook_key.get_secret_value(), body)}, body,
+    decision = webhooks.xero(xero_headers(settings.xero_webhook_key.get_secret_value(), body), body,
                              settings)
     assert decision.paid_invoice_ids == [INV_1]
 
@@ -235,7 +227,7 @@ def test_an_invoice_event_whose_resource_id_is_not_a_xero_guid_is_acknowledged_a
     odd = ["\b", "inv-1", "a/b", INV_1 + "x", INV_1.replace("a", "\u0663"), "", " " + INV_1]
     body = json.dumps({"events": [{"resourceId": r, "eventCategory": "INVOICE", "eventType": "UPDATE",
                                    "tenantId": settings.xero_tenant_id} for r in odd]}).encode()
-    decision = webhooks.xero({"x-xero-signature": sign(settings.xero_webhook_key.get_secret_value(), body)}, body,
+    decision = webhooks.xero(xero_headers(settings.xero_webhook_key.get_secret_value(), body), body,
                              settings)
     assert (decision.response.status, decision.paid_invoice_ids) == (200, [])
 
@@ -243,7 +235,7 @@ def test_an_invoice_event_whose_resource_id_is_not_a_xero_guid_is_acknowledged_a
 def test_an_invoice_guid_in_capitals_is_the_same_invoice(settings: Settings) -> None:
     body = json.dumps({"events": [{"resourceId": r, "eventCategory": "INVOICE", "eventType": "UPDATE",
                                    "tenantId": settings.xero_tenant_id} for r in (INV_1.upper(), INV_1)]}).encode()
-    decision = webhooks.xero({"x-xero-signature": sign(settings.xero_webhook_key.get_secret_value(), body)}, body,
+    decision = webhooks.xero(xero_headers(settings.xero_webhook_key.get_secret_value(), body), body,
                              settings)
     assert decision.paid_invoice_ids == [INV_1]
 
@@ -251,7 +243,7 @@ def test_an_invoice_guid_in_capitals_is_the_same_invoice(settings: Settings) -> 
 def _paid_delivery(settings: Settings, invoice_id: str) -> webhooks.XeroDecision:
     body = json.dumps({"events": [{"resourceId": invoice_id, "eventCategory": "INVOICE", "eventType": "UPDATE",
                                    "tenantId": settings.xero_tenant_id}]}).encode()
-    return webhooks.xero({"x-xero-signature": sign(settings.xero_webhook_key.get_secret_value(), body)}, body,
+    return webhooks.xero(xero_headers(settings.xero_webhook_key.get_secret_value(), body), body,
                          settings)
 
 

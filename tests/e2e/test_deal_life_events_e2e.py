@@ -12,14 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-<<<<<<< HEAD
-from shared.connectors.hubspot_webhooks import sign_v3
 from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
-=======
-from devhost.testing import DevHostProcess
-from simulators.testing import SimulatorsProcess
-from tests.e2e.conftest import Stack, fast_host
->>>>>>> issue-17e
 from tests.e2e.saga_helpers import deal_props, wait_for
 from tests.infra.hubspot_project import WEBHOOKS_FILE
 from tests.support.crm_data import WonDeal, create_won_deal

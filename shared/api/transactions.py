@@ -18,6 +18,7 @@ from shared.application.manual_action import (
 )
 from shared.application.ports import DurableClient
 from shared.config import Settings
+from shared.connectors.links import hubspot_deal_link, xero_invoice_link
 from shared.domain.transaction import TransactionState
 from shared.ledger.table_ledger import InvalidContinuation, TableLedger
 
@@ -96,11 +97,10 @@ def list_transactions(params: Mapping[str, str], ledger: TableLedger, now: datet
 
 
 def _links(state: TransactionState, settings: Settings) -> dict[str, str]:
-    links = {"deal": f"{settings.hubspot_app_url.rstrip('/')}/contacts/{settings.hubspot_portal_id}"
-                     f"/record/0-3/{state.deal_id}"}
+    links = {"deal": hubspot_deal_link(settings.hubspot_app_url, settings.hubspot_portal_id, state.deal_id)}
     invoice = state.external_ids.get("invoice")
     if invoice:
-        links["invoice"] = f"{settings.xero_app_url.rstrip('/')}/app/invoicing/view/{invoice}"
+        links["invoice"] = xero_invoice_link(settings.xero_app_url, invoice)
     return links
 
 

@@ -38,6 +38,7 @@ from shared.config import Settings
 from shared.connectors import jsonwire, xero_edits
 from shared.connectors.http_client import ServiceHttp
 from shared.connectors.limiter import RateLimiter
+from shared.connectors.links import xero_invoice_link
 from shared.connectors.xero_auth import MAPPING_SCOPES, SCOPES, TokenSource, XeroIdentity, XeroTokenProvider
 from shared.connectors.xero_models import (
     ContactsEnvelope,
@@ -488,4 +489,4 @@ class XeroClient:
         email_invoice(self, invoice_id)
 
     def invoice_link(self, invoice_id: str) -> str:
-        return f"{self.app_url}/AccountsReceivable/View.aspx?InvoiceID={invoice_id}"
+        return xero_invoice_link(self.app_url, invoice_id)

@@ -8,6 +8,7 @@ event raced against a durable timer), and time comes only from ``ctx.current_utc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
@@ -44,7 +45,7 @@ def batched(kind: batching.Kind, org: str, wait_seconds: float) -> Attempt:
         winner = yield ctx.task_any([delivered, timer])
         if winner is delivered:
             timer.cancel()
-            return dict(delivered.result)
+            return _decoded(delivered.result)
         # Waited too long: take the item back. Never sent, it goes alone as it is; taken by a batch that has
         # not answered, it may exist, so the single path looks it up before it creates anything.
         withdrawn = yield ctx.call_entity(batching.QUEUE_ENTITY, queue, "withdraw", {"key": item.key})
@@ -52,6 +53,15 @@ def batched(kind: batching.Kind, org: str, wait_seconds: float) -> Attempt:
         return (yield from single_attempt(ctx, activity, _alone(payload, may_exist), envelope))
 
     return run
+
+
+def _decoded(data: Any) -> JsonDict:
+    # The SDK's client encodes event data as a JSON string inside the JSON body: the wait hands back the string.
+    value = json.loads(data) if isinstance(data, str) else data
+    if not isinstance(value, dict) or "ok" not in value:
+        return {"ok": False, "error": {"kind": "transient", "service": "sync", "code": "batch_reply_unreadable",
+                                       "message": "the batch's reply could not be read"}}
+    return value
 
 
 def _alone(payload: JsonDict, may_exist: bool) -> JsonDict:

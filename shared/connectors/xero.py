@@ -169,8 +169,10 @@ class XeroClient:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         idempotency_key: str | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
-        """One API call with a bearer token; a 401 refreshes the token once and retries."""
+        """One API call with a bearer token; a 401 refreshes the token once and retries (``timeout``: this
+        call's, in seconds, when it is not the client's)."""
         headers: dict[str, str] = {}
         if idempotency_key is not None:
             if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
@@ -185,7 +187,8 @@ class XeroClient:
             headers["Authorization"] = f"Bearer {token}"
             headers["xero-tenant-id"] = self.tokens.tenant_id()
             try:
-                response = self._http.request(method, path, params=params, json=json, headers=headers)
+                response = self._http.request(method, path, params=params, json=json, headers=headers,
+                                              timeout=timeout)
             except TransientError as exc:
                 if exc.code == "quota_exhausted":  # Xero's day is used up: nothing left until the reset
                     self._note_day_remaining(0)

@@ -16,7 +16,6 @@ from shared.config import get_settings
 from shared.domain.transaction import TransactionState
 from shared.saga.envelope import run_activity
 from shared.sync import activities, attention, batch_steps, deal_saga, discovery, life_events, paid
-from shared.sync.batch_port import batch_port
 from shared.sync.step_table import Activity
 
 bp = df.Blueprint()
@@ -112,7 +111,7 @@ async def start_life_events(payload: Any, client: df.DurableOrchestrationClient)
 def run_batch(payload: Any) -> dict[str, Any]:
     ports = composition.ports()
     request = batch_steps.BatchRequest.model_validate(payload)
-    return batch_steps.run_batch(request, ports, batch_port(ports.accounting)).model_dump(mode="json")
+    return batch_steps.run_batch(request, ports, composition.batch_accounting()).model_dump(mode="json")
 
 
 @bp.activity_trigger(input_name="payload", activity=names.DELIVER_BATCH)

@@ -1,70 +1,73 @@
-"""What a batched step needs of the accounting system: many elements per call, each answered on its own.
+"""``BatchAccountingPort`` over the single-record ``AccountingPort``: one call per element.
 
-``BatchAccounting`` is the port; ``OneByOne`` serves it with the single-record ``AccountingPort`` (one call
-per element, each under a key derived from the batch's), so batching works, and stays correct, with an
-accounting adapter that has no batch calls: only the call count differs.
+For an accounting adapter without batch calls of its own (and the unit tests' fakes): the batched steps stay
+correct, only the call count differs. Each element is sent under a key derived from the batch's, so a re-run
+of the same batch sends the same keys. A transient failure stops the batch where it is (raised): what was
+made before it is found again by the "may exist" lookup of the items' next attempt.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Protocol
 
-from shared.connectors.ports import AccountingPort
+from shared.connectors.ports import AccountingPort, ArchiveOutcome, ElementRejected, ElementUnanswered
 from shared.domain.errors import BusinessRejection
-from shared.domain.models import Customer, CustomerRef, InvoiceDraft, InvoiceRef
-
-# Per element: the record made, or the system's own words refusing it. An element missing from the answer
-# was not answered (it may or may not exist).
-InvoiceAnswers = dict[str, InvoiceRef | str]  # by Reference
-CustomerAnswers = dict[str, CustomerRef | str]  # by external id (ContactNumber)
-
-
-class BatchAccounting(Protocol):
-    def create_invoices(self, drafts: Sequence[InvoiceDraft], idempotency_key: str) -> InvoiceAnswers:
-        """One call for all drafts; the same key and drafts again give the same answer, nothing new."""
-        ...
-
-    def create_customers(self, customers: Sequence[Customer], idempotency_key: str) -> CustomerAnswers: ...
-
-    def find_invoices_by_references(self, references: Sequence[str]) -> dict[str, list[InvoiceRef]]: ...
+from shared.domain.models import Customer, CustomerRef, InvoiceDraft, InvoiceRef, UndoOutcome
 
 
 def element_key(batch_key: str, element: str) -> str:
     return f"{batch_key}:{hashlib.sha256(element.encode()).hexdigest()[:16]}"
 
 
+def _refused(exc: BusinessRejection) -> ElementRejected:
+    return ElementRejected(messages=(exc.message,), code=exc.code)
+
+
 class OneByOne:
-    """``BatchAccounting`` over single calls: a transient failure stops the batch where it is (raised)."""
+    """A ``BatchAccountingPort`` that makes one single-record call per element."""
 
     def __init__(self, accounting: AccountingPort) -> None:
         self.accounting = accounting
 
-    def create_invoices(self, drafts: Sequence[InvoiceDraft], idempotency_key: str) -> InvoiceAnswers:
-        answers: InvoiceAnswers = {}
+    def create_invoices(self, drafts: Sequence[InvoiceDraft],
+                        idempotency_key: str) -> dict[str, InvoiceRef | ElementRejected | ElementUnanswered]:
+        answers: dict[str, InvoiceRef | ElementRejected | ElementUnanswered] = {}
         for draft in drafts:
             try:
                 answers[draft.reference] = self.accounting.create_invoice(
                     draft, element_key(idempotency_key, draft.reference))
             except BusinessRejection as exc:
-                answers[draft.reference] = exc.message
+                answers[draft.reference] = _refused(exc)
         return answers
 
-    def create_customers(self, customers: Sequence[Customer], idempotency_key: str) -> CustomerAnswers:
-        answers: CustomerAnswers = {}
+    def create_customers(self, customers: Sequence[Customer],
+                         idempotency_key: str) -> dict[str, CustomerRef | ElementRejected | ElementUnanswered]:
+        answers: dict[str, CustomerRef | ElementRejected | ElementUnanswered] = {}
         for customer in customers:
             try:
                 answers[customer.external_id] = self.accounting.create_customer(
                     customer, element_key(idempotency_key, customer.external_id))
             except BusinessRejection as exc:
-                answers[customer.external_id] = exc.message
+                answers[customer.external_id] = _refused(exc)
+        return answers
+
+    def void_invoices(self, invoice_ids: Sequence[str]) -> dict[str, UndoOutcome | ElementRejected | ElementUnanswered]:
+        answers: dict[str, UndoOutcome | ElementRejected | ElementUnanswered] = {}
+        for invoice_id in invoice_ids:
+            try:
+                answers[invoice_id] = self.accounting.undo_invoice(invoice_id)
+            except BusinessRejection as exc:
+                answers[invoice_id] = _refused(exc)
+        return answers
+
+    def archive_customers(self, customer_ids: Sequence[str]
+                          ) -> dict[str, ArchiveOutcome | ElementRejected | ElementUnanswered]:
+        answers: dict[str, ArchiveOutcome | ElementRejected | ElementUnanswered] = {}
+        for customer_id in customer_ids:
+            self.accounting.archive_customer(customer_id)
+            answers[customer_id] = "archived"
         return answers
 
     def find_invoices_by_references(self, references: Sequence[str]) -> dict[str, list[InvoiceRef]]:
         return {ref: self.accounting.find_invoices_by_reference(ref) for ref in references}
-
-
-def batch_port(accounting: AccountingPort) -> BatchAccounting:
-    """The batch calls for this accounting adapter: one call per element until it has batch calls of its own."""
-    return OneByOne(accounting)

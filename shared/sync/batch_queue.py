@@ -13,6 +13,9 @@ from typing import Any
 JsonDict = dict[str, Any]
 MAX_TAKEN = 1000  # taken records kept for late withdrawals; a batch's are dropped once it delivered
 SOLO_SECONDS = 60  # how long a lone step that went straight to its activity holds the solo slot
+# After a lone step, the next ones queue for a while: the rest of a burst whose first member went alone
+# (a batch's deliveries arrive together at the next step) fills a batch instead of another lone call.
+SOLO_COOLDOWN_SECONDS = 5
 
 
 def _empty() -> JsonDict:
@@ -47,8 +50,9 @@ def enqueue(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
     return state, {"queued": True, "wake": state["epoch"]}
 
 
-def solo_done(state: JsonDict, _request: JsonDict) -> tuple[JsonDict, JsonDict]:
-    state["solo_until"] = ""
+def solo_done(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
+    now = datetime.fromisoformat(request["now"])
+    state["solo_until"] = (now + timedelta(seconds=SOLO_COOLDOWN_SECONDS)).isoformat()
     return state, {}
 
 

@@ -15,19 +15,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.connectors.ports import BatchAccountingPort, ElementRejected, ElementUnanswered
 from shared.domain.errors import BusinessRejection, PermanentError, SyncError, TransientError
 from shared.domain.invoice_mapping import build_invoice
 from shared.domain.models import Customer, InvoiceDraft, InvoiceRef
 from shared.saga.envelope import StepFailed, run_activity
 from shared.sync import steps
-from shared.sync.batch_port import BatchAccounting
 from shared.sync.batching import BatchInfo, QueueItem, attempt_key, batch_key
 from shared.sync.messages import CreateInvoiceInput, CreateInvoiceResult, EnsureCustomerInput, EnsureCustomerResult
 from shared.sync.org_check import check_mapping
 from shared.sync.step_ports import Ports
 
 JsonDict = dict[str, Any]
-SPLIT_STATUSES = frozenset({400, 413})  # the whole request refused (nothing created): halve it and try again
+# The whole request refused, nothing created (a 400 of the envelope, a 413): halve it and try again.
+SPLIT_CODES = frozenset({"batch_rejected", "payload_too_large"})
+Answer = InvoiceRef | ElementRejected | ElementUnanswered
 
 
 class BatchRequest(BaseModel):
@@ -66,24 +68,24 @@ def _missing(what: str) -> JsonDict:
 class _Run:
     """One batch's bookkeeping: the replies so far and the calls made."""
 
-    def __init__(self, request: BatchRequest, port: BatchAccounting) -> None:
+    def __init__(self, request: BatchRequest, port: BatchAccountingPort) -> None:
         self.request, self.port, self.calls = request, port, 0
         self.results: dict[str, JsonDict] = {}
 
     def info(self, element_id: str) -> BatchInfo:
         return BatchInfo(batch_id=self.request.batch_id, size=len(self.request.items), element_id=element_id)
 
-    def create_invoices(self, sent: list[tuple[QueueItem, InvoiceDraft]]) -> dict[str, InvoiceRef | str]:
+    def create_invoices(self, sent: list[tuple[QueueItem, InvoiceDraft]]) -> dict[str, Answer]:
         """All drafts in one call; a refused envelope (400/413: nothing created) is halved until it passes."""
         self.calls += 1
         key = batch_key(self.request.kind, [attempt_key(i) for i, _ in sent])
         try:
             return self.port.create_invoices([d for _, d in sent], key)
         except (BusinessRejection, PermanentError) as exc:
-            if exc.status not in SPLIT_STATUSES:
+            if exc.code not in SPLIT_CODES:
                 raise
             if len(sent) == 1:
-                return {sent[0][1].reference: exc.message}
+                return {sent[0][1].reference: ElementRejected(messages=(exc.message,))}
         half = len(sent) // 2
         return {**self.create_invoices(sent[:half]), **self.create_invoices(sent[half:])}
 
@@ -93,7 +95,7 @@ class _Run:
         return BatchReply(results=self.results, calls=self.calls, ok=ok, rejected=rejected)
 
 
-def run_batch(request: BatchRequest, ports: Ports, port: BatchAccounting) -> BatchReply:
+def run_batch(request: BatchRequest, ports: Ports, port: BatchAccountingPort) -> BatchReply:
     """Run one batch of ``request.kind``; a failure that leaves items unanswered is the reply's ``error``."""
     started = time.monotonic()
     run = _Run(request, port)
@@ -130,11 +132,11 @@ def _invoices(run: _Run, ports: Ports) -> None:
     answers = run.create_invoices(send) if send else {}
     for item, draft in send:
         made = answers.get(draft.reference)
-        if made is None:
+        if made is None or isinstance(made, ElementUnanswered):
             run.results[item.key] = _missing(f"invoice {draft.reference}")
-        elif isinstance(made, str):
+        elif isinstance(made, ElementRejected):
             run.results[item.key] = {"ok": False, "error": BusinessRejection(
-                made, service="xero", code="validation").to_dict()}
+                made.message, service="xero", code=made.code).to_dict()}
         else:
             run.results[item.key] = _invoice_reply(run, made, ports, reused=False)
 
@@ -171,9 +173,9 @@ def _customers(run: _Run, ports: Ports) -> None:
     for company_id in customers:
         made = answers.get(company_id)
         for n, (item, request) in enumerate(companies[company_id]):
-            if made is None:
+            if made is None or isinstance(made, ElementUnanswered):
                 run.results[item.key] = _missing(f"customer for company {company_id}")
-            elif isinstance(made, str):
+            elif isinstance(made, ElementRejected):
                 # Refused (a name another customer has, ...): the single path knows what to do about it.
                 run.results[item.key] = _alone(request, ports)
             else:

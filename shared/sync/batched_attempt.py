@@ -36,7 +36,8 @@ def batched(kind: batching.Kind, org: str, wait_seconds: float) -> Attempt:
         if answer.get("solo"):
             # Nothing queued and no flusher: a lone deal goes at once, as fast as an unbatched one.
             reply = yield from single_attempt(ctx, activity, _alone(payload, item.may_exist), envelope)
-            ctx.signal_entity(batching.QUEUE_ENTITY, queue, "solo_done", {})
+            ctx.signal_entity(batching.QUEUE_ENTITY, queue, "solo_done",
+                              {"now": ctx.current_utc_datetime.isoformat()})
             return reply
         if answer.get("wake"):
             yield from _wake(ctx, org, kind, int(answer["wake"]), wait_seconds)

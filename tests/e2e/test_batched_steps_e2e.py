@@ -128,9 +128,14 @@ def test_a_429_in_the_middle_of_a_batch_paces_every_item_and_fails_none(fast_sta
     stack = fast_stack
     deals = _deals(stack, 11)
     _hold_wakes(stack)
-    stack.sims.xero.add_fault(f"{XERO_API}/Invoices", 429, method="PUT", times=1, skip=4,
+    # The first PUT is the lone first deal's; the second the batch of the ten others.
+    stack.sims.xero.add_fault(f"{XERO_API}/Invoices", 429, method="PUT", times=1, skip=1,
                               headers={"Retry-After": "1"})
     outcomes = _start_all(stack, deals)
     assert {o["output"]["status"] for o in outcomes.values()} == {"completed"}, outcomes
-    assert sum(1 for r in stack.sims.xero.requests() if r["fault"]) == 1
+    faulted = [r for r in stack.sims.xero.requests() if r["fault"]]
+    assert len(faulted) == 1 and len(faulted[0]["body"]["Invoices"]) > 1
+    invoice_steps = [next(s for s in stack.client.request("GET", f"/api/transactions/deal-{d.deal_id}")[2]["steps"]
+                          if s["name"] == "invoice") for d in deals]
+    assert sum(1 for s in invoice_steps if s["attempts"] > 1) == len(faulted[0]["body"]["Invoices"])
     _one_invoice_each(stack, deals)

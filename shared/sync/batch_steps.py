@@ -91,7 +91,8 @@ class _Run:
 
     def reply(self) -> BatchReply:
         ok = sum(1 for r in self.results.values() if r.get("ok"))
-        rejected = sum(1 for r in self.results.values() if not r.get("ok") and r["error"].get("kind") == "business")
+        rejected = sum(1 for r in self.results.values()
+                       if not r.get("ok") and r["error"].get("kind") == BusinessRejection.kind)
         return BatchReply(results=self.results, calls=self.calls, ok=ok, rejected=rejected)
 
 

@@ -9,7 +9,7 @@ made before it is found again by the "may exist" lookup of the items' next attem
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from shared.connectors.ports import AccountingPort, ArchiveOutcome, ElementRejected, ElementUnanswered
 from shared.domain.errors import BusinessRejection
@@ -20,8 +20,16 @@ def element_key(batch_key: str, element: str) -> str:
     return f"{batch_key}:{hashlib.sha256(element.encode()).hexdigest()[:16]}"
 
 
-def _refused(exc: BusinessRejection) -> ElementRejected:
-    return ElementRejected(messages=(exc.message,), code=exc.code)
+def _each[T, R](items: Sequence[T], key: Callable[[T], str],
+                call: Callable[[T], R]) -> dict[str, R | ElementRejected | ElementUnanswered]:
+    """One call per element; a refusal is that element's answer, in the system's own words."""
+    answers: dict[str, R | ElementRejected | ElementUnanswered] = {}
+    for item in items:
+        try:
+            answers[key(item)] = call(item)
+        except BusinessRejection as exc:
+            answers[key(item)] = ElementRejected(messages=(exc.message,), code=exc.code)
+    return answers
 
 
 class OneByOne:
@@ -32,34 +40,16 @@ class OneByOne:
 
     def create_invoices(self, drafts: Sequence[InvoiceDraft],
                         idempotency_key: str) -> dict[str, InvoiceRef | ElementRejected | ElementUnanswered]:
-        answers: dict[str, InvoiceRef | ElementRejected | ElementUnanswered] = {}
-        for draft in drafts:
-            try:
-                answers[draft.reference] = self.accounting.create_invoice(
-                    draft, element_key(idempotency_key, draft.reference))
-            except BusinessRejection as exc:
-                answers[draft.reference] = _refused(exc)
-        return answers
+        return _each(drafts, lambda d: d.reference,
+                     lambda d: self.accounting.create_invoice(d, element_key(idempotency_key, d.reference)))
 
     def create_customers(self, customers: Sequence[Customer],
                          idempotency_key: str) -> dict[str, CustomerRef | ElementRejected | ElementUnanswered]:
-        answers: dict[str, CustomerRef | ElementRejected | ElementUnanswered] = {}
-        for customer in customers:
-            try:
-                answers[customer.external_id] = self.accounting.create_customer(
-                    customer, element_key(idempotency_key, customer.external_id))
-            except BusinessRejection as exc:
-                answers[customer.external_id] = _refused(exc)
-        return answers
+        return _each(customers, lambda c: c.external_id,
+                     lambda c: self.accounting.create_customer(c, element_key(idempotency_key, c.external_id)))
 
     def void_invoices(self, invoice_ids: Sequence[str]) -> dict[str, UndoOutcome | ElementRejected | ElementUnanswered]:
-        answers: dict[str, UndoOutcome | ElementRejected | ElementUnanswered] = {}
-        for invoice_id in invoice_ids:
-            try:
-                answers[invoice_id] = self.accounting.undo_invoice(invoice_id)
-            except BusinessRejection as exc:
-                answers[invoice_id] = _refused(exc)
-        return answers
+        return _each(invoice_ids, lambda i: i, self.accounting.undo_invoice)
 
     def archive_customers(self, customer_ids: Sequence[str]
                           ) -> dict[str, ArchiveOutcome | ElementRejected | ElementUnanswered]:

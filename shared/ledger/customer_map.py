@@ -9,14 +9,13 @@ runs twice writes the same row twice.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Callable
 
-from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.data.tables import TableServiceClient, UpdateMode
 
 from shared.domain.errors import TransientError
+from shared.ledger.lazy_table import LazyTable
 
 SERVICE = "storage"
 # Table keys may not hold / \ # ? or control characters; a company id with one is escaped, not refused.
@@ -32,25 +31,13 @@ def map_keys(tenant_id: str, company_id: str) -> tuple[str, str]:
     return f"customer-{_key(tenant_id)}", _key(company_id)
 
 
-class TableCustomerMap:
+class TableCustomerMap(LazyTable):
     """``CustomerMap`` in one Azure Table; ``tenant`` names the organisation connected now (read per call: a
     Web app may be reconnected to another organisation, whose contacts are not the old one's)."""
 
     def __init__(self, service: TableServiceClient, table_name: str, tenant: Callable[[], str]) -> None:
-        self._service = service
-        self._table_name = table_name
+        super().__init__(service, table_name)
         self._tenant = tenant
-        self._table: TableClient | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def table(self) -> TableClient:
-        with self._lock:
-            if self._table is None:
-                with contextlib.suppress(ResourceExistsError):
-                    self._service.create_table(self._table_name)
-                self._table = self._service.get_table_client(self._table_name)
-            return self._table
 
     def contact_id(self, company_id: str) -> str | None:
         """The ContactID recorded for the company in the connected organisation; None if none."""

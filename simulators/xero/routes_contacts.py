@@ -19,6 +19,9 @@ class ContactRoutes(XeroValidation):
         items = list(self.contacts.values())
         if request.query.get("includeArchived", "").lower() != "true":
             items = [c for c in items if c["ContactStatus"] != "ARCHIVED"]
+        if request.query.get("IDs"):  # Xero's optimised filter: a comma-separated list of ContactIDs
+            wanted = {i.strip().lower() for i in request.query["IDs"].split(",")}
+            items = [c for c in items if c["ContactID"].lower() in wanted]
         where = request.query.get("where")
         if where:
             try:

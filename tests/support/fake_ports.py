@@ -124,6 +124,11 @@ class FakeAccounting:
                 return CustomerRef(id=c["id"], external_id=external_id, name=c["name"], status=c["status"])
         return None
 
+    def get_customers(self, ids: Sequence[str]) -> dict[str, CustomerRef]:
+        self.faults.check("get_customers")
+        return {i: CustomerRef(id=i, external_id=c["external_id"], name=c["name"], status=c["status"])
+                for i in ids if (c := self.customers.get(i)) is not None}
+
     def find_customers_named(self, name: str) -> list[CustomerRef]:
         return [CustomerRef(id=c["id"], external_id=c["external_id"], name=c["name"])
                 for c in self.customers.values() if c["name"].lower() == name.lower() and c["status"] == "ACTIVE"]
@@ -218,3 +223,21 @@ class FakeAccounting:
 
     def invoice_link(self, invoice_id: str) -> str:
         return f"https://acct.example/invoice/{invoice_id}"
+
+
+class FakeCustomerMap:
+    """The customer map in memory (company id -> customer id); ``faults`` as the fakes above."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, str] = {}
+        self.writes = 0
+        self.faults = Faults()
+
+    def contact_id(self, company_id: str) -> str | None:
+        self.faults.check("contact_id")
+        return self.rows.get(company_id)
+
+    def record(self, company_id: str, contact_id: str) -> None:
+        self.faults.check("record")
+        self.writes += 1
+        self.rows[company_id] = contact_id

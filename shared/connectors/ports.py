@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from shared.domain.invoice_edits import InvoiceContent
 from shared.domain.models import (
@@ -14,6 +14,7 @@ from shared.domain.models import (
     CustomerRef,
     Deal,
     DealSnapshot,
+    DomainModel,
     InvoiceDraft,
     InvoiceRef,
     LineItem,
@@ -21,7 +22,10 @@ from shared.domain.models import (
     UndoOutcome,
 )
 
-__all__ = ["AccountingPort", "CrmPort", "CustomerMap", "DealPage"]
+__all__ = [
+    "AccountingPort", "ArchiveOutcome", "BatchAccountingPort", "CrmPort", "CustomerMap", "DealPage",
+    "ElementRejected", "ElementUnanswered",
+]
 
 
 @dataclass(frozen=True)
@@ -148,4 +152,72 @@ class CustomerMap(Protocol):
 
     def record(self, company_id: str, contact_id: str) -> None:
         """Remember the company's customer (the same call twice leaves one row)."""
+        ...
+
+
+class ElementRejected(DomainModel):
+    """The accounting system refused this element of a batch, in its own words; the other elements went on.
+
+    ``code`` is ``validation`` (the element's data) or ``credit_note_required`` (a paid invoice to undo)."""
+
+    messages: tuple[str, ...]
+    code: str = "validation"
+
+    @property
+    def message(self) -> str:
+        return "; ".join(self.messages) or "rejected"
+
+
+class ElementUnanswered(DomainModel):
+    """The batch's answer carries no element for this item: it may exist; look it up before sending it again."""
+
+    reason: str = ""
+
+
+ArchiveOutcome = Literal["archived", "already_gone", "absent"]
+
+
+@runtime_checkable
+class BatchAccountingPort(Protocol):
+    """Many items per call to an accounting system (Xero today): the batched saga steps' port.
+
+    Each method answers every item, keyed by what identifies it (a draft's reference, a customer's external id,
+    an invoice or customer id), in the order given: its record, an ``ElementRejected`` (a business rejection of
+    that item alone) or an ``ElementUnanswered`` (may exist). Results are matched by those keys, never by
+    position: the system does not promise its answer's order. More items than one call takes are split.
+
+    A failure of the whole call raises ``shared.domain.errors`` types as ``AccountingPort`` does:
+    TransientError (429, 5xx, timeouts: whether anything was created is unknown, unless the code is
+    ``rate_limited``/``quota_exhausted``), PermanentError code ``payload_too_large`` (a 413: split the batch),
+    BusinessRejection code ``batch_rejected`` (a 400 of the whole request: nothing was created; split or fix).
+
+    Idempotency keys: the same composition gets the same key (so a retry replays the first answer); a new key
+    only after a definite "nothing was created"; never a used key with another body.
+    """
+
+    def create_invoices(
+        self, drafts: Sequence[InvoiceDraft], idempotency_key: str
+    ) -> dict[str, InvoiceRef | ElementRejected | ElementUnanswered]:
+        """Create sales invoices; results keyed by each draft's (unique) reference."""
+        ...
+
+    def create_customers(
+        self, customers: Sequence[Customer], idempotency_key: str
+    ) -> dict[str, CustomerRef | ElementRejected | ElementUnanswered]:
+        """Create customers; results keyed by each customer's (unique) external id."""
+        ...
+
+    def void_invoices(self, invoice_ids: Sequence[str]) -> dict[str, UndoOutcome | ElementRejected | ElementUnanswered]:
+        """Undo invoices as ``AccountingPort.undo_invoice`` does (void, or delete a draft); a paid one is an
+        ``ElementRejected`` with code ``credit_note_required``."""
+        ...
+
+    def archive_customers(
+        self, customer_ids: Sequence[str]
+    ) -> dict[str, ArchiveOutcome | ElementRejected | ElementUnanswered]:
+        """Archive customers (the undo of create); already archived or unknown counts as done."""
+        ...
+
+    def find_invoices_by_references(self, references: Sequence[str]) -> dict[str, list[InvoiceRef]]:
+        """The invoices carrying each reference exactly (an empty list for none): the "may exist" lookup."""
         ...

@@ -55,7 +55,7 @@ from shared.domain.invoice_edits import InvoiceContent
 from shared.domain.models import Customer, CustomerRef, InvoiceDraft, InvoiceRef, UndoOutcome
 from shared.domain.org_catalogue import OrgCatalogue
 
-__all__ = ["XeroClient", "where_equals"]
+__all__ = ["XeroClient", "plan_undo", "where_equals"]
 
 SERVICE = "xero"
 EnvelopeT = TypeVar("EnvelopeT", bound=BaseModel)
@@ -69,6 +69,26 @@ def where_equals(field: str, value: str) -> str:
     """A Xero ``where`` clause ``Field=="value"`` with the value's quotes and backslashes escaped."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'{field}=="{escaped}"'
+
+
+def plan_undo(invoice_id: str, invoice: XeroInvoice | None) -> UndoOutcome | BusinessRejection:
+    """How to undo this invoice: ``voided``/``deleted`` (a write to make), ``absent``/``already_gone`` (none), or
+    the rejection of a paid one (a person must issue a credit note). One rule for single and batched undos."""
+    if invoice is None:
+        return "absent"
+    status = invoice.Status
+    if status in ("VOIDED", "DELETED"):
+        return "already_gone"
+    paid = invoice.AmountPaid or 0
+    if status == "PAID" or paid > 0 or invoice.Payments:
+        return BusinessRejection(
+            f"invoice {invoice.InvoiceNumber or invoice_id} is {status} with {paid} paid: it can be neither "
+            "voided nor deleted; a person must issue a credit note",
+            service=SERVICE,
+            code="credit_note_required",
+            details={"invoice_id": invoice_id, "status": status or "", "amount_paid": str(paid)},
+        )
+    return "deleted" if status in ("DRAFT", "SUBMITTED") else "voided"
 
 
 class XeroClient:
@@ -170,8 +190,10 @@ class XeroClient:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         idempotency_key: str | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
-        """One API call with a bearer token; a 401 refreshes the token once and retries."""
+        """One API call with a bearer token; a 401 refreshes the token once and retries (``timeout``: this
+        call's, in seconds, when it is not the client's)."""
         headers: dict[str, str] = {}
         if idempotency_key is not None:
             if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
@@ -186,7 +208,8 @@ class XeroClient:
             headers["Authorization"] = f"Bearer {token}"
             headers["xero-tenant-id"] = self.tokens.tenant_id()
             try:
-                response = self._http.request(method, path, params=params, json=json, headers=headers)
+                response = self._http.request(method, path, params=params, json=json, headers=headers,
+                                              timeout=timeout)
             except TransientError as exc:
                 if exc.code == "quota_exhausted":  # Xero's day is used up: nothing left until the reset
                     self._note_day_remaining(0)
@@ -459,23 +482,12 @@ class XeroClient:
             page += 1
 
     def undo_invoice(self, invoice_id: str) -> UndoOutcome:
-        invoice = self._get_invoice(invoice_id)
-        if invoice is None:
-            return "absent"
-        status = invoice.Status
-        if status in ("VOIDED", "DELETED"):
-            return "already_gone"
-        paid = invoice.AmountPaid or 0
-        if status == "PAID" or paid > 0 or invoice.Payments:
-            raise BusinessRejection(
-                f"invoice {invoice.InvoiceNumber or invoice_id} is {status} with {paid} paid: "
-                "it can be neither "
-                "voided nor deleted; a person must issue a credit note",
-                service=SERVICE,
-                code="credit_note_required",
-                details={"invoice_id": invoice_id, "status": status or "", "amount_paid": str(paid)},
-            )
-        target, outcome = ("DELETED", "deleted") if status in ("DRAFT", "SUBMITTED") else ("VOIDED", "voided")
+        planned = plan_undo(invoice_id, self._get_invoice(invoice_id))
+        if isinstance(planned, BusinessRejection):
+            raise planned
+        if planned not in ("voided", "deleted"):
+            return planned
+        target, outcome = ("DELETED", "deleted") if planned == "deleted" else ("VOIDED", "voided")
         body = {"Invoices": [{"InvoiceID": invoice_id, "Status": target}]}
         updated = self._invoices(
             self._call("POST", f"/Invoices/{invoice_id}", json=body),

@@ -1,13 +1,15 @@
-"""Xero's invoice endpoints: list, create, read, update (status, reference, lines), online invoice."""
+"""Xero's invoice endpoints: list, create, update-or-create, read, update (status, reference, lines), online invoice."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from aiohttp import web
 
 from simulators.wire import read_json
 from simulators.xero import edits
+from simulators.xero.batching import XeroBatching
 from simulators.xero.events import XeroEvents
 from simulators.xero.schema import NAMESPACE, ms_now
 from simulators.xero.validation import XeroValidation
@@ -16,7 +18,7 @@ from simulators.xero.where import WhereError, compile_where
 __all__ = ["InvoiceRoutes"]
 
 
-class InvoiceRoutes(XeroValidation, XeroEvents):
+class InvoiceRoutes(XeroValidation, XeroEvents, XeroBatching):
     """The handlers of ``/api.xro/2.0/Invoices`` and ``/Organisation``, and the online invoice page."""
 
     async def get_invoices(self, request: web.Request) -> web.Response:
@@ -44,42 +46,89 @@ class InvoiceRoutes(XeroValidation, XeroEvents):
         return self.ok("Invoices", [self.render_invoice(i) for i in chunk], **extra)
 
     async def put_invoices(self, request: web.Request) -> web.Response:
+        return await self._invoice_collection(request, updates=False)
+
+    async def post_invoices(self, request: web.Request) -> web.Response:
+        """Update-or-create: an element with an InvoiceID updates that invoice (bulk void), others are new."""
+        return await self._invoice_collection(request, updates=True)
+
+    async def _invoice_collection(self, request: web.Request, updates: bool) -> web.Response:
+        refused = await self.too_large(request)
+        if refused is not None:
+            return refused
         body = await read_json(request) or {}
         summarize = request.query.get("summarizeErrors", "true").lower() != "false"
+        unitdp = 4 if request.query.get("unitdp") == "4" else 2
 
-        async def create() -> web.Response:
+        async def write() -> web.Response:
             items = body.get("Invoices") if isinstance(body, dict) else None
             if not isinstance(items, list) or not items:
                 return self.validation([], "No invoices were provided")
-            unitdp = 4 if request.query.get("unitdp") == "4" else 2
-            checked = [self.check_invoice(d, unitdp) for d in items]
-            if summarize and any(errors for errors, _ in checked):
-                return self.validation(
-                    [
-                        {**d, "ValidationErrors": [{"Message": m} for m in errors]}
-                        for d, (errors, _) in zip(items, checked, strict=True)
-                        if errors
-                    ]
-                )
+            await self.batch_latency(len(items))
             results = []
-            for data, (errors, record) in zip(items, checked, strict=True):
-                if errors or record is None:
-                    results.append(
-                        {
-                            **self.render_rejected(data),
-                            "HasErrors": True,
-                            "StatusAttributeString": "ERROR",
-                            "ValidationErrors": [{"Message": m} for m in errors],
-                        }
-                    )
-                    continue
-                self.invoices[record["InvoiceID"]] = record
-                if record["ContactID"] in self.contacts:
-                    self.contacts[record["ContactID"]]["_invoiced"] = True
-                results.append({**self.render_invoice(record), "StatusAttributeString": "OK"})
-            return self.ok("Invoices", results)
+            for data in items:
+                result, changed = self._invoice_element(data, unitdp, updates)
+                results.append(result)
+                if changed is not None:
+                    await self._announce(changed, request, False)  # Xero sends UPDATE for the app's own changes
+            if summarize:  # the summarized 400 echoes the refused elements as they were sent
+                results = [r if r["StatusAttributeString"] == "OK" else {**data, **self._errors_of(r)}
+                           for data, r in zip(items, results, strict=True)]
+            return self.answer_elements("Invoices", results, summarize)
 
-        return await self.idempotent(request, create)
+        return await self.idempotent(request, write)
+
+    def _invoice_element(
+        self, data: Any, unitdp: int, updates: bool
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """One element's answer, and the invoice it changed (for its UPDATE event; None for a new one)."""
+        if not isinstance(data, dict):
+            return self._invoice_error({}, ["An invoice must be an object."]), None
+        invoice_id = data.get("InvoiceID") if updates else None
+        if invoice_id:
+            inv = self.invoices.get(str(invoice_id))
+            if inv is None:  # the message is ours (unconfirmed)
+                return self._invoice_error(data, [f"The invoice with InvoiceID {invoice_id} does not exist."]), None
+            errors = self.update_invoice(inv, data, unitdp)
+            if errors:
+                return self._invoice_error(self.render_invoice(inv), errors), None
+            return {**self.render_invoice(inv), "StatusAttributeString": "OK"}, inv
+        errors, record = self.check_invoice(data, unitdp)
+        if errors or record is None:
+            return self._invoice_error(self.render_rejected(data), errors), None
+        self.invoices[record["InvoiceID"]] = record
+        if record["ContactID"] in self.contacts:
+            self.contacts[record["ContactID"]]["_invoiced"] = True
+        return {**self.render_invoice(record), "StatusAttributeString": "OK"}, None
+
+    @staticmethod
+    def _invoice_error(rendered: dict[str, Any], errors: list[str]) -> dict[str, Any]:
+        return {**rendered, "HasErrors": True, "StatusAttributeString": "ERROR",
+                "ValidationErrors": [{"Message": m} for m in errors]}
+
+    @staticmethod
+    def _errors_of(result: dict[str, Any]) -> dict[str, Any]:
+        return {"StatusAttributeString": "ERROR", "ValidationErrors": result["ValidationErrors"]}
+
+    def update_invoice(self, inv: dict[str, Any], data: dict[str, Any], unitdp: int) -> list[str]:
+        """Apply ``data`` (Status, Reference, LineItems) to a standing invoice; its messages instead, unchanged."""
+        errors = []
+        if "Status" in data:
+            reason = self.transition(inv, str(data["Status"]))
+            if reason:
+                errors.append(reason)
+        elif inv["Status"] in ("VOIDED", "DELETED", "PAID") and "LineItems" not in data:
+            errors.append("This document cannot be edited.")
+        if "LineItems" in data and not errors:
+            errors += edits.edit_lines(self, inv, data["LineItems"], unitdp)  # changes nothing when refused
+        if errors:
+            return errors
+        if "Status" in data:
+            inv["Status"] = str(data["Status"])
+        if "Reference" in data:
+            inv["Reference"] = str(data["Reference"])
+        inv["UpdatedDateUTC"] = ms_now()
+        return []
 
     async def get_invoice(self, request: web.Request) -> web.Response:
         inv = self.find_invoice(request.match_info["id"])
@@ -98,25 +147,12 @@ class InvoiceRoutes(XeroValidation, XeroEvents):
             if not isinstance(items, list) or len(items) != 1:
                 return self.validation([], "Exactly one invoice must be provided")
             data = items[0]
-            errors = []
-            if "Status" in data:
-                reason = self.transition(inv, str(data["Status"]))
-                if reason:
-                    errors.append(reason)
-            elif inv["Status"] in ("VOIDED", "DELETED", "PAID") and "LineItems" not in data:
-                errors.append("This document cannot be edited.")
-            if "LineItems" in data and not errors:
-                unitdp = 4 if request.query.get("unitdp") == "4" else 2  # as on a new invoice
-                errors += edits.edit_lines(self, inv, data["LineItems"], unitdp)  # changes nothing when refused
+            unitdp = 4 if request.query.get("unitdp") == "4" else 2  # as on a new invoice
+            errors = self.update_invoice(inv, data, unitdp)
             if errors:
                 return self.validation(
                     [{**self.render_invoice(inv), "ValidationErrors": [{"Message": m} for m in errors]}]
                 )
-            if "Status" in data:
-                inv["Status"] = str(data["Status"])
-            if "Reference" in data:
-                inv["Reference"] = str(data["Reference"])
-            inv["UpdatedDateUTC"] = ms_now()
             # Xero sends an UPDATE event for every change of an invoice, the calling app's own changes included.
             await self._announce(inv, request, False)
             return self.ok("Invoices", [self.render_invoice(inv)])

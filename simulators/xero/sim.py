@@ -17,6 +17,12 @@ Decisions (documented for test writers):
 - ``POST /_sim/xero/invoices/{id}/pay`` ``{"amount": "...", "date": "YYYY-MM-DD"}`` (amount defaults to
   what is due) records a payment; fully paid means PAID with FullyPaidOnDate; a webhook (INVOICE UPDATE)
   goes to the URL configured with ``POST /_sim/webhooks`` ``{"url": ..., "key": ...}``.
+- Collections: ``PUT /Invoices`` and ``/Contacts`` create, ``POST`` updates the elements that carry an
+  InvoiceID / ContactID (bulk void, bulk archive) and creates the others. Elements are handled one after the
+  other; each answers ``StatusAttributeString`` OK or ERROR (with ``ValidationErrors``) when
+  ``summarizeErrors=false``; otherwise (Xero's default) any refused element makes the answer a 400 with the
+  refused ones, and the valid ones are stored all the same, as Xero does. Size cap, batch latency, shuffled
+  answers, the ``IDs=`` cap and HighVolumeException: ``simulators.xero.batch_settings``.
 - ``POST /Invoices/{id}`` with ``LineItems`` edits an unpaid invoice's lines (``simulators.xero.edits``).
 - ``POST /_sim/xero/invoices/{id}/status`` ``{"status": "VOIDED" | "DELETED"}`` is a person voiding or
   deleting the invoice in the Xero app: Xero's status rules apply, and the INVOICE UPDATE webhook goes out.
@@ -53,10 +59,12 @@ class XeroSim(ContactRoutes, InvoiceRoutes, IdentityRoutes, XeroAdmin, XeroAcces
         r.add_post("/_sim/xero/revoke-connections", self.identity_admin_revoke)
         r.add_get(f"{API}/Contacts", self.get_contacts)
         r.add_put(f"{API}/Contacts", self.put_contacts)
+        r.add_post(f"{API}/Contacts", self.post_contacts)
         r.add_get(f"{API}/Contacts/{{id}}", self.get_contact)
         r.add_post(f"{API}/Contacts/{{id}}", self.post_contact)
         r.add_get(f"{API}/Invoices", self.get_invoices)
         r.add_put(f"{API}/Invoices", self.put_invoices)
+        r.add_post(f"{API}/Invoices", self.post_invoices)
         r.add_get(f"{API}/Invoices/{{id}}", self.get_invoice)
         r.add_post(f"{API}/Invoices/{{id}}", self.post_invoice)
         r.add_get(f"{API}/Invoices/{{id}}/OnlineInvoice", self.online_invoice)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,7 @@ from simulators.base import SimServer
 from simulators.idempotency import ReplayStore
 from simulators.ratelimit import Window
 from simulators.wire import json_response
+from simulators.xero.batch_settings import BATCH_DEFAULTS
 from simulators.xero.identity import Identity
 from simulators.xero.money import money
 from simulators.xero.org import OrgState
@@ -44,6 +46,7 @@ class XeroStore(SimServer):
         "webhook_url": None,
         "webhook_key": None,
         "organisation": "Demo Company (Global)",
+        **BATCH_DEFAULTS,  # size cap, batch latency, answer order, IDs= cap, high volume: see batching.py
     }
 
     def reset_state(self) -> None:
@@ -61,6 +64,7 @@ class XeroStore(SimServer):
         self._day: dict[str, Window] = {}
         self._app = Window(0, 60.0)
         self._in_flight: dict[str, int] = {}
+        self._shuffler: random.Random | None = None  # made on first use from shuffle_seed
         self.org = OrgState(dict(TAX_RATES), set(ACCOUNT_CODES), set(CURRENCIES), all_tax_rates=dict(TAX_RATES))
         self.on_config_change()
 
@@ -69,6 +73,7 @@ class XeroStore(SimServer):
         self._minute.clear()
         self._day.clear()
         self._app = Window(int(self.config["app_calls_per_minute"] or 0), self.minute_seconds)
+        self._shuffler = None  # a new shuffle_seed starts a new sequence
 
     @property
     def minute_seconds(self) -> float:
@@ -96,6 +101,8 @@ class XeroStore(SimServer):
             401: "Unauthorized",
             403: "Forbidden",
             404: "Not Found",
+            413: "Payload Too Large",
+            414: "URI Too Long",
             429: "Too Many Requests",
             500: "Internal Server Error",
             502: "Bad Gateway",

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["WhereError", "compile_where"]
+__all__ = ["WhereError", "compile_where", "where_fields"]
 
 _CLAUSE = re.compile(
     r"^\s*(?P<field>[A-Za-z][\w.]*?)\s*(?P<op>==|!=)\s*"
@@ -102,3 +102,14 @@ def compile_where(text: str) -> Callable[[dict[str, Any]], bool]:
     """A predicate over stored records for a Xero ``where`` string."""
     groups = [[_clause(c) for c in _split(g, (" AND ", "&&"))] for g in _split(text, (" OR ", "||"))]
     return lambda record: any(all(c(record) for c in group) for group in groups)
+
+
+def where_fields(text: str) -> set[str]:
+    """The fields a ``where`` string filters on (Xero optimises some of them, see ``simulators.xero.batching``);
+    a clause the simulator cannot parse counts as the field ``?`` (never an optimised one)."""
+    fields = set()
+    for group in _split(text, (" OR ", "||")):
+        for clause in _split(group, (" AND ", "&&")):
+            match = _METHOD.match(clause) or _CLAUSE.match(clause)
+            fields.add(match["field"] if match else "?")
+    return fields

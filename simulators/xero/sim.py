@@ -17,6 +17,9 @@ Decisions (documented for test writers):
 - ``POST /_sim/xero/invoices/{id}/pay`` ``{"amount": "...", "date": "YYYY-MM-DD"}`` (amount defaults to
   what is due) records a payment; fully paid means PAID with FullyPaidOnDate; a webhook (INVOICE UPDATE)
   goes to the URL configured with ``POST /_sim/webhooks`` ``{"url": ..., "key": ...}``.
+- Webhooks: an invoice made through the API (``PUT /Invoices``) sends INVOICE CREATE events (one delivery
+  per call); every later change, by the API or a person, an INVOICE UPDATE event, as Xero does.
+- ``IDs``, ``ContactIDs`` and ``InvoiceNumbers`` lists of more than 50 answer 414 (``access.MAX_IDS``).
 - ``POST /Invoices/{id}`` with ``LineItems`` edits an unpaid invoice's lines (``simulators.xero.edits``).
 - ``POST /_sim/xero/invoices/{id}/status`` ``{"status": "VOIDED" | "DELETED"}`` is a person voiding or
   deleting the invoice in the Xero app: Xero's status rules apply, and the INVOICE UPDATE webhook goes out.

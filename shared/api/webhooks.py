@@ -177,10 +177,23 @@ def xero(headers: Mapping[str, str], body: bytes, settings: Settings) -> XeroDec
     events = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(events, list):
         return XeroDecision(error_response(400, "malformed_body", "expected an object with an events array"))
-    ids = [e["resourceId"].lower() for e in events
-           if isinstance(e, dict) and e.get("eventCategory") == "INVOICE" and isinstance(e.get("resourceId"), str)
-           and XERO_GUID.fullmatch(e["resourceId"]) and e.get("tenantId") in (None, settings.xero_tenant_id)]
+    ids = [i for i in (_invoice_to_read(e, settings.xero_tenant_id) for e in events) if i is not None]
     return XeroDecision(ApiResponse(200, "", "text/plain"), list(dict.fromkeys(ids)))
+
+
+def _invoice_to_read(event: object, tenant_id: str) -> str | None:
+    """The invoice an event asks to read back (lowercase GUID), or None for an event that cannot matter."""
+    if not isinstance(event, dict) or event.get("eventCategory") != "INVOICE":
+        return None
+    if event.get("eventType") == "CREATE":
+        # Xero reports every invoice made, this app's own included: a new invoice cannot be paid, voided or
+        # deleted yet (each of those is an UPDATE event of its own), so reading it back would cost one Xero
+        # call per deal for nothing.
+        return None
+    resource = event.get("resourceId")
+    if not isinstance(resource, str) or not XERO_GUID.fullmatch(resource):
+        return None
+    return resource.lower() if event.get("tenantId") in (None, tenant_id) else None
 
 
 async def xero_accept(decision: XeroDecision, client: DurableClient) -> ApiResponse:

@@ -220,6 +220,22 @@ def test_xero_invoice_events_name_the_invoices_to_check(settings: Settings) -> N
     assert decision.paid_invoice_ids == [INV_1]
 
 
+def test_an_invoice_created_event_starts_nothing_and_costs_no_xero_read(settings: Settings) -> None:
+    # A new invoice cannot have been paid yet: Xero reports each one the app makes (CREATE), and reading it
+    # back would spend one Xero call per deal for nothing. Its payments come as UPDATE events.
+    events = {"events": [
+        {"resourceId": INV_2, "eventCategory": "INVOICE", "eventType": "CREATE", "tenantId": settings.xero_tenant_id},
+        {"resourceId": INV_1, "eventCategory": "INVOICE", "eventType": "UPDATE", "tenantId": settings.xero_tenant_id}]}
+    body = json.dumps(events).encode()
+    key = settings.xero_webhook_key.get_secret_value()
+    assert webhooks.xero(xero_headers(key, body), body, settings).paid_invoice_ids == [INV_1]
+    created = json.dumps({"events": events["events"][:1]}).encode()
+    decision = webhooks.xero(xero_headers(key, created), created, settings)
+    client = FakeDurableClient()
+    response = asyncio.run(webhooks.xero_accept(decision, client))
+    assert (response.status, response.body, decision.paid_invoice_ids, client.started_ids()) == (200, "", [], [])
+
+
 def test_an_invoice_event_whose_resource_id_is_not_a_xero_guid_is_acknowledged_and_ignored(
         settings: Settings) -> None:
     # A control character or a '/' would reach the task hub inside an instance id, which refuses it:

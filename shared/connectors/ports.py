@@ -113,6 +113,10 @@ class AccountingPort(Protocol):
 
     def get_invoice(self, invoice_id: str) -> InvoiceRef | None: ...
 
+    def get_invoices(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceRef]:
+        """The invoices of these ids that exist, keyed by the id as asked (few calls: many ids per call)."""
+        ...
+
     def find_invoices_by_reference(self, reference: str) -> list[InvoiceRef]: ...
 
     def find_live_invoices(self, customer_id: str) -> list[InvoiceRef]:

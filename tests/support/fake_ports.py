@@ -113,6 +113,7 @@ class FakeAccounting:
         self.invoices: dict[str, dict[str, Any]] = {}
         self.keys: dict[str, Any] = {}
         self.faults = Faults()
+        self.reads: list[list[str]] = []  # the id lists ``get_invoices`` was asked for, one per call
 
     def snapshot(self) -> dict[str, Any]:
         return copy.deepcopy({"customers": self.customers, "invoices": self.invoices})
@@ -175,6 +176,11 @@ class FakeAccounting:
 
     def get_invoice(self, invoice_id: str) -> InvoiceRef | None:
         return self._ref(invoice_id) if invoice_id in self.invoices else None
+
+    def get_invoices(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceRef]:
+        self.faults.check("get_invoices")
+        self.reads.append(list(invoice_ids))
+        return {i: self._ref(i) for i in invoice_ids if i in self.invoices}
 
     def find_invoices_by_reference(self, reference: str) -> list[InvoiceRef]:
         self.faults.check("find_invoices_by_reference")

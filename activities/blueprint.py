@@ -10,7 +10,7 @@ import azure.durable_functions as df
 
 from shared import composition, names
 from shared.adapters.durable_client import DurableClientAdapter
-from shared.application import batch_flushing, deal_sync_starts, life_event_starts
+from shared.application import batch_flushing, deal_sync_starts, life_event_starts, paid_invoice_starts
 from shared.application.messages import DealSyncStarts, LifeEventStarts
 from shared.config import get_settings
 from shared.domain.transaction import TransactionState
@@ -68,6 +68,28 @@ def mark_deal_paid(payload: Any) -> dict[str, Any]:
     return run_activity(lambda p: paid.mark_deal_paid(paid.MarkPaidInput.model_validate(p), composition.crm(),
                                                       composition.accounting(),
                                                       get_settings().hubspot_trigger_stage), payload)
+
+
+@bp.activity_trigger(input_name="payload", activity=names.START_PAID_INVOICES)
+@bp.durable_client_input(client_name="client")
+async def start_paid_invoices(payload: Any, client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    request = paid_invoice_starts.PaidInvoiceBatch.model_validate(payload)
+    report = await paid_invoice_starts.start_paid_invoice_syncs(_durable(client), request.invoice_ids,
+                                                                request.batch_id)
+    return report.as_json()
+
+
+@bp.activity_trigger(input_name="payload", activity=names.READ_PAID_INVOICES)
+def read_paid_invoices(payload: Any) -> dict[str, Any]:
+    return run_activity(lambda p: paid.read_invoices(paid.ReadInvoicesInput.model_validate(p),
+                                                     composition.accounting()), payload)
+
+
+@bp.activity_trigger(input_name="payload", activity=names.DELIVER_INVOICE_READS)
+@bp.durable_client_input(client_name="client")
+async def deliver_invoice_reads(payload: Any, client: df.DurableOrchestrationClient) -> int:
+    reads = paid_invoice_starts.InvoiceReads.model_validate(payload)
+    return await paid_invoice_starts.deliver_invoice_reads(_durable(client), reads)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.START_DEAL_SYNCS)

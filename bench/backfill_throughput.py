@@ -9,8 +9,11 @@ and the HubSpot simulator and client are scaled alike. Everything else is the ap
 
 Prints JSON with ``figures``: invoices per simulated minute; the share of Xero's call budget used (Xero
 API calls the simulator admitted per simulated minute, over 60; goal >= 90%); 429s served; transactions
-that failed because of a 429 (goal 0); transactions completed. The clock runs from the backfill request
-to the end of the batch (every transaction of the batch has ended by then).
+that failed because of a 429 (goal 0); transactions completed; Xero and HubSpot calls per deal (the calls
+each simulator admitted, from its request log: a 429 costs no quota); the simulated wall time; and the share of
+one day of Xero's Starter tier (1,000 calls) the backfill used. The per-deal goals (<= 0.1 Xero, <= 0.3
+HubSpot calls a deal) are for batched steps: one call serves many deals. The clock runs from the backfill
+request to the end of the batch (every transaction of the batch has ended by then).
 Usage: python bench/backfill_throughput.py [--deals 500] [--time-scale 20] [--concurrency N]
 """
 
@@ -41,6 +44,9 @@ from tests.support.settings import sample_settings
 XERO_API = "/api.xro/2.0"
 XERO_LIMITS = {"calls_per_minute": 60, "max_concurrent": 5, "calls_per_day": 5000}  # connector-facts.md
 GOAL_BUDGET_SHARE = 0.90
+STARTER_DAY_CALLS = 1000  # Xero's free Starter tier: calls a day per organisation
+GOAL_XERO_CALLS_PER_DEAL = 0.1
+GOAL_HUBSPOT_CALLS_PER_DEAL = 0.3
 
 
 def _seed(hubspot_url: str, deals: int) -> set[str]:
@@ -69,6 +75,18 @@ def _rate_limited(row: dict[str, Any]) -> bool:
     return row["status"] != "completed" and ("rate limit" in text or "429" in text or "rate_limited" in text)
 
 
+def _call_figures(xero_calls: int, hubspot_calls: int, deals: int, sim_minutes: float) -> list[dict[str, Any]]:
+    """What the backfill cost per deal, and in days of quota: the figures batched steps are meant to move."""
+    return [
+        figure("Xero calls per deal", round(xero_calls / deals, 3), "calls/deal", GOAL_XERO_CALLS_PER_DEAL, "<="),
+        figure("HubSpot calls per deal", round(hubspot_calls / deals, 3), "calls/deal",
+               GOAL_HUBSPOT_CALLS_PER_DEAL, "<="),
+        figure("simulated wall time", round(sim_minutes, 1), "simulated minutes"),
+        figure("share of one day's Starter quota (1,000 calls) used", round(xero_calls / STARTER_DAY_CALLS, 3),
+               "share"),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--deals", type=int, default=500)
@@ -91,6 +109,7 @@ def main() -> int:
         sims.hubspot.config(requests_per_10s=100, time_scale=scale)
         sims.xero.config(**XERO_LIMITS, time_scale=scale)
         sims.xero.clear_requests()
+        sims.hubspot.clear_requests()  # from here on, only the app calls HubSpot
 
         t0 = time.monotonic()
         with httpx.Client(base_url=stack.host.base_url, timeout=60) as http:
@@ -108,6 +127,7 @@ def main() -> int:
         problems = Counter(r["response_headers"].get("X-Rate-Limit-Problem", "?") for r in api_calls
                            if r["status"] == 429)
         invoices = len(sims.xero.state()["invoices"])
+        hubspot_admitted = sum(1 for r in sims.hubspot.requests() if r["status"] != 429)
 
     sim_minutes = elapsed * scale / 60
     admitted = len(api_calls) - statuses[429]
@@ -126,6 +146,7 @@ def main() -> int:
             figure("429s served by Xero", statuses[429], "responses"),
             figure("transactions failed by 429s", failed_by_429, "transactions", 0, "<="),
             figure("transactions completed", outcomes.get("completed", 0), "transactions", args.deals, ">="),
+            *_call_figures(admitted, hubspot_admitted, args.deals, sim_minutes),
         ],
     }, indent=2))
     return 0

@@ -109,6 +109,9 @@ var secretUriPrefix = 'https://${keyVaultName}${environment().suffixes.keyvaultD
 var defaultAppSettings = {
   TASK_HUB_NAME: 'DealSyncHub'
   LEDGER_TABLE_NAME: 'SyncLedger'
+  // Which Xero contact is each CRM company's: a table of the app's storage account, covered by the
+  // Storage Table Data Contributor role granted for the ledger.
+  CUSTOMER_MAP_TABLE_NAME: 'CustomerMap'
   HUBSPOT_BASE_URL: 'https://api.hubapi.com'
   HUBSPOT_ACCESS_TOKEN: '@Microsoft.KeyVault(SecretUri=${secretUriPrefix}${secretNames.hubspotAccessToken}/)'
   HUBSPOT_APP_SECRET: '@Microsoft.KeyVault(SecretUri=${secretUriPrefix}${secretNames.hubspotAppSecret}/)'

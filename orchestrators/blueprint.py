@@ -12,6 +12,7 @@ from orchestrators.deal_change import deal_change as run_deal_change
 from orchestrators.deal_sync import deal_sync as run_deal_sync
 from orchestrators.invoice_paid import invoice_paid as run_invoice_paid
 from orchestrators.life_event_batch import life_event_batch as run_life_event_batch
+from orchestrators.paid_invoice_batch import paid_invoice_batch as run_paid_invoice_batch
 from orchestrators.webhook_batch import webhook_batch as run_webhook_batch
 from shared import names
 
@@ -81,6 +82,12 @@ def batch_sync(context: df.DurableOrchestrationContext) -> Generator[Any, Any, d
 @bp.orchestration_trigger(context_name="context", orchestration=names.INVOICE_PAID)
 def invoice_paid(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     result = yield from run_invoice_paid(_Context(context))
+    return result
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=names.PAID_INVOICE_BATCH)
+def paid_invoice_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    result = yield from run_paid_invoice_batch(_Context(context))
     return result
 
 

@@ -16,13 +16,14 @@ from azure.data.tables import TableServiceClient
 from shared.config import Settings, get_settings
 from shared.connectors.http_client import ServiceHttp
 from shared.connectors.hubspot import HubSpotClient
-from shared.connectors.ports import AccountingPort, BatchAccountingPort, CrmPort
+from shared.connectors.ports import AccountingPort, BatchAccountingPort, CrmPort, CustomerMap
 from shared.connectors.xero import XeroClient
 from shared.connectors.xero_auth import TokenSource, WebAppTokens, XeroDisconnected, XeroIdentity
 from shared.connectors.xero_batch import XeroBatch
 from shared.connectors.xero_token_store import BudgetRecorder, TableTokenStore
 from shared.domain.invoice_mapping import MappingRules
 from shared.domain.mapping_file import InvoiceMapping, MappingError, parse_mapping
+from shared.ledger.customer_map import TableCustomerMap
 from shared.ledger.table_ledger import TableLedger
 from shared.sync.activities import Ports
 from shared.sync.batch_port import OneByOne
@@ -145,6 +146,20 @@ def ledger() -> TableLedger:
     return built
 
 
+def customer_map() -> CustomerMap | None:
+    """Which Xero contact is each company's, per organisation; None for an adapter without organisations."""
+    client = accounting()
+    if not isinstance(client, XeroClient):
+        return None
+    # The organisation is read per call: a Web app reconnected to another one must not reuse the old rows.
+    # The ledger's short table limits: the map is a cache, and a storage outage should cost the saga's load
+    # step a search by company id, not seconds of SDK back-off on a worker thread first.
+    built: TableCustomerMap = _once("customer_map", lambda: TableCustomerMap(
+        build_table_service(get_settings(), **LEDGER_CALL_LIMITS), get_settings().customer_map_table_name,
+        tenant=client.tokens.tenant_id))
+    return built
+
+
 def invoice_mapping() -> tuple[InvoiceMapping, str]:
     """INVOICE_MAPPING parsed, and "" or the error naming its bad entries (the app still starts)."""
     try:
@@ -179,7 +194,8 @@ def ports() -> Ports:
     """Everything the saga's activities need, built once per process."""
     built: Ports = _once("ports", lambda: Ports(crm=crm(), accounting=accounting(), rules=mapping_rules(),
                                                 trigger_stage=get_settings().hubspot_trigger_stage,
-                                                org=organisation(), mailer=_mailer()))
+                                                org=organisation(), mailer=_mailer(),
+                                                customers=customer_map()))
     return built
 
 

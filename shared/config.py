@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     ledger_table_name: str = Field(
         default="SyncLedger", validation_alias="LEDGER_TABLE_NAME", pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$"
     )
+    # Which Xero contact is each CRM company's (shared/ledger/customer_map.py), in the app's storage account.
+    customer_map_table_name: str = Field(
+        default="CustomerMap", validation_alias="CUSTOMER_MAP_TABLE_NAME", pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$"
+    )
     task_hub_name: str = Field(default="DealSyncHub", validation_alias="TASK_HUB_NAME")
 
     # --- HubSpot (CRM) ---

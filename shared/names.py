@@ -15,6 +15,8 @@ WEBHOOK_BATCH_PREFIX = "hswh-"
 DEAL_CHANGE = "deal_change"  # a life event of an invoiced deal; instance id deal-<id>-change<n>
 LIFE_EVENT_BATCH = "life_event_batch"  # instance id: LIFE_BATCH_PREFIX + a hash of the batch's events
 LIFE_BATCH_PREFIX = "hslife-"
+PAID_INVOICE_BATCH = "paid_invoice_batch"  # instance id: PAID_BATCH_PREFIX + a hash of a Xero delivery's events
+PAID_BATCH_PREFIX = "xewh-"
 BATCH_INSTANCE_ID = "batch-sync"  # a singleton: overlapping schedules never double-run
 BATCH_FLUSHER = "batch_flusher"  # one per organisation and batched step kind: flush-<org>-<kind>-e<epoch>
 
@@ -22,6 +24,9 @@ BATCH_FLUSHER = "batch_flusher"  # one per organisation and batched step kind: f
 RECORD_TRANSACTION = "record_transaction"
 FIND_DEALS = "find_deals_to_sync"
 MARK_DEAL_PAID = "mark_deal_paid"
+START_PAID_INVOICES = "start_paid_invoices"
+READ_PAID_INVOICES = "read_paid_invoices"
+DELIVER_INVOICE_READS = "deliver_invoice_reads"
 START_DEAL_SYNCS = "start_deal_syncs"
 CHECK_MAPPING = "check_invoice_mapping"
 READ_LIFE_EVENT = "read_life_event"
@@ -61,6 +66,15 @@ EVENT_COMPENSATE = "compensate"
 EVENT_RECHECK = "recheck"
 
 
+def invoice_read_event(batch_id: str) -> str:
+    """The event a ``paid_invoice_batch`` sends the write-backs it started with the invoice it read for them.
+
+    One name per batch: a late event of an earlier batch must never answer a later run of the same
+    instance id (that run started after the earlier read, which may be older than its invoice's change).
+    """
+    return f"invoice-read-{batch_id}"
+
+
 def manual_event(action: str, round_: int) -> str:
     """The external event a person's ``action`` is raised as while the transaction is in ``round_``.
 
@@ -77,6 +91,10 @@ REGISTERED: dict[str, str] = {
     DEAL_SYNC: "orchestrationTrigger",
     BATCH_SYNC: "orchestrationTrigger",
     INVOICE_PAID: "orchestrationTrigger",
+    PAID_INVOICE_BATCH: "orchestrationTrigger",
+    START_PAID_INVOICES: "activityTrigger",
+    READ_PAID_INVOICES: "activityTrigger",
+    DELIVER_INVOICE_READS: "activityTrigger",
     WEBHOOK_BATCH: "orchestrationTrigger",
     DEAL_CHANGE: "orchestrationTrigger",
     LIFE_EVENT_BATCH: "orchestrationTrigger",

@@ -20,7 +20,7 @@ from shared import names
 from shared.api.hubspot_life_events import LifeEvents
 from shared.api.responses import ApiResponse, error_response, json_response
 from shared.application.life_event_starts import start_life_event_batch
-from shared.application.paid_invoice_starts import start_paid_invoice_syncs
+from shared.application.paid_invoice_starts import start_paid_invoice_batch
 from shared.application.ports import DurableClient
 from shared.application.webhook_batch_start import start_webhook_batch
 from shared.config import Settings
@@ -159,7 +159,17 @@ async def hubspot_accept(decision: HubSpotDecision, client: DurableClient, setti
 @dataclass
 class XeroDecision:
     response: ApiResponse
-    paid_invoice_ids: list[str] = field(default_factory=list)
+    paid_invoice_ids: list[str] = field(default_factory=list)  # each invoice once, in the order of its first event
+    event_keys: list[str] = field(default_factory=list)  # what identifies the accepted events (batch_id)
+
+    @property
+    def batch_id(self) -> str | None:
+        """The ``paid_invoice_batch`` instance id: a redelivery of the same events (same sequence numbers)
+        gives the same id, so it is recognised by one status read. None when nothing was accepted."""
+        if not self.event_keys:
+            return None
+        joined = "\n".join(self.event_keys)
+        return names.PAID_BATCH_PREFIX + hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def xero(headers: Mapping[str, str], body: bytes, settings: Settings) -> XeroDecision:
@@ -177,22 +187,41 @@ def xero(headers: Mapping[str, str], body: bytes, settings: Settings) -> XeroDec
     events = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(events, list):
         return XeroDecision(error_response(400, "malformed_body", "expected an object with an events array"))
-    ids = [e["resourceId"].lower() for e in events
-           if isinstance(e, dict) and e.get("eventCategory") == "INVOICE" and isinstance(e.get("resourceId"), str)
-           and XERO_GUID.fullmatch(e["resourceId"]) and e.get("tenantId") in (None, settings.xero_tenant_id)]
-    return XeroDecision(ApiResponse(200, "", "text/plain"), list(dict.fromkeys(ids)))
+    accepted = [(i, e) for i, e in ((_invoice_to_read(e, settings.xero_tenant_id), e) for e in events) if i]
+    # Xero numbers its deliveries' events: with the events themselves, that tells a redelivery from a new
+    # delivery that happens to carry the same event again (its later change within the same millisecond).
+    sequence = json.dumps([payload.get("firstEventSequence"), payload.get("lastEventSequence")], default=str)
+    keys = [sequence, *sorted(json.dumps(e, sort_keys=True, default=str) for _, e in accepted)] if accepted else []
+    return XeroDecision(ApiResponse(200, "", "text/plain"), list(dict.fromkeys(i for i, _ in accepted)), keys)
+
+
+def _invoice_to_read(event: object, tenant_id: str) -> str | None:
+    """The invoice an event asks to read back (lowercase GUID), or None for an event that cannot matter."""
+    if not isinstance(event, dict) or event.get("eventCategory") != "INVOICE":
+        return None
+    if event.get("eventType") == "CREATE":
+        # Xero reports every invoice made, this app's own included: a new invoice cannot be paid, voided or
+        # deleted yet (each of those is an UPDATE event of its own), so reading it back would cost one Xero
+        # call per deal for nothing.
+        return None
+    resource = event.get("resourceId")
+    if not isinstance(resource, str) or not XERO_GUID.fullmatch(resource):
+        return None
+    return resource.lower() if event.get("tenantId") in (None, tenant_id) else None
 
 
 async def xero_accept(decision: XeroDecision, client: DurableClient) -> ApiResponse:
-    """Start the paid-invoice write-backs a signed delivery names, then answer as ``xero`` decided.
+    """Hand a signed delivery's invoices to one ``paid_invoice_batch``, then answer as ``xero`` decided.
 
-    When the task hub cannot be reached the answer is 503: Xero delivers the events again.
+    The batch starts the write-backs and reads their invoices many per call. When the task hub cannot be
+    reached the answer is 503: nothing was accepted, and Xero delivers the events again.
     """
-    if decision.paid_invoice_ids:
+    batch_id = decision.batch_id
+    if batch_id is not None:
         try:
-            await start_paid_invoice_syncs(client, decision.paid_invoice_ids)
+            await start_paid_invoice_batch(client, batch_id, decision.paid_invoice_ids)
         except Exception as exc:  # the durable client's errors have no common type (HTTP, SDK, host)
-            return _unavailable("Xero", "paid-invoice write-backs", exc)
+            return _unavailable("Xero", f"paid-invoice batch {batch_id}", exc)
     return decision.response
 
 

@@ -23,8 +23,8 @@ from shared.domain.models import (
 )
 
 __all__ = [
-    "AccountingPort", "ArchiveOutcome", "BatchAccountingPort", "CrmPort", "DealPage", "ElementRejected",
-    "ElementUnanswered",
+    "AccountingPort", "ArchiveOutcome", "BatchAccountingPort", "CrmPort", "CustomerMap", "DealPage",
+    "ElementRejected", "ElementUnanswered",
 ]
 
 
@@ -88,6 +88,11 @@ class AccountingPort(Protocol):
         this external id (the CRM company id); None if none. Never by name or e-mail: those are not unique."""
         ...
 
+    def get_customers(self, ids: Sequence[str]) -> dict[str, CustomerRef]:
+        """The customers with these ids that exist, archived ones included (see ``status``), by id; an id
+        the system does not know (or one merged into another customer) is left out. Few calls: many ids each."""
+        ...
+
     def find_customers_named(self, name: str) -> list[CustomerRef]:
         """The active customers with this name as the accounting system compares names for uniqueness."""
         ...
@@ -107,6 +112,10 @@ class AccountingPort(Protocol):
         ...
 
     def get_invoice(self, invoice_id: str) -> InvoiceRef | None: ...
+
+    def get_invoices(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceRef]:
+        """The invoices of these ids that exist, keyed by the id as asked (few calls: many ids per call)."""
+        ...
 
     def find_invoices_by_reference(self, reference: str) -> list[InvoiceRef]: ...
 
@@ -129,6 +138,24 @@ class AccountingPort(Protocol):
 
     def invoice_link(self, invoice_id: str) -> str:
         """A link into the accounting app for people (no call)."""
+        ...
+
+
+@runtime_checkable
+class CustomerMap(Protocol):
+    """Which accounting customer is a CRM company's, remembered locally (for the connected organisation), so that
+    the saga reads it by id instead of searching by the company id, an unoptimised filter for the accounting
+    system. Only *which* customer: its status is read from the accounting system on each use.
+
+    Raises only ``TransientError`` (storage unreachable); every write is idempotent.
+    """
+
+    def contact_id(self, company_id: str) -> str | None:
+        """The customer id recorded for the company; None if none."""
+        ...
+
+    def record(self, company_id: str, contact_id: str) -> None:
+        """Remember the company's customer (the same call twice leaves one row)."""
         ...
 
 

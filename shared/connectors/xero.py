@@ -28,7 +28,7 @@ Decisions:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -61,6 +61,7 @@ SERVICE = "xero"
 EnvelopeT = TypeVar("EnvelopeT", bound=BaseModel)
 MAX_IDEMPOTENCY_KEY = 128
 PAGE_SIZE = 100
+MAX_IDS_PER_CALL = 50  # Xero's guidance for an IDs= list: longer ones make an over-long URL
 LIVE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID")  # invoices that still use their contact
 
 
@@ -341,6 +342,20 @@ class XeroClient:
                 return self._customer_ref(contact, external_id)
         return None
 
+    def get_customers(self, ids: Sequence[str]) -> dict[str, CustomerRef]:
+        """The contacts with these ContactIDs, archived ones included, by id: ``GET /Contacts?IDs=`` (an optimised
+        filter, unlike ``ContactNumber``), at most 50 ids a call. An unknown id, or a contact merged into
+        another (``MergedToContactID``: the merged-away one must not get invoices), is left out."""
+        wanted = list(dict.fromkeys(i for i in ids if i))
+        found: dict[str, CustomerRef] = {}
+        for start in range(0, len(wanted), MAX_IDS_PER_CALL):
+            chunk = wanted[start:start + MAX_IDS_PER_CALL]
+            params = {"IDs": ",".join(chunk), "includeArchived": "true"}
+            for contact in self._contacts(self._call("GET", "/Contacts", params=params), "contacts by id"):
+                if contact.ContactID in chunk and not contact.MergedToContactID:
+                    found[contact.ContactID] = self._customer_ref(contact)
+        return found
+
     def find_customers_named(self, name: str) -> list[CustomerRef]:
         """The active contacts whose name is ``name`` as Xero compares names for uniqueness (ignoring case)."""
         found = self._contacts_where(where_equals("Name", name))
@@ -445,6 +460,20 @@ class XeroClient:
     def get_invoice(self, invoice_id: str) -> InvoiceRef | None:
         found = self._get_invoice(invoice_id)
         return self._invoice_ref(found) if found else None
+
+    def get_invoices(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceRef]:
+        """The invoices of these ids that exist, by the id as asked: one ``GET /Invoices?IDs=`` per
+        ``MAX_IDS_PER_CALL`` ids (a longer list makes a URL Xero refuses)."""
+        wanted = {i.lower(): i for i in dict.fromkeys(invoice_ids)}
+        found: dict[str, InvoiceRef] = {}
+        ids = list(wanted.values())
+        for start in range(0, len(ids), MAX_IDS_PER_CALL):
+            chunk = ids[start:start + MAX_IDS_PER_CALL]
+            for invoice in self._all_invoices({"IDs": ",".join(chunk)}, f"{len(chunk)} invoices by id"):
+                asked = wanted.get((invoice.InvoiceID or "").lower())
+                if asked is not None:  # Xero filters by the ids; anything else it sends is not an answer
+                    found[asked] = self._invoice_ref(invoice)
+        return found
 
     def find_invoices_by_reference(self, reference: str) -> list[InvoiceRef]:
         found = self._all_invoices({"where": where_equals("Reference", reference)}, f"invoices {reference!r}")

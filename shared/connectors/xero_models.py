@@ -62,6 +62,7 @@ class XeroContact(_Wire):
     LastName: str | None = None
     EmailAddress: str | None = None
     ContactStatus: Literal["ACTIVE", "ARCHIVED", "GDPRREQUEST"] | None = None
+    MergedToContactID: str | None = None  # set on a contact merged into another (read only)
     HasValidationErrors: bool | None = None
     ValidationErrors: list[XeroValidationError] | None = None
 

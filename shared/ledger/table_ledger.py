@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,10 +13,11 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+from azure.data.tables import UpdateMode
 
 from shared.domain.transaction import TransactionState
 from shared.ledger.layout import deal_keys, decision_keys, from_row, inverted, parse_time, time_keys, to_row
+from shared.ledger.lazy_table import LazyTable
 
 LIST_COLUMNS = ["PartitionKey", "RowKey", "TransactionId", "DealId", "DealName", "Status", "Generation", "Round",
                 "Trigger", "Kind", "StartedAt", "UpdatedAt", "EndedAt", "Amount", "Currency", "DealAmount",
@@ -57,23 +57,8 @@ def _quote(value: str) -> str:
     return value.replace("'", "''")
 
 
-class TableLedger:
+class TableLedger(LazyTable):
     """The ledger in one Azure Table; safe to share between threads."""
-
-    def __init__(self, service: TableServiceClient, table_name: str) -> None:
-        self._service = service
-        self._table_name = table_name
-        self._table: TableClient | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def table(self) -> TableClient:
-        with self._lock:
-            if self._table is None:
-                with contextlib.suppress(ResourceExistsError):
-                    self._service.create_table(self._table_name)
-                self._table = self._service.get_table_client(self._table_name)
-            return self._table
 
     def upsert(self, state: TransactionState) -> None:
         """Write the transaction's time row and its deal row, unless the stored row is newer.

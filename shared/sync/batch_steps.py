@@ -22,6 +22,7 @@ from shared.domain.models import Customer, InvoiceDraft, InvoiceRef
 from shared.saga.envelope import StepFailed, run_activity
 from shared.sync import steps
 from shared.sync.batching import BatchInfo, QueueItem, attempt_key, batch_key
+from shared.sync.customer_lookup import remember
 from shared.sync.messages import CreateInvoiceInput, CreateInvoiceResult, EnsureCustomerInput, EnsureCustomerResult
 from shared.sync.org_check import check_mapping
 from shared.sync.step_ports import Ports
@@ -180,10 +181,12 @@ def _customers(run: _Run, ports: Ports) -> None:
                 # Refused (a name another customer has, ...): the single path knows what to do about it.
                 run.results[item.key] = _alone(request, ports)
             else:
+                if n == 0:
+                    remember(ports.customers, company_id, made.id)
                 result = EnsureCustomerResult(customer=made, created=n == 0, batch=run.info(made.id),
                                               external_ids={"customer": made.id})
                 run.results[item.key] = {"ok": True, "result": result.model_dump(mode="json")}
 
 
 def _alone(request: EnsureCustomerInput, ports: Ports) -> JsonDict:
-    return reply_of(lambda: steps.ensure_customer(request, ports.crm, ports.accounting, ports.rules))
+    return reply_of(lambda: steps.ensure_customer(request, ports.crm, ports.accounting, ports.rules, ports.customers))

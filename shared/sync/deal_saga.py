@@ -57,10 +57,11 @@ from shared.sync.step_table import Action, Activity, SagaStep, activities_of, ch
 
 # --- the activities: name (wire contract), input and result models, handler ---
 LOAD_DEAL = Activity("load_deal", LoadDealInput, LoadDealResult, lambda r, p: steps.load_deal(
-    r, p.crm, p.accounting, p.rules, p.trigger_stage, p.org))
+    r, p.crm, p.accounting, p.rules, p.trigger_stage, p.org, p.customers))
 WRITE_MARKERS = Activity("write_deal_markers", MarkersInput, MarkersResult, lambda r, p: steps.write_markers(r, p.crm))
 ENSURE_CUSTOMER = Activity("ensure_customer", EnsureCustomerInput, EnsureCustomerResult,
-                           lambda r, p: steps.ensure_customer(r, p.crm, p.accounting, p.rules))
+                           lambda r, p: steps.ensure_customer(r, p.crm, p.accounting, p.rules,
+                                                                              p.customers))
 ARCHIVE_CUSTOMER = Activity("archive_customer_if_created", ArchiveCustomerInput, ArchiveCustomerResult,
                             lambda r, p: steps.archive_customer_if_created(r, p.accounting))
 CREATE_INVOICE = Activity("create_invoice", CreateInvoiceInput, CreateInvoiceResult,

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.connectors.ports import AccountingPort, CrmPort
 from shared.domain.errors import PermanentError, TransientError
+from shared.domain.models import InvoiceRef
 from shared.sync.payments import PAID_FIELDS, PARTIALLY_PAID, payment_markers, unchanged
 
 _REFERENCE = re.compile(r"^Deal ([A-Za-z0-9_-]{1,64})$")
@@ -25,6 +26,26 @@ VOIDED_STATUS = "voided"  # the deal's sync status once its invoice was voided o
 class MarkPaidInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
     invoice_id: str
+    # Set when the invoice was read already, with others of its delivery in one call (``read_invoices``):
+    # the write-back uses that read instead of its own. ``invoice`` None then means Xero has no such invoice.
+    read: bool = False
+    invoice: InvoiceRef | None = None
+
+
+class ReadInvoicesInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    invoice_ids: list[str]
+
+
+class ReadInvoicesResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    invoices: dict[str, InvoiceRef | None]  # every id asked for; None when Xero has no such invoice
+
+
+def read_invoices(request: ReadInvoicesInput, accounting: AccountingPort) -> ReadInvoicesResult:
+    """The invoices of one delivery's events in as few calls as the accounting system allows."""
+    found = accounting.get_invoices(request.invoice_ids)
+    return ReadInvoicesResult(invoices={i: found.get(i) for i in request.invoice_ids})
 
 
 class MarkPaidResult(BaseModel):
@@ -39,8 +60,8 @@ class MarkPaidResult(BaseModel):
 
 def mark_deal_paid(request: MarkPaidInput, crm: CrmPort, accounting: AccountingPort,
                    trigger_stage: str | None = None) -> MarkPaidResult:
-    # Webhook events carry ids only: read the invoice to learn its status and its deal.
-    invoice = accounting.get_invoice(request.invoice_id)
+    # Webhook events carry ids only: read the invoice (unless read already) to learn its status and its deal.
+    invoice = request.invoice if request.read else accounting.get_invoice(request.invoice_id)
     if invoice is None:
         return MarkPaidResult(outcome="unknown_invoice")
     match = _REFERENCE.match(invoice.reference or "")

@@ -8,13 +8,14 @@ invoice are created with an ``Idempotency-Key`` derived from the transaction, an
 
 from __future__ import annotations
 
-from shared.connectors.ports import AccountingPort, CrmPort
+from shared.connectors.ports import AccountingPort, CrmPort, CustomerMap
 from shared.domain.amount_check import check_amount
 from shared.domain.customer_names import disambiguated_name
 from shared.domain.errors import BusinessRejection, PermanentError
 from shared.domain.invoice_mapping import MappingRules, build_invoice, lines_total, reference_for
 from shared.domain.models import Customer, Deal, InvoiceRef, SyncMarkers
 from shared.saga.envelope import Halt
+from shared.sync.customer_lookup import find_company_customer, remember
 from shared.sync.identity import generation_of, idempotency_key
 from shared.sync.messages import (
     ArchiveCustomerInput,
@@ -38,7 +39,7 @@ PAID_MARKERS = frozenset({"paid_status", "paid_date", "amount_paid", "amount_due
 
 def load_deal(
     request: LoadDealInput, crm: CrmPort, accounting: AccountingPort, rules: MappingRules, trigger_stage: str,
-    org: OrgSource | None = None,
+    org: OrgSource | None = None, customers: CustomerMap | None = None,
 ) -> LoadDealResult | Halt:
     """Read everything the saga needs, and refuse bad data before anything is written."""
     snapshot = crm.get_deal_snapshot(request.deal_id)
@@ -61,8 +62,9 @@ def load_deal(
     money = check_amount(deal, lines_total(draft.lines), draft.currency, mode=rules.amount_mismatch,
                          tolerance=rules.amount_tolerance)
     company_id = deal.company_ids[0]  # the primary company where the CRM says which
-    # One lookup for the whole saga, archived contacts included (reactivated rather than duplicated).
-    existing = accounting.find_customer(company_id, include_archived=True)
+    # One lookup for the whole saga, archived contacts included (reactivated rather than duplicated): by the
+    # customer map and a read by id, else by the company id (and then the map records what it found).
+    existing = find_company_customer(company_id, accounting, customers, include_archived=True)
     if markers.sync_status == "in_progress" and generation_of(deal.id, markers.transaction_id) is not None:
         # A claim by this deal's own transaction (ours from an earlier round or a lost result, or an
         # earlier generation that stopped): the deal's real previous values are not "in progress".
@@ -144,16 +146,24 @@ def write_markers(request: MarkersInput, crm: CrmPort) -> MarkersResult:
 
 
 def ensure_customer(request: EnsureCustomerInput, crm: CrmPort, accounting: AccountingPort,
-                    rules: MappingRules | None = None) -> EnsureCustomerResult:
+                    rules: MappingRules | None = None, customers: CustomerMap | None = None) -> EnsureCustomerResult:
     """The company's customer in accounting: the one carrying its id (ContactNumber), else a new one.
 
     A contact is this company's only by that id. Another customer of the same name is never used: the
     new one is named ``"<name> (HubSpot <id>)"``, or the deal is rolled back (``customer_name_collision``).
+    The customer map records the one reactivated, adopted or created (an upsert: a re-run writes it again).
     """
-    rules = rules or MappingRules()
     if request.existing is not None and request.existing.status != "ARCHIVED":
+        # Found by the load step, which read it from the map or recorded it there.
         return EnsureCustomerResult(customer=request.existing, created=False,
                                     external_ids={"customer": request.existing.id})
+    result = _reactivate_or_create(request, crm, accounting, rules or MappingRules(), customers)
+    remember(customers, request.company_id, result.customer.id)
+    return result
+
+
+def _reactivate_or_create(request: EnsureCustomerInput, crm: CrmPort, accounting: AccountingPort,
+                          rules: MappingRules, customers: CustomerMap | None) -> EnsureCustomerResult:
     if request.existing is not None:
         # Archived (e.g. by an earlier rollback): bring it back; the undo archives it again.
         ref = accounting.reactivate_customer(request.existing.id)
@@ -161,7 +171,7 @@ def ensure_customer(request: EnsureCustomerInput, crm: CrmPort, accounting: Acco
     if request.may_exist:
         # An earlier attempt's batch may have made it (under the batch's key): never make a second one. Whose
         # it is cannot be told apart from another deal's of the same company, so the undo keeps it.
-        found = accounting.find_customer(request.company_id)
+        found = find_company_customer(request.company_id, accounting, customers, include_archived=False)
         if found is not None:
             return EnsureCustomerResult(customer=found, created=False, external_ids={"customer": found.id})
     customer = customer_for(request, crm)
@@ -172,7 +182,7 @@ def ensure_customer(request: EnsureCustomerInput, crm: CrmPort, accounting: Acco
     except BusinessRejection:
         # Xero refuses a second active contact of the same name. Another deal of this company may
         # have created ours since the lookup (it carries the company id: use it, never undo it)...
-        ours = accounting.find_customer(company_id)
+        ours = find_company_customer(company_id, accounting, customers, include_archived=False)
         if ours is not None:
             return EnsureCustomerResult(customer=ours, created=False, external_ids={"customer": ours.id})
         # ...or the name is another customer's: theirs is never ours, whatever the name says.
@@ -210,6 +220,10 @@ def archive_customer_if_created(request: ArchiveCustomerInput, accounting: Accou
     with first: archiving its contact would strand it, so the undo fails and says so, and a person's
     ``compensate`` runs it again after the invoice. Another deal's invoice on the same customer (a
     concurrent deal adopted the contact we created) keeps the customer: it is theirs now too.
+
+    The customer map's row is kept: it says which contact is the company's, and an archived contact still
+    is (it carries the company id). The next deal reads it by id and reactivates it, as the search would
+    have found it; clearing the row could also race a concurrent deal that adopted the contact and needs it.
     """
     if request.existed_before or request.created is False:
         return ArchiveCustomerResult(outcome="kept", customer_id=request.customer_id)

@@ -12,7 +12,13 @@ from simulators.xero.identity import required_scopes
 from simulators.xero.schema import API
 from simulators.xero.state import XeroStore
 
-__all__ = ["XeroAccess"]
+__all__ = ["MAX_IDS", "XeroAccess"]
+
+# Xero's guidance is about 50 ids per ``IDs=`` list: longer lists make a URL its servers refuse. What the
+# refusal looks like is not documented; 414 URI Too Long (before auth and limits, as a front server would
+# answer) is this simulator's unconfirmed guess. Receivers must split their lists, whatever the status.
+MAX_IDS = 50
+ID_LISTS = ("IDs", "ContactIDs", "InvoiceNumbers")
 
 
 class XeroAccess(XeroStore):
@@ -21,6 +27,9 @@ class XeroAccess(XeroStore):
     async def admit(self, request: web.Request) -> tuple[web.StreamResponse | None, Any]:
         if not request.path.startswith(API):
             return None, lambda: None
+        cap = int(self.config.get("max_ids") or MAX_IDS)
+        if any(len(request.query.get(name, "").split(",")) > cap for name in ID_LISTS):
+            return self.problem(414, "URI Too Long", f"at most {cap} ids per list"), lambda: None
         grant = self.identity.bearer(request)
         if grant is None:
             response = self.problem(401, "Unauthorized", "AuthenticationUnsuccessful")

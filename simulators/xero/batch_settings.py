@@ -9,8 +9,8 @@ Decisions (documented for test writers; Xero's own behaviour where its documenta
 - ``shuffle_answers`` (off by default; ``shuffle_seed`` makes it reproducible): the elements of a collection
   answer come in another order than sent. Xero does not promise the order, so a client must match by
   Reference, ContactNumber or id, never by position.
-- ``max_ids`` (50): more ids in one ``IDs=`` filter answer 414. Xero's real limit is the URL's length (about
-  50 GUIDs); the count and the status are ours (unconfirmed).
+- ``max_ids`` (50): more ids in one ``IDs``, ``ContactIDs`` or ``InvoiceNumbers`` list answer 414. Xero's real
+  limit is the URL's length (about 50 GUIDs); the count and the status are ours (unconfirmed).
 - ``high_volume_threshold`` (None: off): with more contacts than that, a ``where`` on Contacts that uses a
   field outside Xero's optimised ones (Name, EmailAddress, AccountNumber; ``ContactNumber`` is not one) answers
   400 ``HighVolumeException`` with Xero's message. The message is Xero's (as its SDK users report it); the

@@ -30,6 +30,11 @@ class XeroEvents(XeroStore):
         self.spawn(self.send_events([event]))
         return None
 
+    def announce_created(self, invoice_ids: list[str], request: web.Request) -> None:
+        """Send one delivery of INVOICE CREATE events for invoices just made (in the background)."""
+        if invoice_ids and self.config.get("webhook_url") and self.config.get("webhook_key"):
+            self.spawn(self.send_events([self.event("INVOICE", "CREATE", i, request) for i in invoice_ids]))
+
     def event(
         self,
         category: str,

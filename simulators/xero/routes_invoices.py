@@ -37,8 +37,10 @@ class InvoiceRoutes(XeroValidation, XeroEvents, XeroBatching):
             ("ContactIDs", "ContactID"),
         ):
             if request.query.get(param):
-                wanted = {v.strip().strip('"') for v in request.query[param].split(",")}
-                items = [i for i in items if i[field] in wanted]
+                # GUIDs match whatever their letters' case, as Xero's do
+                fold = str.lower if field.endswith("ID") else str
+                wanted = {fold(v.strip().strip('"')) for v in request.query[param].split(",")}
+                items = [i for i in items if fold(i[field]) in wanted]
         term = request.query.get("searchTerm", "").lower()
         if term:
             items = [i for i in items if term in i["InvoiceNumber"].lower() or term in i["Reference"].lower()]
@@ -66,11 +68,17 @@ class InvoiceRoutes(XeroValidation, XeroEvents, XeroBatching):
                 return self.validation([], "No invoices were provided")
             await self.batch_latency(len(items))
             results = []
+            created: list[str] = []
             for data in items:
                 result, changed = self._invoice_element(data, unitdp, updates)
                 results.append(result)
                 if changed is not None:
                     await self._announce(changed, request, False)  # Xero sends UPDATE for the app's own changes
+                elif result["StatusAttributeString"] == "OK":
+                    created.append(str(result["InvoiceID"]))
+            # Xero sends a CREATE event for every invoice made through the API too, the caller's own included
+            # (in one delivery here): a receiver that reads each one back spends a call per invoice for nothing.
+            self.announce_created(created, request)
             if summarize:  # the summarized 400 echoes the refused elements as they were sent
                 results = [r if r["StatusAttributeString"] == "OK" else {**data, **self._errors_of(r)}
                            for data, r in zip(items, results, strict=True)]

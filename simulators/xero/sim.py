@@ -22,7 +22,11 @@ Decisions (documented for test writers):
   other; each answers ``StatusAttributeString`` OK or ERROR (with ``ValidationErrors``) when
   ``summarizeErrors=false``; otherwise (Xero's default) any refused element makes the answer a 400 with the
   refused ones, and the valid ones are stored all the same, as Xero does. Size cap, batch latency, shuffled
-  answers, the ``IDs=`` cap and HighVolumeException: ``simulators.xero.batch_settings``.
+  answers, and HighVolumeException: ``simulators.xero.batch_settings``.
+- Webhooks: an invoice made through the API (``PUT /Invoices``) sends INVOICE CREATE events (one delivery
+  per call); every later change, by the API or a person, an INVOICE UPDATE event, as Xero does.
+- ``IDs``, ``ContactIDs`` and ``InvoiceNumbers`` lists of more than ``max_ids`` (50) answer 414, before auth
+  and limits (``access.XeroAccess.admit``).
 - ``POST /Invoices/{id}`` with ``LineItems`` edits an unpaid invoice's lines (``simulators.xero.edits``).
 - ``POST /_sim/xero/invoices/{id}/status`` ``{"status": "VOIDED" | "DELETED"}`` is a person voiding or
   deleting the invoice in the Xero app: Xero's status rules apply, and the INVOICE UPDATE webhook goes out.

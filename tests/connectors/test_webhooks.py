@@ -113,6 +113,27 @@ def test_paid_invoice_in_xero_sends_a_signed_update_event(
     assert not xero_webhooks.verify(WEBHOOK_KEY, delivery.body, None)
 
 
+def test_an_invoice_made_through_the_api_sends_a_signed_create_event_once_per_key(
+    xero: XeroClient, xero_sim: SimulatorsProcess
+) -> None:
+    from tests.connectors.test_xero_connector import customer, draft
+
+    contact = customer(xero)
+    with Receiver(answer=lambda d: xero_answer(WEBHOOK_KEY, d)) as receiver:
+        xero_sim.xero.set_webhook(receiver.url, WEBHOOK_KEY)
+        ref = xero.create_invoice(draft(contact), "k-created")
+        xero.create_invoice(draft(contact), "k-created")  # a retried call: Xero replays, nothing new happens
+        delivery = receiver.wait_for(1)[0]
+        time.sleep(0.3)
+        assert len(receiver.deliveries) == 1
+    assert xero_webhooks.verify(WEBHOOK_KEY, delivery.body, delivery.headers.get("x-xero-signature"))
+    payload = json.loads(delivery.body)
+    [event] = payload["events"]
+    assert (event["eventCategory"], event["eventType"], event["resourceId"]) == ("INVOICE", "CREATE", ref.id)
+    assert event["resourceUrl"].endswith(f"/Invoices/{ref.id}") and event["tenantType"] == "ORGANISATION"
+    assert payload["firstEventSequence"] == payload["lastEventSequence"]
+
+
 def test_xero_intent_to_receive_passes_only_with_the_right_key(xero_sim: SimulatorsProcess) -> None:
     def answer_with(key: str) -> dict[str, object]:
         with Receiver(

@@ -159,6 +159,29 @@ def test_live_invoices_of_a_customer_leave_out_voided_and_other_customers_invoic
     assert sent["query"]["ContactIDs"] == contact  # filtered by Xero, not by reading every invoice
 
 
+def test_invoices_are_read_by_id_in_lists_of_at_most_fifty_and_unknown_ids_are_left_out(
+    xero: XeroClient, xero_sim: SimulatorsProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contact = customer(xero)
+    made = [xero.create_invoice(draft(contact, reference=f"deal-b{n}"), f"k-b{n}") for n in range(3)]
+    unknown = "00000000-0000-0000-0000-00000000beef"
+    monkeypatch.setattr("shared.connectors.xero.MAX_IDS_PER_CALL", 2)
+    since = len(xero_sim.xero.requests())
+    asked = [made[2].id.upper(), unknown, made[0].id, made[1].id, made[0].id]
+    found = xero.get_invoices(asked)
+    assert {i: r.reference for i, r in found.items()} == {
+        made[2].id.upper(): "deal-b2", made[0].id: "deal-b0", made[1].id: "deal-b1"}
+    sent = [r["query"]["IDs"].split(",") for r in xero_sim.xero.requests()[since:]]
+    assert sent == [[made[2].id.upper(), unknown], [made[0].id, made[1].id]]  # each id once, two per call
+
+
+def test_an_id_list_longer_than_fifty_is_refused_as_an_over_long_url(xero: XeroClient) -> None:
+    ids = [f"00000000-0000-0000-0000-{n:012d}" for n in range(51)]
+    assert xero.get_invoices(ids[:50]) == {}
+    response = xero._call("GET", INVOICES.removeprefix("/api.xro/2.0"), params={"IDs": ",".join(ids)})
+    assert response.status_code == 414
+
+
 def test_draft_is_deleted_and_authorised_is_voided_and_gone_stays_gone(xero: XeroClient) -> None:
     contact = customer(xero)
     drafted = xero.create_invoice(draft(contact, reference="deal-d", status="DRAFT"), "k-d")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableServiceClient
 
 from devhost.testing import DevHostClient, DevHostProcess
@@ -92,6 +93,7 @@ def app_host(azurite: Azurite, simulators: SimulatorsProcess, extra: dict[str, s
     settings = {
         "AzureWebJobsStorage": azurite.connection_string,
         "LEDGER_TABLE_NAME": "Ledger" + uuid.uuid4().hex[:10],
+        "CUSTOMER_MAP_TABLE_NAME": "Customers" + uuid.uuid4().hex[:10],
         "HUBSPOT_BASE_URL": simulators.hubspot_url,
         "HUBSPOT_ACCESS_TOKEN": TOKEN,
         "XERO_BASE_URL": f"{simulators.xero_url}/api.xro/2.0",
@@ -114,7 +116,16 @@ def stack(stack_host: HostPair, simulators: SimulatorsProcess,
     with HubSpotClient(simulators.hubspot_url, TOKEN, requests_per_10s=None) as crm:
         crm.ensure_app_properties()
     service = TableServiceClient.from_connection_string(azurite.connection_string)
+    forget_customers(service, settings)
     return Stack(host, simulators, TableLedger(service, settings["LEDGER_TABLE_NAME"]), settings)
+
+
+def forget_customers(service: TableServiceClient, settings: dict[str, str]) -> None:
+    """Empty the app's customer map: the Xero simulator was reset, and its contact ids start again."""
+    table = service.get_table_client(settings["CUSTOMER_MAP_TABLE_NAME"])
+    with contextlib.suppress(ResourceNotFoundError):  # no deal of this host recorded a contact yet
+        for row in list(table.list_entities(select=["PartitionKey", "RowKey"])):
+            table.delete_entity(row["PartitionKey"], row["RowKey"])
 
 
 _FIRST_IDS = itertools.count(20_000_001, 1_000_000)

@@ -37,6 +37,7 @@ from tests.reliability.helpers import (
     wait_terminal_rows,
     won_event,
 )
+from tests.support.settings import sample_settings
 
 DEALS = 300
 COMPANIES = 100  # three deals each: concurrent deals of one company must share one Xero contact
@@ -49,6 +50,10 @@ TIME_SCALE = 40.0
 XERO_LIMITS = {"calls_per_minute": 60, "max_concurrent": 5, "calls_per_day": 5000, "time_scale": TIME_SCALE}
 APP_SETTINGS = {"HUBSPOT_REQUESTS_PER_10S": "100000", "XERO_CALLS_PER_MINUTE": "120", "XERO_MAX_CONCURRENT": "10",
                 "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE)}
+# Xero reports every invoice the app makes (CREATE) to the app's webhook, as in production: what reading
+# those events costs is part of the burst's Xero calls.
+XERO_SETTINGS = sample_settings()
+XERO_WEBHOOK = "/api/webhooks/xero"
 
 
 stack_host = module_host(APP_SETTINGS)
@@ -109,7 +114,8 @@ def test_webhook_burst_with_duplicates_under_xero_rate_limits_invoices_each_deal
     stack.sims.hubspot.config(**FAST_HUBSPOT_SIM)
     deal_ids = seed_won_deals(stack, DEALS, "Burst Co", companies=COMPANIES)
     batches, kinds = burst_events(deal_ids, random.Random(8))
-    stack.sims.xero.config(**XERO_LIMITS)
+    stack.sims.xero.config(**XERO_LIMITS, tenant_ids=[XERO_SETTINGS["XERO_TENANT_ID"]])
+    stack.sims.xero.set_webhook(stack.client.base_url + XERO_WEBHOOK, XERO_SETTINGS["XERO_WEBHOOK_KEY"])
     seeded = time.monotonic()
 
     with httpx.Client(base_url=stack.client.base_url, timeout=60) as http:
@@ -138,13 +144,20 @@ def test_webhook_burst_with_duplicates_under_xero_rate_limits_invoices_each_deal
     figures = outcome_figures(stack, set(deal_ids))
     limited = state["rate_limited"]
     attempts = step_attempts(stack, rows)
-    xero_calls = sum(1 for r in stack.sims.xero.requests() if r["path"].startswith("/api.xro/"))
+    xero_requests = [r for r in stack.sims.xero.requests() if r["path"].startswith("/api.xro/")]
+    xero_calls = len(xero_requests)
+    # Reads of invoices named by Xero's events: by id one at a time, or by lists of ids.
+    event_reads = sum(1 for r in xero_requests if r["method"] == "GET" and r["path"].startswith("/api.xro/2.0/Invoices")
+                      and (r["path"] != "/api.xro/2.0/Invoices" or "IDs" in r["query"]))
+    xero_events = Counter(e["eventType"] for d in state["webhook_deliveries"] for e in d["payload"]["events"])
     report(
         f"reliability burst: events_sent={sum(len(b) for b in batches)} batches={len(batches)} "
         f"({', '.join(f'{k}={v}' for k, v in sorted(kinds.items()))}) deals={DEALS} "
         f"transactions={len(final)} completed={outcomes['completed']} invoices={figures['invoices']} "
         f"duplicates={figures['duplicates']} lost={figures['lost']} contacts={len(state['contacts'])} "
-        f"xero_calls={xero_calls} xero_429={sum(limited.values())} {limited} time_scale={TIME_SCALE:g} "
+        f"xero_calls={xero_calls} xero_calls_per_deal={xero_calls / DEALS:.2f} "
+        f"xero_events={dict(sorted(xero_events.items()))} xero_event_reads={event_reads} "
+        f"xero_429={sum(limited.values())} {limited} time_scale={TIME_SCALE:g} "
         f"transactions_retried={sum(1 for a in attempts if a > 1)} most_attempts_of_a_step={max(attempts)} "
         f"webhook_max_s={max(t for _, t in answers):.2f} seed_s={seeded - started:.1f} "
         f"burst_to_done_s={finished - seeded:.1f} total_s={time.monotonic() - started:.1f}")

@@ -113,6 +113,7 @@ class FakeAccounting:
         self.invoices: dict[str, dict[str, Any]] = {}
         self.keys: dict[str, Any] = {}
         self.faults = Faults()
+        self.reads: list[list[str]] = []  # the id lists ``get_invoices`` was asked for, one per call
 
     def snapshot(self) -> dict[str, Any]:
         return copy.deepcopy({"customers": self.customers, "invoices": self.invoices})
@@ -123,6 +124,11 @@ class FakeAccounting:
             if c["external_id"] == external_id and (c["status"] == "ACTIVE" or include_archived):
                 return CustomerRef(id=c["id"], external_id=external_id, name=c["name"], status=c["status"])
         return None
+
+    def get_customers(self, ids: Sequence[str]) -> dict[str, CustomerRef]:
+        self.faults.check("get_customers")
+        return {i: CustomerRef(id=i, external_id=c["external_id"], name=c["name"], status=c["status"])
+                for i in ids if (c := self.customers.get(i)) is not None}
 
     def find_customers_named(self, name: str) -> list[CustomerRef]:
         return [CustomerRef(id=c["id"], external_id=c["external_id"], name=c["name"])
@@ -171,6 +177,11 @@ class FakeAccounting:
     def get_invoice(self, invoice_id: str) -> InvoiceRef | None:
         return self._ref(invoice_id) if invoice_id in self.invoices else None
 
+    def get_invoices(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceRef]:
+        self.faults.check("get_invoices")
+        self.reads.append(list(invoice_ids))
+        return {i: self._ref(i) for i in invoice_ids if i in self.invoices}
+
     def find_invoices_by_reference(self, reference: str) -> list[InvoiceRef]:
         self.faults.check("find_invoices_by_reference")
         return [self._ref(i) for i, inv in self.invoices.items() if inv["reference"] == reference]
@@ -218,3 +229,21 @@ class FakeAccounting:
 
     def invoice_link(self, invoice_id: str) -> str:
         return f"https://acct.example/invoice/{invoice_id}"
+
+
+class FakeCustomerMap:
+    """The customer map in memory (company id -> customer id); ``faults`` as the fakes above."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, str] = {}
+        self.writes = 0
+        self.faults = Faults()
+
+    def contact_id(self, company_id: str) -> str | None:
+        self.faults.check("contact_id")
+        return self.rows.get(company_id)
+
+    def record(self, company_id: str, contact_id: str) -> None:
+        self.faults.check("record")
+        self.writes += 1
+        self.rows[company_id] = contact_id

@@ -207,3 +207,21 @@ def test_an_invoice_voided_by_hand_while_its_deal_is_still_won_offers_the_retry(
 
     assert (result.outcome, result.transaction_id) == ("invoice_voided", "deal-501")
     assert "press Retry" in crm.deals["501"].markers.last_error
+
+
+def test_a_delivery_s_invoices_are_read_in_one_call_and_the_write_back_uses_that_read_not_its_own() -> None:
+    from shared.sync.paid import ReadInvoicesInput, read_invoices
+
+    crm, acct = FakeCrm(), FakeAccounting()
+    crm.add_won_deal("601")
+    invoice_id = _invoice(acct, "Deal 601")
+    crm.update_markers("601", {"sync_status": "synced", "invoice_id": invoice_id})
+    acct.invoices[invoice_id].update(status="PAID", paid_on=date(2026, 10, 4))
+    reads = read_invoices(ReadInvoicesInput(invoice_ids=[invoice_id, "nope"]), acct)
+    assert acct.reads == [[invoice_id, "nope"]] and reads.invoices["nope"] is None
+    acct.get_invoice = None  # type: ignore[assignment, method-assign]  # a read of its own would fail here
+    result = mark_deal_paid(MarkPaidInput(invoice_id=invoice_id, read=True, invoice=reads.invoices[invoice_id]),
+                            crm, acct)
+    assert result.outcome == "marked_paid" and crm.deals["601"].markers.paid_date == "2026-10-04"
+    gone = mark_deal_paid(MarkPaidInput(invoice_id="nope", read=True, invoice=None), crm, acct)
+    assert gone.outcome == "unknown_invoice"

@@ -220,6 +220,22 @@ def test_xero_invoice_events_name_the_invoices_to_check(settings: Settings) -> N
     assert decision.paid_invoice_ids == [INV_1]
 
 
+def test_an_invoice_created_event_starts_nothing_and_costs_no_xero_read(settings: Settings) -> None:
+    # A new invoice cannot have been paid yet: Xero reports each one the app makes (CREATE), and reading it
+    # back would spend one Xero call per deal for nothing. Its payments come as UPDATE events.
+    events = {"events": [
+        {"resourceId": INV_2, "eventCategory": "INVOICE", "eventType": "CREATE", "tenantId": settings.xero_tenant_id},
+        {"resourceId": INV_1, "eventCategory": "INVOICE", "eventType": "UPDATE", "tenantId": settings.xero_tenant_id}]}
+    body = json.dumps(events).encode()
+    key = settings.xero_webhook_key.get_secret_value()
+    assert webhooks.xero(xero_headers(key, body), body, settings).paid_invoice_ids == [INV_1]
+    created = json.dumps({"events": events["events"][:1]}).encode()
+    decision = webhooks.xero(xero_headers(key, created), created, settings)
+    client = FakeDurableClient()
+    response = asyncio.run(webhooks.xero_accept(decision, client))
+    assert (response.status, response.body, decision.paid_invoice_ids, client.started_ids()) == (200, "", [], [])
+
+
 def test_an_invoice_event_whose_resource_id_is_not_a_xero_guid_is_acknowledged_and_ignored(
         settings: Settings) -> None:
     # A control character or a '/' would reach the task hub inside an instance id, which refuses it:
@@ -247,19 +263,37 @@ def _paid_delivery(settings: Settings, invoice_id: str) -> webhooks.XeroDecision
                          settings)
 
 
-def test_a_paid_invoice_event_starts_its_write_back_once_and_answers_xero_with_an_empty_200(
+def test_a_paid_invoice_delivery_is_handed_to_one_batch_once_and_answers_xero_with_an_empty_200(
         settings: Settings) -> None:
     client = FakeDurableClient()
-    first = asyncio.run(webhooks.xero_accept(_paid_delivery(settings, INV_1), client))
-    client.finish(f"paid-{INV_1}", output={"outcome": "marked_paid"})
+    decision = _paid_delivery(settings, INV_1)
+    first = asyncio.run(webhooks.xero_accept(decision, client))
+    client.finish(str(decision.batch_id))
     again = asyncio.run(webhooks.xero_accept(_paid_delivery(settings, INV_1), client))  # Xero redelivers
     assert (first.status, first.body, again.status) == (200, "", 200)
-    assert client.started_ids(names.INVOICE_PAID) == [f"paid-{INV_1}"]
+    assert str(decision.batch_id).startswith(names.PAID_BATCH_PREFIX)
+    assert client.started_ids(names.PAID_INVOICE_BATCH) == [decision.batch_id]
+    [(_, _, batch_input)] = client.starts
+    assert batch_input == {"invoice_ids": [INV_1], "batch_id": ""}
+    assert client.started_ids(names.INVOICE_PAID) == []  # the batch starts the write-backs, off the request path
+
+
+def test_a_new_delivery_of_the_same_event_is_another_batch_and_a_redelivery_the_same(settings: Settings) -> None:
+    event = {"resourceId": INV_1, "eventCategory": "INVOICE", "eventType": "UPDATE",
+             "tenantId": settings.xero_tenant_id}
+
+    def batch_of(first: int, entropy: str) -> str | None:
+        body = json.dumps({"events": [event], "firstEventSequence": first, "lastEventSequence": first,
+                           "entropy": entropy}).encode()
+        return webhooks.xero(xero_headers(settings.xero_webhook_key.get_secret_value(), body), body, settings).batch_id
+
+    assert batch_of(7, "A") == batch_of(7, "B") != batch_of(8, "A")
 
 
 def test_an_unreachable_task_hub_answers_xero_503_so_that_the_paid_event_is_delivered_again(
         settings: Settings) -> None:
-    client = FakeDurableClient(refuse={f"paid-{INV_1}": 1})
-    response = asyncio.run(webhooks.xero_accept(_paid_delivery(settings, INV_1), client))
+    decision = _paid_delivery(settings, INV_1)
+    client = FakeDurableClient(refuse={str(decision.batch_id): 1})
+    response = asyncio.run(webhooks.xero_accept(decision, client))
     assert response.status == 503 and json.loads(response.body)["error"] == "unavailable"
-    assert client.started_ids(names.INVOICE_PAID) == []  # not counted as a duplicate either
+    assert client.started_ids() == []  # not counted as a duplicate either

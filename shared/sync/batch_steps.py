@@ -178,8 +178,10 @@ def _customers(run: _Run, ports: Ports) -> None:
             if made is None or isinstance(made, ElementUnanswered):
                 run.results[item.key] = _missing(f"customer for company {company_id}")
             elif isinstance(made, ElementRejected):
-                # Refused (a name another customer has, ...): the single path knows what to do about it.
-                run.results[item.key] = _alone(request, ports)
+                # Refused: most often the company's contact was made since this deal's load (by a deal of the
+                # same company in an earlier batch), so the single path looks for it first; it also knows
+                # the rules for a name that is another customer's.
+                run.results[item.key] = _alone(request.model_copy(update={"may_exist": True}), ports)
             else:
                 if n == 0:
                     remember(ports.customers, company_id, made.id)

@@ -10,7 +10,7 @@ import pytest
 
 from shared.domain.errors import BusinessRejection
 from shared.domain.invoice_mapping import MappingRules
-from shared.domain.models import Company, Deal, LineItem
+from shared.domain.models import Company, Customer, Deal, LineItem
 from shared.saga.retry import single_attempt
 from shared.sync import batch_queue, batching
 from shared.sync.batch_port import OneByOne
@@ -263,3 +263,26 @@ def test_the_flusher_takes_runs_one_batch_delivers_each_deal_its_reply_and_ends_
     assert data["deal-3"]["ok"] is False and data["deal-3"]["error"]["kind"] == "transient"  # unanswered: retried
     assert ctx.signals == [(batching.QUEUE_ENTITY, "org:invoice", "done", {"batch": "flush-org-invoice-e1-b0"})]
     assert held["state"]["active"] is False
+
+
+def test_a_customer_element_refused_because_another_batch_made_the_company_s_contact_uses_it_with_no_new_create(
+) -> None:
+    acct, crm = FakeAccounting(), FakeCrm()
+    acct.create_customer(Customer(external_id="77", name="Northwind"), "an earlier batch's key")
+    creates: list[str] = []
+    original = acct.create_customer
+
+    def counted(customer: Customer, key: str) -> Any:
+        creates.append(key)
+        return original(customer, key)
+
+    acct.create_customer = counted  # type: ignore[method-assign]
+    item = batching.QueueItem(key="deal-5:customer:r0", instance="deal-5", event="e", attempt=1,
+                              payload=EnsureCustomerInput(tx_id="deal-5", round=0, company_id="77",
+                                                          company=Company(id="77", name="Northwind"))
+                              .model_dump(mode="json"))
+    reply = run_batch(BatchRequest(batch_id="B", kind="customer", key="k", items=[item]), _ports(acct, crm),
+                      OneByOne(acct))
+    result = reply.results["deal-5:customer:r0"]["result"]
+    assert (result["customer"]["id"], result["created"]) == ("C1", False)
+    assert len(creates) == 1  # the batch's element only: the single path looked first, and found it

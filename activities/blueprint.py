@@ -10,12 +10,12 @@ import azure.durable_functions as df
 
 from shared import composition, names
 from shared.adapters.durable_client import DurableClientAdapter
-from shared.application import deal_sync_starts, life_event_starts, paid_invoice_starts
+from shared.application import batch_flushing, deal_sync_starts, life_event_starts, paid_invoice_starts
 from shared.application.messages import DealSyncStarts, LifeEventStarts
 from shared.config import get_settings
 from shared.domain.transaction import TransactionState
 from shared.saga.envelope import run_activity
-from shared.sync import activities, attention, deal_saga, discovery, life_events, paid
+from shared.sync import activities, attention, batch_steps, deal_saga, discovery, life_events, paid
 from shared.sync.step_table import Activity
 
 bp = df.Blueprint()
@@ -127,3 +127,22 @@ async def start_life_events(payload: Any, client: df.DurableOrchestrationClient)
     request = LifeEventStarts.model_validate(payload)
     report = await life_event_starts.start_life_events(_durable(client), request)
     return report.as_json()
+
+
+@bp.activity_trigger(input_name="payload", activity=names.RUN_BATCH)
+def run_batch(payload: Any) -> dict[str, Any]:
+    ports = composition.ports()
+    request = batch_steps.BatchRequest.model_validate(payload)
+    return batch_steps.run_batch(request, ports, composition.batch_accounting()).model_dump(mode="json")
+
+
+@bp.activity_trigger(input_name="payload", activity=names.DELIVER_BATCH)
+@bp.durable_client_input(client_name="client")
+async def deliver_batch_results(payload: Any, client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    return await batch_flushing.deliver(_durable(client), payload["deliveries"], payload["row"])
+
+
+@bp.activity_trigger(input_name="payload", activity=names.WAKE_FLUSHER)
+@bp.durable_client_input(client_name="client")
+async def wake_batch_flusher(payload: Any, client: df.DurableOrchestrationClient) -> str:
+    return await batch_flushing.wake_flusher(_durable(client), payload["org"], payload["kind"], int(payload["epoch"]))

@@ -1,4 +1,4 @@
-"""Thin entity functions: the ``sync_transaction`` entity runs the plain reducer on each operation."""
+"""Thin entity functions: each entity runs its plain reducer on each operation."""
 
 import logging
 
@@ -6,6 +6,7 @@ import azure.durable_functions as df
 
 from shared import names
 from shared.domain.transaction import InvalidTransition, TransactionState, apply
+from shared.sync.batch_queue import apply_queue
 from shared.sync.cursor import apply_cursor
 
 bp = df.Blueprint()
@@ -40,3 +41,10 @@ def sync_cursor(context: df.DurableEntityContext) -> None:
         state = apply_cursor(state, context.operation_name, context.get_input())
         context.set_state(state)
     context.set_result(state)
+
+
+@bp.entity_trigger(context_name="context", entity_name=names.BATCH_QUEUE)
+def batch_queue(context: df.DurableEntityContext) -> None:
+    state, result = apply_queue(context.get_state(lambda: None), context.operation_name, context.get_input())
+    context.set_state(state)
+    context.set_result(result)

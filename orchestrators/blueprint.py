@@ -6,6 +6,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from orchestrators.batch_flusher import batch_flusher as run_batch_flusher
 from orchestrators.batch_sync import batch_sync as run_batch_sync
 from orchestrators.deal_change import deal_change as run_deal_change
 from orchestrators.deal_sync import deal_sync as run_deal_sync
@@ -105,4 +106,10 @@ def deal_change(context: df.DurableOrchestrationContext) -> Generator[Any, Any, 
 @bp.orchestration_trigger(context_name="context", orchestration=names.LIFE_EVENT_BATCH)
 def life_event_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     result = yield from run_life_event_batch(_Context(context))
+    return result
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=names.BATCH_FLUSHER)
+def batch_flusher(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    result = yield from run_batch_flusher(_Context(context))
     return result

@@ -16,15 +16,17 @@ from azure.data.tables import TableServiceClient
 from shared.config import Settings, get_settings
 from shared.connectors.http_client import ServiceHttp
 from shared.connectors.hubspot import HubSpotClient
-from shared.connectors.ports import AccountingPort, CrmPort, CustomerMap
+from shared.connectors.ports import AccountingPort, BatchAccountingPort, CrmPort, CustomerMap
 from shared.connectors.xero import XeroClient
 from shared.connectors.xero_auth import TokenSource, WebAppTokens, XeroDisconnected, XeroIdentity
+from shared.connectors.xero_batch import XeroBatch
 from shared.connectors.xero_token_store import BudgetRecorder, TableTokenStore
 from shared.domain.invoice_mapping import MappingRules
 from shared.domain.mapping_file import InvoiceMapping, MappingError, parse_mapping
 from shared.ledger.customer_map import TableCustomerMap
 from shared.ledger.table_ledger import TableLedger
 from shared.sync.activities import Ports
+from shared.sync.batch_port import OneByOne
 from shared.sync.org_check import OrgCache
 
 _lock = threading.RLock()  # re-entrant: ports() builds the clients it bundles
@@ -95,6 +97,16 @@ def accounting() -> AccountingPort:
         get_settings(), tokens=xero_tokens(), identity=xero_identity(),
         on_day_remaining=BudgetRecorder(xero_token_store())))
     return client
+
+
+def batch_accounting() -> BatchAccountingPort:
+    """The batched saga steps' accounting calls: many elements per Xero call (one client for both)."""
+    def build() -> BatchAccountingPort:
+        client = accounting()
+        return XeroBatch(client) if isinstance(client, XeroClient) else OneByOne(client)
+
+    built: BatchAccountingPort = _once("batch_accounting", build)
+    return built
 
 
 def xero_identity() -> XeroIdentity:

@@ -145,6 +145,11 @@ class Settings(BaseSettings):
     batch_concurrency: int = Field(default=5, ge=1, le=50, validation_alias="SYNC_BATCH_CONCURRENCY")
     batch_page_size: int = Field(default=100, ge=1, le=200, validation_alias="SYNC_BATCH_PAGE_SIZE")
     saga_deadline_minutes: int = Field(default=120, ge=1, validation_alias="SAGA_DEADLINE_MINUTES")
+    # The kill switch of batched saga steps (many deals per Xero call): false goes back to one call per deal.
+    # Frozen into each saga's input: instances already running keep what they started with.
+    batched_steps: bool = Field(default=True, validation_alias="BATCHED_STEPS")
+    # How long a batched step waits for its batch before it takes its item back and goes alone.
+    batch_wait_seconds: float = Field(default=120, ge=1, le=3600, validation_alias="BATCH_WAIT_SECONDS")
     step_max_attempts: int = Field(default=6, ge=1, le=50, validation_alias="STEP_MAX_ATTEMPTS")
     step_retry_first_seconds: float = Field(default=2.0, gt=0, validation_alias="STEP_RETRY_FIRST_SECONDS")
     step_retry_max_seconds: float = Field(default=300.0, gt=0, validation_alias="STEP_RETRY_MAX_SECONDS")

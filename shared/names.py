@@ -18,6 +18,7 @@ LIFE_BATCH_PREFIX = "hslife-"
 PAID_INVOICE_BATCH = "paid_invoice_batch"  # instance id: PAID_BATCH_PREFIX + a hash of a Xero delivery's events
 PAID_BATCH_PREFIX = "xewh-"
 BATCH_INSTANCE_ID = "batch-sync"  # a singleton: overlapping schedules never double-run
+BATCH_FLUSHER = "batch_flusher"  # one per organisation and batched step kind: flush-<org>-<kind>-e<epoch>
 
 # --- activities (the deal saga's own are named in its step table, shared/sync/deal_saga.py) ---
 RECORD_TRANSACTION = "record_transaction"
@@ -31,10 +32,14 @@ CHECK_MAPPING = "check_invoice_mapping"
 READ_LIFE_EVENT = "read_life_event"
 APPLY_LIFE_EVENT = "apply_life_event"
 START_LIFE_EVENTS = "start_life_events"
+RUN_BATCH = "run_batch"  # one batch of queued deal steps, many elements per vendor call
+DELIVER_BATCH = "deliver_batch_results"  # each waiting deal its own reply, as an external event
+WAKE_FLUSHER = "wake_batch_flusher"
 
 # --- entities ---
 SYNC_TRANSACTION = "sync_transaction"
 SYNC_CURSOR = "sync_cursor"
+BATCH_QUEUE = "batch_queue"  # key: <organisation>:<step kind>
 
 # --- HTTP triggers ---
 HEALTH = "health"
@@ -93,6 +98,11 @@ REGISTERED: dict[str, str] = {
     WEBHOOK_BATCH: "orchestrationTrigger",
     DEAL_CHANGE: "orchestrationTrigger",
     LIFE_EVENT_BATCH: "orchestrationTrigger",
+    BATCH_FLUSHER: "orchestrationTrigger",
+    RUN_BATCH: "activityTrigger",
+    DELIVER_BATCH: "activityTrigger",
+    WAKE_FLUSHER: "activityTrigger",
+    BATCH_QUEUE: "entityTrigger",
     READ_LIFE_EVENT: "activityTrigger",
     APPLY_LIFE_EVENT: "activityTrigger",
     START_LIFE_EVENTS: "activityTrigger",

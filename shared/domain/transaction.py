@@ -67,6 +67,7 @@ class StepRecord(BaseModel):
     attempts: int = 0
     last_error: dict[str, Any] | None = None
     retry_at: str = ""  # while retrying: when the next attempt is due (e.g. after Xero's daily limit resets)
+    batch: dict[str, Any] | None = None  # made in a batch (BATCHED_STEPS): batch_id, size, element_id
 
 
 class CompensationEntry(BaseModel):
@@ -201,6 +202,8 @@ def _apply_event(state: TransactionState, event: dict[str, Any]) -> None:
         elif kind == "step_succeeded":
             record.status, record.ended_at = "succeeded", at
             _show(state, StepShown.of(event.get("result")))
+            batch = (event.get("result") or {}).get("batch") if isinstance(event.get("result"), dict) else None
+            record.batch = batch if isinstance(batch, dict) else None
         elif kind == "step_abandoned":
             # A forward-only step (an e-mail) that failed for good: nothing is rolled back; the note stays.
             record.status, record.ended_at, record.last_error = "failed", at, error

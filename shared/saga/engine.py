@@ -23,7 +23,7 @@ from shared.saga.outcome import (
     outcome_of,
 )
 from shared.saga.policy import RetryPolicy
-from shared.saga.retry import MAX_PACED_RETRIES, CallContext, Phase, Report, call_with_retries
+from shared.saga.retry import MAX_PACED_RETRIES, Attempt, CallContext, Phase, Report, call_with_retries
 
 JsonDict = dict[str, Any]
 
@@ -62,6 +62,7 @@ class Step[S: SagaProgress]:
     retry: RetryPolicy | None = None  # None: the saga's
     forward_only: bool = False
     compensation_retry: RetryPolicy | None = None  # None: the saga's
+    attempt: Attempt | None = None  # None: each forward attempt calls the activity (else: a batched attempt)
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def run_saga[S: SagaProgress](
         events = FORWARD_ONLY_EVENTS if step.forward_only else STEP_EVENTS
         called = yield from call_with_retries(
             ctx, step.activity, step.build_input(state), step.retry or saga.retry, label=step.name,
-            deadline=deadline, report=_reporter(ctx, observer, step.name, events))
+            deadline=deadline, report=_reporter(ctx, observer, step.name, events), attempt_with=step.attempt)
         state.attempts[step.name] = state.attempts.get(step.name, 0) + called.tries
         if deadline is not None:
             # A wait for a quota reset is the quota's, not the saga's: the deadline moves by as much.

@@ -87,7 +87,16 @@ def _error(raw: JsonDict, label: str, attempt: int) -> StepError:
     return StepError(**data, step=label, attempts=attempt)
 
 
-def _attempt(ctx: CallContext, activity: str, payload: Any, envelope: bool) -> Generator[Any, Any, JsonDict]:
+class Attempt(Protocol):
+    """How one attempt is made: by default the activity is called (``single_attempt``); a batched step hands
+    its payload to a batch instead and waits for its own reply, normalised the same way."""
+
+    def __call__(self, ctx: Any, activity: str, payload: Any, envelope: bool,
+                 attempt: int) -> Generator[Any, Any, JsonDict]: ...
+
+
+def single_attempt(ctx: CallContext, activity: str, payload: Any, envelope: bool,
+                   _attempt: int = 1) -> Generator[Any, Any, JsonDict]:
     """One attempt, normalised to ``{"ok": ...}`` whether the activity returned or raised.
 
     ``envelope``: the activity answers with ``run_activity``'s envelope, whose ``{"ok": false}`` is a
@@ -113,12 +122,14 @@ def call_with_retries(
     deadline: datetime | None = None,
     report: Report = _silent,
     envelope: bool = True,
+    attempt_with: Attempt | None = None,
 ) -> Generator[Any, Any, Called]:
     """Call ``activity`` until it succeeds, fails for good, or the policy or ``deadline`` gives up.
 
     Only transient failures are retried; a 429 waits its ``Retry-After``. ``label`` names the call in its
-    errors (the saga step).
+    errors (the saga step). ``attempt_with`` makes each attempt (default: call the activity).
     """
+    make_attempt = attempt_with or single_attempt
     attempt = spent = paced = 0  # spent: attempts that count against the policy (every failure but a paced one)
     quota_wait = 0.0
     while True:
@@ -129,7 +140,7 @@ def call_with_retries(
             yield from report("failed", attempt - 1, error, None, None)
             return Called(ok=False, tries=attempt, error=error, quota_wait=quota_wait)
         yield from report("started", attempt, None, None, None)
-        reply = yield from _attempt(ctx, activity, payload, envelope)
+        reply = yield from make_attempt(ctx, activity, payload, envelope, attempt)
         if reply["ok"]:
             yield from report("succeeded", attempt, None, None, reply.get("result"))
             halt = reply.get("halt")

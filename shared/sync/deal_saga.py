@@ -8,6 +8,9 @@
     email       (SEND_INVOICE_EMAIL) Xero e-mails the invoice     forward-only: never undone; a failure
                                                                   leaves the deal invoiced, with a note
 
+``batch=`` marks a step whose forward attempts go through the organisation's batch (BATCHED_STEPS):
+many deals per vendor call, each deal still waiting for its own result (docs/batched-steps.md).
+
 Each undo is registered before its step runs. The activities' names are a wire contract (an in-flight
 orchestration's history records them): they change only with a migration plan, as in ``shared/names.py``.
 The activities registered with the Functions app (``activities/blueprint.py``) and the wiring test are
@@ -76,9 +79,9 @@ STEPS: tuple[SagaStep[DealSagaState], ...] = (
     SagaStep("claim", Action(WRITE_MARKERS, claim_input), Action(WRITE_MARKERS, claim_undo_input),
              retry=STEP, undo_retry=UNDO),
     SagaStep("customer", Action(ENSURE_CUSTOMER, customer_input), Action(ARCHIVE_CUSTOMER, customer_undo_input),
-             retry=STEP, undo_retry=UNDO),
+             retry=STEP, undo_retry=UNDO, batch="customer"),
     SagaStep("invoice", Action(CREATE_INVOICE, invoice_input), Action(UNDO_INVOICE, invoice_undo_input),
-             retry=STEP, undo_retry=UNDO),
+             retry=STEP, undo_retry=UNDO, batch="invoice"),
     SagaStep("write_back", Action(WRITE_MARKERS, write_back_input), Action(WRITE_MARKERS, write_back_undo_input),
              retry=STEP, undo_retry=UNDO),
     SagaStep("email", Action(SEND_INVOICE_EMAIL, email_input), None, retry=STEP, forward_only=True,

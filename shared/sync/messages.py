@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from shared.domain.models import Company, CustomerRef, Deal, InvoiceRef, LineItem, Person, SyncMarkers
+from shared.sync.batching import BatchInfo
 
 
 class Message(BaseModel):
@@ -61,12 +62,14 @@ class EnsureCustomerInput(Message):
     existing: CustomerRef | None = None
     company: Company | None = None  # already read by the load step; None: read it here
     first_contact: Person | None = None
+    may_exist: bool = False  # an earlier (batched) attempt may have created it: look for it first
 
 
 class EnsureCustomerResult(Message):
     customer: CustomerRef
     created: bool
     external_ids: dict[str, str]
+    batch: BatchInfo | None = None  # made in a batch: which one, how big, the element's id
 
 
 class ArchiveCustomerInput(Message):
@@ -90,12 +93,14 @@ class CreateInvoiceInput(Message):
     customer_id: str
     today: date
     after_stranded: bool = False  # an earlier generation's invoice may still stand (see DealSyncInput)
+    may_exist: bool = False  # an earlier (batched) attempt may have created it: look for it first
 
 
 class CreateInvoiceResult(Message):
     invoice: InvoiceRef
     reused: bool
     external_ids: dict[str, str]
+    batch: BatchInfo | None = None  # made in a batch: which one, how big, the element's id
 
 
 class UndoInvoiceInput(Message):

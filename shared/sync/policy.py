@@ -8,6 +8,7 @@ settings' own (``shared.config.Settings``), so that they are written once.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +22,11 @@ def _setting(name: str) -> Any:
     return Settings.model_fields[name].default
 
 
+def _org_key(tenant_id: str) -> str:
+    """The organisation's queue name: its tenant id as an entity key and instance id may carry it."""
+    return re.sub(r"[^A-Za-z0-9_-]", "", tenant_id)[:64] or "org"
+
+
 class SagaPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -31,13 +37,19 @@ class SagaPolicy(BaseModel):
     deadline_minutes: int = Field(default=_setting("saga_deadline_minutes"), ge=1)
     # SEND_INVOICE_EMAIL: the saga's last step e-mails the invoice (frozen in the input like the rest).
     send_invoice_email: bool = _setting("send_invoice_email")
+    # BATCHED_STEPS. Unlike the rest, not the setting's default: an input recorded before the field existed
+    # must replay the per-deal calls it made. Starters always write it (from_settings).
+    batched_steps: bool = False
+    batch_wait_seconds: float = Field(default=_setting("batch_wait_seconds"), ge=1)
+    batch_org: str = Field(default="org", pattern=r"^[A-Za-z0-9_-]{1,64}$")  # whose queue: the Xero organisation
 
     @classmethod
     def from_settings(cls, s: Settings) -> SagaPolicy:
         return cls(step_max_attempts=s.step_max_attempts, step_retry_first_seconds=s.step_retry_first_seconds,
                    step_retry_max_seconds=s.step_retry_max_seconds,
                    compensation_max_attempts=s.compensation_max_attempts, deadline_minutes=s.saga_deadline_minutes,
-                   send_invoice_email=s.send_invoice_email)
+                   send_invoice_email=s.send_invoice_email, batched_steps=s.batched_steps,
+                   batch_wait_seconds=s.batch_wait_seconds, batch_org=_org_key(s.xero_tenant_id))
 
     def step_retry(self) -> RetryPolicy:
         """A saga step's forward attempts (the deal saga's steps, a life event's read and apply)."""

@@ -16,6 +16,8 @@ from shared.saga.engine import Step
 from shared.saga.envelope import Halt, run_activity
 from shared.saga.outcome import SagaProgress
 from shared.saga.policy import RetryPolicy
+from shared.sync.batched_attempt import batched
+from shared.sync.batching import Kind
 from shared.sync.messages import dump
 from shared.sync.policy import SagaPolicy
 from shared.sync.step_ports import Ports
@@ -54,7 +56,8 @@ class SagaStep[S: SagaProgress]:
     """One line of the table. ``name`` is also the saga state's field that holds the step's result.
 
     ``retry`` and ``undo_retry`` pick the step's policies from the ``SagaPolicy`` frozen in the input;
-    ``enabled`` says whether the saga of a given policy has the step at all.
+    ``enabled`` says whether the saga of a given policy has the step at all. ``batch`` names the batch kind
+    whose queue the forward attempts go through when the policy batches steps (``BATCHED_STEPS``).
     """
 
     name: str
@@ -64,6 +67,7 @@ class SagaStep[S: SagaProgress]:
     undo_retry: Callable[[SagaPolicy], RetryPolicy] | None = None
     forward_only: bool = False
     enabled: Callable[[SagaPolicy], bool] = lambda _policy: True
+    batch: Kind | None = None
 
     def engine_step(self, policy: SagaPolicy) -> Step[S]:
         undo = self.undo
@@ -72,6 +76,8 @@ class SagaStep[S: SagaProgress]:
             compensation=undo.activity.name if undo else None, build_compensation_input=undo.payload if undo else None,
             retry=self.retry(policy), forward_only=self.forward_only,
             compensation_retry=self.undo_retry(policy) if self.undo_retry else None,
+            attempt=batched(self.batch, policy.batch_org, policy.batch_wait_seconds)
+            if self.batch and policy.batched_steps else None,
         )
 
 

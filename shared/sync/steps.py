@@ -168,20 +168,21 @@ def _reactivate_or_create(request: EnsureCustomerInput, crm: CrmPort, accounting
         # Archived (e.g. by an earlier rollback): bring it back; the undo archives it again.
         ref = accounting.reactivate_customer(request.existing.id)
         return EnsureCustomerResult(customer=ref, created=True, external_ids={"customer": ref.id})
-    # The load step may have read the company and contact already (one GraphQL call): no second read.
-    company = request.company or crm.get_company(request.company_id)
-    email, first, last = company.email, None, None
-    if not email and request.contact_ids:
-        person = request.first_contact or crm.get_person(request.contact_ids[0])
-        email, first, last = person.email, person.first_name, person.last_name
-    customer = Customer(external_id=company.id, name=company.name, email=email, first_name=first, last_name=last)
+    if request.may_exist:
+        # An earlier attempt's batch may have made it (under the batch's key): never make a second one. Whose
+        # it is cannot be told apart from another deal's of the same company, so the undo keeps it.
+        found = find_company_customer(request.company_id, accounting, customers, include_archived=False)
+        if found is not None:
+            return EnsureCustomerResult(customer=found, created=False, external_ids={"customer": found.id})
+    customer = customer_for(request, crm)
+    company_id = customer.external_id
     # The key makes a re-run of this activity (crash after the create) return the same contact.
     try:
         ref = accounting.create_customer(customer, idempotency_key(request.tx_id, "customer", request.round))
     except BusinessRejection:
         # Xero refuses a second active contact of the same name. Another deal of this company may
         # have created ours since the lookup (it carries the company id: use it, never undo it)...
-        ours = find_company_customer(company.id, accounting, customers, include_archived=False)
+        ours = find_company_customer(company_id, accounting, customers, include_archived=False)
         if ours is not None:
             return EnsureCustomerResult(customer=ours, created=False, external_ids={"customer": ours.id})
         # ...or the name is another customer's: theirs is never ours, whatever the name says.
@@ -193,12 +194,23 @@ def _reactivate_or_create(request: EnsureCustomerInput, crm: CrmPort, accounting
             whose = f"for company {holder.external_id}" if holder.external_id else "kept by hand"
             raise BusinessRejection(
                 f"the accounting system already has a customer named {customer.name!r} ({whose}), which is "
-                f"not CRM company {company.id}'s: rename one of them, or set CUSTOMER_NAME_COLLISION=disambiguate",
+                f"not CRM company {company_id}'s: rename one of them, or set CUSTOMER_NAME_COLLISION=disambiguate",
                 service="sync", code="customer_name_taken",
-                details={"customer_id": holder.id, "company_id": company.id}) from None
-        renamed = customer.model_copy(update={"name": disambiguated_name(customer.name, company.id)})
+                details={"customer_id": holder.id, "company_id": company_id}) from None
+        renamed = customer.model_copy(update={"name": disambiguated_name(customer.name, company_id)})
         ref = accounting.create_customer(renamed, idempotency_key(request.tx_id, "customer-renamed", request.round))
     return EnsureCustomerResult(customer=ref, created=True, external_ids={"customer": ref.id})
+
+
+def customer_for(request: EnsureCustomerInput, crm: CrmPort) -> Customer:
+    """The customer to create for the request's company (named after it; its e-mail, else its first contact's)."""
+    # The load step may have read the company and contact already (one GraphQL call): no second read.
+    company = request.company or crm.get_company(request.company_id)
+    email, first, last = company.email, None, None
+    if not email and request.contact_ids:
+        person = request.first_contact or crm.get_person(request.contact_ids[0])
+        email, first, last = person.email, person.first_name, person.last_name
+    return Customer(external_id=company.id, name=company.name, email=email, first_name=first, last_name=last)
 
 
 def archive_customer_if_created(request: ArchiveCustomerInput, accounting: AccountingPort) -> ArchiveCustomerResult:
@@ -240,11 +252,12 @@ def create_invoice(request: CreateInvoiceInput, accounting: AccountingPort, rule
                    org: OrgSource | None = None) -> CreateInvoiceResult:
     draft = build_invoice(request.deal, request.line_items, request.customer_id, request.today,
                           check_mapping(rules, org))
-    if request.round > 0 or request.after_stranded:
+    if request.round > 0 or request.after_stranded or request.may_exist:
         # A person's retry (a later round, or a new generation after an orchestration that stopped) uses
         # a new idempotency key; an invoice an earlier attempt left standing (a rollback that could not
         # void it, a saga that stopped half-way) must be reused, not duplicated. Other first attempts
-        # need no lookup: nothing of theirs can stand (a skipped or rolled-back one left none).
+        # need no lookup: nothing of theirs can stand (a skipped or rolled-back one left none), unless an
+        # earlier attempt went through a batch, whose key is not this one (``may_exist``).
         for existing in accounting.find_invoices_by_reference(draft.reference):
             if existing.status in LIVE_INVOICE:
                 return _invoice_result(existing, accounting, reused=True)
@@ -270,6 +283,7 @@ def undo_invoice_if_present(request: UndoInvoiceInput, accounting: AccountingPor
 __all__ = [
     "archive_customer_if_created",
     "create_invoice",
+    "customer_for",
     "ensure_customer",
     "load_deal",
     "reference_for",

@@ -1,0 +1,80 @@
+"""The ``batch_flusher`` orchestrator: group commit for one organisation's batched step kind.
+
+It takes what is queued (up to 50 items), runs one batched activity, hands each deal its own reply, and
+takes again at once: one deal alone goes as soon as it is queued, a burst fills the next batch while the
+current one runs. An empty take ends it (the next enqueue starts a new epoch); it continues as new every
+few batches so that its history stays short. One flusher per (organisation, kind), one batch at a time
+each: with two batched kinds, at most two batch writes to one organisation at a time.
+
+Replay-safe: the batch id and key come from the instance id and from what ``take`` returned (recorded in
+the history), time only from ``ctx.current_utc_datetime``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from orchestrators.context import Orchestration
+from orchestrators.retrying import call_with_retry
+from shared.domain.errors import TransientError
+from shared.saga.policy import RetryPolicy
+from shared.sync import batching
+from shared.sync.batching import QueueItem
+
+BATCHES_PER_GENERATION = 20
+# An unexpected failure of the batch activity (a crash: the host re-runs it with the same body and key).
+BATCH_RETRY = RetryPolicy(max_attempts=3, first_interval=2, max_interval=30, pace=False)
+DELIVER_RETRY = RetryPolicy(max_attempts=5, first_interval=2, max_interval=30, pace=False)
+
+
+class FlusherInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    org: str
+    kind: batching.Kind
+    epoch: int
+    batches: int = 0  # batches run by this flusher's earlier generations (continue-as-new)
+
+
+def _failed(reason: str) -> dict[str, Any]:
+    return TransientError(f"the batch did not answer: {reason[:300]}", service="sync",
+                          code="batch_failed").to_dict()
+
+
+def _run_one(ctx: Orchestration, flusher: FlusherInput, items: list[QueueItem]) -> Generator[Any, Any]:
+    batch_id = f"{ctx.instance_id}-b{flusher.batches}"
+    key = batching.batch_key(flusher.kind, [batching.attempt_key(i) for i in items])
+    request = {"batch_id": batch_id, "kind": flusher.kind, "key": key, "items": [i.model_dump(mode="json")
+                                                                                 for i in items]}
+    started = ctx.current_utc_datetime
+    ok, reply = yield from call_with_retry(ctx, batching.RUN_BATCH, request, BATCH_RETRY)
+    results: dict[str, Any] = reply["results"] if ok else {}
+    error = (reply.get("error") if ok else None) or (None if ok else _failed(str(reply)))
+    deliveries = [{"instance": i.instance, "event": i.event,
+                   "data": results.get(i.key) or {"ok": False, "error": error or _failed("no reply for the item")}}
+                  for i in items]
+    row = {"batch_id": batch_id, "key": key, "kind": flusher.kind, "size": len(items),
+           "items": [i.key for i in items], "calls": reply.get("calls", 0) if ok else 0,
+           "ok": reply.get("ok", 0) if ok else 0, "rejected": reply.get("rejected", 0) if ok else 0,
+           "error": error, "seconds": (ctx.current_utc_datetime - started).total_seconds()}
+    yield from call_with_retry(ctx, batching.DELIVER_BATCH, {"deliveries": deliveries, "row": row}, DELIVER_RETRY)
+    ctx.signal_entity(batching.QUEUE_ENTITY, batching.queue_key(flusher.org, flusher.kind), "done",
+                      {"batch": batch_id})
+
+
+def batch_flusher(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
+    flusher = FlusherInput.model_validate(ctx.get_input())
+    queue = batching.queue_key(flusher.org, flusher.kind)
+    for _ in range(BATCHES_PER_GENERATION):
+        taken = yield ctx.call_entity(batching.QUEUE_ENTITY, queue, "take", {
+            "max": batching.MAX_XERO_ITEMS, "batch": f"{ctx.instance_id}-b{flusher.batches}",
+            "epoch": flusher.epoch, "now": ctx.current_utc_datetime.isoformat()})
+        if not taken["items"]:
+            return {"batches": flusher.batches, "ended": "stale" if taken.get("stale") else "idle"}
+        yield from _run_one(ctx, flusher, [QueueItem.model_validate(i) for i in taken["items"]])
+        flusher = flusher.model_copy(update={"batches": flusher.batches + 1})
+    ctx.continue_as_new(flusher.model_dump(mode="json"))
+    return {"batches": flusher.batches, "ended": "continued"}

@@ -1,0 +1,99 @@
+"""The per-(organisation, step kind) queue of batched steps: a pure reducer the ``batch_queue`` entity runs.
+
+Entity operations are serial, so ``take`` and ``withdraw`` are atomic with respect to each other: an item
+is either still queued (withdrawn, nothing was sent for it) or taken by exactly one batch. Time comes in
+each operation's input (the caller's replay-safe clock): an entity has none of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+JsonDict = dict[str, Any]
+MAX_TAKEN = 1000  # taken records kept for late withdrawals; a batch's are dropped once it delivered
+SOLO_SECONDS = 60  # how long a lone step that went straight to its activity holds the solo slot
+# After a lone step, the next ones queue for a while: the rest of a burst whose first member went alone
+# (a batch's deliveries arrive together at the next step) fills a batch instead of another lone call.
+SOLO_COOLDOWN_SECONDS = 5
+
+
+def _empty() -> JsonDict:
+    return {"items": [], "taken": {}, "epoch": 0, "active": False, "seen": "", "solo_until": ""}
+
+
+def _before(stamp: str, now: datetime) -> bool:
+    return not stamp or datetime.fromisoformat(stamp) <= now
+
+
+def _flusher_alive(state: JsonDict, now: datetime, lease: float) -> bool:
+    # A flusher that has not taken for longer than the lease is taken for dead (terminated, or its host
+    # lost): the next enqueue starts another, and the old one's next take is told it is stale.
+    if not state["active"] or not state["seen"]:
+        return False
+    return now < datetime.fromisoformat(state["seen"]) + timedelta(seconds=lease)
+
+
+def enqueue(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
+    """Queue an item; say whether the caller goes alone (nothing queued, no flusher: group commit's first
+    member goes at once, straight to its activity) or must wake a flusher (and which epoch)."""
+    now, lease, item = datetime.fromisoformat(request["now"]), float(request["lease_seconds"]), request["item"]
+    alive = _flusher_alive(state, now, lease)
+    if request.get("solo_ok") and not state["items"] and not alive and _before(state["solo_until"], now):
+        state["solo_until"] = (now + timedelta(seconds=SOLO_SECONDS)).isoformat()
+        return state, {"solo": True}
+    state["items"] = [i for i in state["items"] if i["key"] != item["key"]] + [item]
+    if alive:
+        return state, {"queued": True}
+    state["epoch"] += 1
+    state["active"], state["seen"] = True, now.isoformat()
+    return state, {"queued": True, "wake": state["epoch"]}
+
+
+def solo_done(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
+    now = datetime.fromisoformat(request["now"])
+    state["solo_until"] = (now + timedelta(seconds=SOLO_COOLDOWN_SECONDS)).isoformat()
+    return state, {}
+
+
+def take(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
+    """Up to ``max`` items, oldest first, for batch ``batch``; none (and the flusher ends) when the queue is
+    empty or the caller's epoch is no longer the current flusher's."""
+    if request["epoch"] != state["epoch"]:
+        return state, {"items": [], "stale": True}
+    taken, state["items"] = state["items"][: request["max"]], state["items"][request["max"]:]
+    if not taken:
+        state["active"] = False
+        return state, {"items": []}
+    state["seen"] = request["now"]
+    state["taken"].update({i["key"]: request["batch"] for i in taken})
+    while len(state["taken"]) > MAX_TAKEN:
+        state["taken"].pop(next(iter(state["taken"])))
+    return state, {"items": taken}
+
+
+def withdraw(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
+    """A deal that waited too long takes its item back: ``withdrawn`` (never sent) or ``taken`` (by which
+    batch: it may have been created); unknown counts as taken (its record may have been dropped)."""
+    key = request["key"]
+    if any(i["key"] == key for i in state["items"]):
+        state["items"] = [i for i in state["items"] if i["key"] != key]
+        return state, {"withdrawn": True}
+    return state, {"taken": state["taken"].get(key, "")}
+
+
+def done(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
+    state["taken"] = {k: b for k, b in state["taken"].items() if b != request["batch"]}
+    return state, {}
+
+
+OPERATIONS = {"enqueue": enqueue, "solo_done": solo_done, "take": take, "withdraw": withdraw, "done": done}
+
+
+def apply_queue(state: JsonDict | None, operation: str, request: Any) -> tuple[JsonDict, JsonDict]:
+    """Run one operation; an unknown one changes nothing and says so."""
+    current = {**_empty(), **(state or {})}
+    handler = OPERATIONS.get(operation)
+    if handler is None:
+        return current, {"error": f"unknown operation {operation!r}"}
+    return handler(current, dict(request or {}))

@@ -1,0 +1,79 @@
+"""A batched step's attempt: queue the deal's own payload for its organisation's batch and wait for its reply.
+
+It stands in for ``single_attempt`` (``shared.saga.retry``) and answers in the same normalised shape, so
+retries, undos, the deadline, a person's retry or compensate and the stranded handover work unchanged.
+Runs inside the deal's orchestrator: everything is a durable task (entity calls, an activity, an external
+event raced against a durable timer), and time comes only from ``ctx.current_utc_datetime``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any
+
+from shared.saga.retry import Attempt, single_attempt
+from shared.sync import batching
+from shared.sync.identity import idempotency_key
+
+JsonDict = dict[str, Any]
+
+
+def batched(kind: batching.Kind, org: str, wait_seconds: float) -> Attempt:
+    """The attempt of step ``kind`` through the queue of organisation ``org``."""
+
+    def run(ctx: Any, activity: str, payload: Any, envelope: bool, attempt: int) -> Generator[Any, Any, JsonDict]:
+        queue = batching.queue_key(org, kind)
+        # Any retry may follow an attempt whose batch created the record under the batch's key: look first.
+        item = batching.QueueItem(key=idempotency_key(payload["tx_id"], kind, payload["round"]),
+                                  instance=ctx.instance_id, event=batching.step_event(kind, payload["round"], attempt),
+                                  attempt=attempt, payload=payload, may_exist=attempt > 1)
+        now = ctx.current_utc_datetime
+        answer = yield ctx.call_entity(batching.QUEUE_ENTITY, queue, "enqueue", {
+            "item": item.model_dump(mode="json"), "now": now.isoformat(), "lease_seconds": wait_seconds,
+            "solo_ok": True})
+        if answer.get("solo"):
+            # Nothing queued and no flusher: a lone deal goes at once, as fast as an unbatched one.
+            reply = yield from single_attempt(ctx, activity, _alone(payload, item.may_exist), envelope)
+            ctx.signal_entity(batching.QUEUE_ENTITY, queue, "solo_done",
+                              {"now": ctx.current_utc_datetime.isoformat()})
+            return reply
+        if answer.get("wake"):
+            yield from _wake(ctx, org, kind, int(answer["wake"]), wait_seconds)
+        delivered = ctx.wait_for_external_event(item.event)
+        timer = ctx.create_timer(now + timedelta(seconds=wait_seconds))
+        winner = yield ctx.task_any([delivered, timer])
+        if winner is delivered:
+            timer.cancel()
+            return _decoded(delivered.result)
+        # Waited too long: take the item back. Never sent, it goes alone as it is; taken by a batch that has
+        # not answered, it may exist, so the single path looks it up before it creates anything.
+        withdrawn = yield ctx.call_entity(batching.QUEUE_ENTITY, queue, "withdraw", {"key": item.key})
+        may_exist = item.may_exist or not withdrawn.get("withdrawn")
+        return (yield from single_attempt(ctx, activity, _alone(payload, may_exist), envelope))
+
+    return run
+
+
+def _decoded(data: Any) -> JsonDict:
+    # The SDK's client encodes event data as a JSON string inside the JSON body: the wait hands back the string.
+    value = json.loads(data) if isinstance(data, str) else data
+    if not isinstance(value, dict) or "ok" not in value:
+        return {"ok": False, "error": {"kind": "transient", "service": "sync", "code": "batch_reply_unreadable",
+                                       "message": "the batch's reply could not be read"}}
+    return value
+
+
+def _alone(payload: JsonDict, may_exist: bool) -> JsonDict:
+    return {**payload, "may_exist": True} if may_exist else payload
+
+
+def _wake(ctx: Any, org: str, kind: str, epoch: int, lease: float) -> Generator[Any, Any]:
+    # Starting another orchestration is I/O: an activity with a durable client does it. If it fails, this
+    # deal's wait runs out and it goes alone; the entity's lease lets the next enqueue wake one again.
+    try:
+        yield ctx.call_activity(batching.WAKE_FLUSHER, {"org": org, "kind": kind, "epoch": epoch,
+                                                        "lease_seconds": lease})
+    except Exception:  # the SDK surfaces every activity failure as a bare Exception
+        return

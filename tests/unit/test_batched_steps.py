@@ -1,0 +1,288 @@
+"""Batched saga steps: the queue's reducer, one batch's replies, and a deal's batched attempt."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared.domain.errors import BusinessRejection
+from shared.domain.invoice_mapping import MappingRules
+from shared.domain.models import Company, Customer, Deal, LineItem
+from shared.saga.retry import single_attempt
+from shared.sync import batch_queue, batching
+from shared.sync.batch_port import OneByOne
+from shared.sync.batch_steps import BatchRequest, run_batch
+from shared.sync.batched_attempt import batched
+from shared.sync.deal_saga import ACTIVITIES
+from shared.sync.messages import CreateInvoiceInput, EnsureCustomerInput
+from shared.sync.step_ports import Ports
+from tests.support.fake_durable import FakeDurableContext
+from tests.support.fake_ports import FakeAccounting, FakeCrm
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def _item(key: str, attempt: int = 1) -> dict[str, Any]:
+    return {"key": key, "instance": key.partition(":")[0], "event": f"step:invoice:r0:a{attempt}", "attempt": attempt,
+            "payload": {}, "may_exist": attempt > 1}
+
+
+def _enqueue(state: Any, key: str, at: datetime = T0, **extra: Any) -> tuple[Any, Any]:
+    return batch_queue.apply_queue(state, "enqueue", {"item": _item(key), "now": at.isoformat(),
+                                                      "lease_seconds": 60, "solo_ok": True, **extra})
+
+
+# --- the queue ---
+
+def test_a_lone_step_goes_alone_and_the_next_ones_queue_and_wake_one_flusher() -> None:
+    state, first = _enqueue(None, "deal-1:invoice:r0")
+    assert first == {"solo": True} and state["items"] == []
+    state, second = _enqueue(state, "deal-2:invoice:r0")
+    state, third = _enqueue(state, "deal-3:invoice:r0")
+    assert second == {"queued": True, "wake": 1} and third == {"queued": True}
+    # After the lone step, a short cool-down: the rest of its burst queues rather than going alone too.
+    state, _ = batch_queue.apply_queue(state, "solo_done", {"now": T0.isoformat()})
+    state, _ = batch_queue.apply_queue(state, "take", {"max": 50, "batch": "b0", "epoch": 1, "now": T0.isoformat()})
+    state, _ = batch_queue.apply_queue(state, "take", {"max": 50, "batch": "b1", "epoch": 1, "now": T0.isoformat()})
+    _, again = _enqueue(state, "deal-4:invoice:r0", T0 + timedelta(seconds=2))
+    assert again == {"queued": True, "wake": 2}
+    _, later = _enqueue(state, "deal-4:invoice:r0", T0 + timedelta(seconds=30))
+    assert later == {"solo": True}
+
+
+def test_take_is_oldest_first_up_to_the_limit_and_an_empty_take_ends_the_flusher() -> None:
+    state = None
+    for n in range(1, 5):
+        state, _ = _enqueue(state, f"deal-{n}:invoice:r0", solo_ok=False)
+    state, taken = batch_queue.apply_queue(state, "take", {"max": 3, "batch": "b0", "epoch": 1, "now": T0.isoformat()})
+    assert [i["key"] for i in taken["items"]] == ["deal-1:invoice:r0", "deal-2:invoice:r0", "deal-3:invoice:r0"]
+    state, taken = batch_queue.apply_queue(state, "take", {"max": 3, "batch": "b1", "epoch": 1, "now": T0.isoformat()})
+    assert len(taken["items"]) == 1
+    state, taken = batch_queue.apply_queue(state, "take", {"max": 3, "batch": "b2", "epoch": 1, "now": T0.isoformat()})
+    assert taken == {"items": []} and state["active"] is False
+
+
+def test_withdraw_says_whether_the_item_was_never_sent_or_taken_by_which_batch() -> None:
+    state, _ = _enqueue(None, "deal-1:invoice:r0", solo_ok=False)
+    state, _ = _enqueue(state, "deal-2:invoice:r0", solo_ok=False)
+    state, _ = batch_queue.apply_queue(state, "take", {"max": 1, "batch": "b0", "epoch": 1, "now": T0.isoformat()})
+    state, gone = batch_queue.apply_queue(state, "withdraw", {"key": "deal-2:invoice:r0"})
+    assert gone == {"withdrawn": True} and state["items"] == []
+    state, taken = batch_queue.apply_queue(state, "withdraw", {"key": "deal-1:invoice:r0"})
+    assert taken == {"taken": "b0"}
+    state, _ = batch_queue.apply_queue(state, "done", {"batch": "b0"})
+    assert state["taken"] == {}
+
+
+def test_a_flusher_silent_past_its_lease_is_replaced_and_the_old_one_told_it_is_stale() -> None:
+    state, _ = _enqueue(None, "deal-1:invoice:r0", solo_ok=False)
+    state, _ = batch_queue.apply_queue(state, "take", {"max": 50, "batch": "b0", "epoch": 1, "now": T0.isoformat()})
+    state, soon = _enqueue(state, "deal-2:invoice:r0", T0 + timedelta(seconds=30), solo_ok=False)
+    assert soon == {"queued": True}
+    state, late = _enqueue(state, "deal-3:invoice:r0", T0 + timedelta(seconds=61), solo_ok=False)
+    assert late == {"queued": True, "wake": 2}
+    _, stale = batch_queue.apply_queue(state, "take", {"max": 50, "batch": "b1", "epoch": 1, "now": T0.isoformat()})
+    assert stale == {"items": [], "stale": True}
+
+
+def test_the_batch_key_depends_on_the_composition_only() -> None:
+    one = batching.batch_key("invoice", ["deal-1:invoice:r0:a1", "deal-2:invoice:r0:a1"])
+    assert one == batching.batch_key("invoice", ["deal-2:invoice:r0:a1", "deal-1:invoice:r0:a1"])
+    assert one != batching.batch_key("invoice", ["deal-1:invoice:r0:a2", "deal-2:invoice:r0:a1"])
+    assert len(one) <= 128
+
+
+# --- one batch ---
+
+def _invoice_item(n: int, acct: FakeAccounting, *, attempt: int = 1, currency: str = "EUR") -> batching.QueueItem:
+    deal = Deal(id=str(n), name=f"Deal {n}", stage="closedwon", amount=None, currency=currency,
+                company_ids=("77",), line_item_ids=("L1",))
+    payload = CreateInvoiceInput(tx_id=f"deal-{n}", round=0, deal=deal, customer_id="C1", today=date(2026, 1, 5),
+                                 line_items=(LineItem(id="L1", name="Licence", quantity=1, unit_price=100),))
+    return batching.QueueItem(key=f"deal-{n}:invoice:r0", instance=f"deal-{n}", event="e", attempt=attempt,
+                              payload=payload.model_dump(mode="json"), may_exist=attempt > 1)
+
+
+def _ports(acct: FakeAccounting, crm: FakeCrm | None = None) -> Ports:
+    return Ports(crm=crm or FakeCrm(), accounting=acct, rules=MappingRules(), trigger_stage="closedwon")
+
+
+def test_one_refused_element_is_that_deal_s_rejection_and_the_others_are_made() -> None:
+    acct = FakeAccounting()
+    items = [_invoice_item(n, acct) for n in range(1, 6)]
+    original = acct.create_invoice
+
+    def refuse_third(draft: Any, key: str) -> Any:
+        if draft.reference.endswith("3"):
+            raise BusinessRejection("Account code '200' is not a valid code", service="xero", code="validation")
+        return original(draft, key)
+
+    acct.create_invoice = refuse_third  # type: ignore[method-assign]
+    reply = run_batch(BatchRequest(batch_id="B", kind="invoice", key="k", items=items), _ports(acct), OneByOne(acct))
+    refused = reply.results["deal-3:invoice:r0"]
+    assert refused["ok"] is False and "Account code" in refused["error"]["message"]
+    assert refused["error"]["kind"] == "rejected"
+    made = [reply.results[f"deal-{n}:invoice:r0"] for n in (1, 2, 4, 5)]
+    assert all(r["ok"] for r in made) and {r["result"]["batch"]["size"] for r in made} == {5}
+    assert (reply.ok, reply.rejected) == (4, 1) and len(acct.invoices) == 4
+
+
+def test_a_re_run_of_the_same_batch_makes_nothing_new_and_a_retried_item_is_found_first() -> None:
+    acct = FakeAccounting()
+    items = [_invoice_item(n, acct) for n in (1, 2)]
+    request = BatchRequest(batch_id="B", kind="invoice", key="k", items=items)
+    first = run_batch(request, _ports(acct), OneByOne(acct))
+    again = run_batch(request, _ports(acct), OneByOne(acct))
+    assert first.results == again.results and len(acct.invoices) == 2
+    retried = BatchRequest(batch_id="B2", kind="invoice", key="k2", items=[_invoice_item(1, acct, attempt=2)])
+    reply = run_batch(retried, _ports(acct), OneByOne(acct))
+    assert reply.results["deal-1:invoice:r0"]["result"]["reused"] is True and len(acct.invoices) == 2
+
+
+def test_deals_of_one_company_share_one_new_customer_and_the_first_owns_its_undo() -> None:
+    acct, crm = FakeAccounting(), FakeCrm()
+    company = Company(id="77", name="Northwind")
+    items = [batching.QueueItem(key=f"deal-{n}:customer:r0", instance=f"deal-{n}", event="e", attempt=1,
+                                payload=EnsureCustomerInput(tx_id=f"deal-{n}", round=0, company_id="77",
+                                                            company=company).model_dump(mode="json"))
+             for n in (2, 1)]
+    reply = run_batch(BatchRequest(batch_id="B", kind="customer", key="k", items=items), _ports(acct, crm),
+                      OneByOne(acct))
+    assert len(acct.customers) == 1
+    one, two = reply.results["deal-1:customer:r0"]["result"], reply.results["deal-2:customer:r0"]["result"]
+    assert (one["created"], two["created"]) == (True, False)
+    assert one["customer"]["id"] == two["customer"]["id"]
+
+
+# --- a deal's batched attempt ---
+
+def _queue_context(acct: FakeAccounting, events: list[Any], *,
+                   taken_at_once: bool = False) -> tuple[FakeDurableContext, dict[str, Any]]:
+    held: dict[str, Any] = {"state": None}
+
+    def entity(operation: str, request: Any) -> Any:
+        held["state"], result = batch_queue.apply_queue(held["state"], operation, request)
+        if operation == "enqueue" and taken_at_once:  # a batch takes it at once, and never answers
+            held["state"], _ = batch_queue.apply_queue(held["state"], "take", {
+                "max": 50, "batch": "B", "epoch": held["state"]["epoch"], "now": request["now"]})
+        return result
+
+    ports = _ports(acct)
+    ctx = FakeDurableContext(activities={"create_invoice": lambda p: ACTIVITIES["create_invoice"].run(p, ports),
+                                         batching.WAKE_FLUSHER: lambda p: "woken"},
+                             entities={(batching.QUEUE_ENTITY, "org:invoice"): entity}, events=events,
+                             instance_id="deal-1")
+    return ctx, held
+
+
+def test_a_lone_deal_calls_its_activity_at_once() -> None:
+    acct = FakeAccounting()
+    ctx, _ = _queue_context(acct, [])
+    payload = _invoice_item(1, acct).payload
+    reply = ctx.run(batched("invoice", "org", 60)(ctx, "create_invoice", payload, True, 1))
+    assert reply["ok"] and ctx.names() == ["create_invoice"]
+    assert ctx.signals[-1][2] == "solo_done"
+
+
+def test_a_queued_deal_takes_the_reply_delivered_to_its_attempt_s_event() -> None:
+    acct = FakeAccounting()
+    delivered = {"ok": True, "result": {"from": "the batch"}}
+    ctx, held = _queue_context(acct, [("step:invoice:r0:a1", None, json.dumps(delivered))])
+    held["state"], _ = batch_queue.apply_queue(None, "enqueue", {"item": _item("deal-9:invoice:r0"), "now":
+                                                                 T0.isoformat(), "lease_seconds": 60})
+    reply = ctx.run(batched("invoice", "org", 60)(ctx, "create_invoice", _invoice_item(1, acct).payload, True, 1))
+    assert reply == delivered and ctx.names() == []  # a flusher was woken for the deal queued first
+
+
+def test_a_deal_whose_batch_never_answers_withdraws_and_goes_alone_looking_first() -> None:
+    acct = FakeAccounting()
+    ctx, held = _queue_context(acct, [], taken_at_once=True)
+    held["state"], _ = batch_queue.apply_queue(None, "solo_done", {"now": T0.isoformat()})  # no lone call now
+    # A wait of 0 s: the fake fires a timer only once it is due (the host would after the wait).
+    reply = ctx.run(batched("invoice", "org", 0)(ctx, "create_invoice", _invoice_item(1, acct).payload, True, 1))
+    assert reply["ok"]
+    assert ctx.calls[-1][0] == "create_invoice" and ctx.calls[-1][1]["may_exist"] is True
+
+
+def test_single_attempt_is_the_default_attempt() -> None:
+    ctx = FakeDurableContext(activities={"a": lambda p: {"ok": True, "result": p}})
+    assert ctx.run(single_attempt(ctx, "a", {"x": 1}, True)) == {"ok": True, "result": {"x": 1}}
+
+
+# --- the kill switch and the flusher ---
+
+def test_batched_steps_is_frozen_in_the_policy_and_an_input_without_it_replays_unbatched(
+    app_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shared.config import get_settings, reset_settings
+    from shared.sync.deal_saga import build_deal_saga
+    from shared.sync.policy import SagaPolicy
+
+    monkeypatch.setenv("XERO_TENANT_ID", "t-1")
+    reset_settings()
+    on = SagaPolicy.from_settings(get_settings())
+    monkeypatch.setenv("BATCHED_STEPS", "false")
+    reset_settings()
+    off = SagaPolicy.from_settings(get_settings())
+    recorded = SagaPolicy.model_validate({"step_max_attempts": 3})  # an input written before the switch existed
+    assert (on.batched_steps, on.batch_org, off.batched_steps, recorded.batched_steps) == (True, "t-1", False, False)
+    batched_steps = {s.name for s in build_deal_saga(on).steps if s.attempt is not None}
+    assert batched_steps == {"customer", "invoice"}
+    assert all(s.attempt is None for s in build_deal_saga(off).steps)
+
+
+def test_the_flusher_takes_runs_one_batch_delivers_each_deal_its_reply_and_ends_when_idle() -> None:
+    from orchestrators.batch_flusher import batch_flusher
+
+    held: dict[str, Any] = {"state": None}
+    for n in (1, 2, 3):
+        held["state"], _ = batch_queue.apply_queue(held["state"], "enqueue", {
+            "item": _item(f"deal-{n}:invoice:r0"), "now": T0.isoformat(), "lease_seconds": 60})
+
+    def entity(operation: str, request: Any) -> Any:
+        held["state"], result = batch_queue.apply_queue(held["state"], operation, request)
+        return result
+
+    delivered: list[Any] = []
+
+    def run(request: Any) -> Any:
+        return {"results": {i["key"]: {"ok": True, "result": i["key"]} for i in request["items"][:2]}}
+
+    ctx = FakeDurableContext(activities={batching.RUN_BATCH: run, batching.DELIVER_BATCH: delivered.append},
+                             entities={(batching.QUEUE_ENTITY, "org:invoice"): entity},
+                             input={"org": "org", "kind": "invoice", "epoch": 1}, instance_id="flush-org-invoice-e1")
+    result = ctx.run(batch_flusher(ctx))
+    assert result == {"batches": 1, "ended": "idle"}
+    [batch] = [p for name, p in ctx.calls if name == batching.RUN_BATCH]
+    assert batch["batch_id"] == "flush-org-invoice-e1-b0" and len(batch["items"]) == 3
+    data = {d["instance"]: d["data"] for d in delivered[0]["deliveries"]}
+    assert data["deal-1"] == {"ok": True, "result": "deal-1:invoice:r0"}
+    assert data["deal-3"]["ok"] is False and data["deal-3"]["error"]["kind"] == "transient"  # unanswered: retried
+    assert ctx.signals == [(batching.QUEUE_ENTITY, "org:invoice", "done", {"batch": "flush-org-invoice-e1-b0"})]
+    assert held["state"]["active"] is False
+
+
+def test_a_customer_element_refused_because_another_batch_made_the_company_s_contact_uses_it_with_no_new_create(
+) -> None:
+    acct, crm = FakeAccounting(), FakeCrm()
+    acct.create_customer(Customer(external_id="77", name="Northwind"), "an earlier batch's key")
+    creates: list[str] = []
+    original = acct.create_customer
+
+    def counted(customer: Customer, key: str) -> Any:
+        creates.append(key)
+        return original(customer, key)
+
+    acct.create_customer = counted  # type: ignore[method-assign]
+    item = batching.QueueItem(key="deal-5:customer:r0", instance="deal-5", event="e", attempt=1,
+                              payload=EnsureCustomerInput(tx_id="deal-5", round=0, company_id="77",
+                                                          company=Company(id="77", name="Northwind"))
+                              .model_dump(mode="json"))
+    reply = run_batch(BatchRequest(batch_id="B", kind="customer", key="k", items=[item]), _ports(acct, crm),
+                      OneByOne(acct))
+    result = reply.results["deal-5:customer:r0"]["result"]
+    assert (result["customer"]["id"], result["created"]) == ("C1", False)
+    assert len(creates) == 1  # the batch's element only: the single path looked first, and found it

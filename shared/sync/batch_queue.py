@@ -90,10 +90,10 @@ def done(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
 OPERATIONS = {"enqueue": enqueue, "solo_done": solo_done, "take": take, "withdraw": withdraw, "done": done}
 
 
-def apply_queue(state: JsonDict | None, operation: str, request: Any) -> tuple[JsonDict, JsonDict]:
-    """Run one operation; an unknown one changes nothing and says so."""
+def apply_queue(state: JsonDict | None, operation: str | None, request: Any) -> tuple[JsonDict, JsonDict]:
+    """Run one operation; an unknown one (or none: the SDK types the name as optional) changes nothing and says so."""
     current = {**_empty(), **(state or {})}
-    handler = OPERATIONS.get(operation)
+    handler = OPERATIONS.get(operation or "")
     if handler is None:
         return current, {"error": f"unknown operation {operation!r}"}
     return handler(current, dict(request or {}))

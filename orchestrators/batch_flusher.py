@@ -46,9 +46,8 @@ def _failed(reason: str) -> dict[str, Any]:
 
 def _run_one(ctx: Orchestration, flusher: FlusherInput, items: list[QueueItem]) -> Generator[Any, Any]:
     batch_id = f"{ctx.instance_id}-b{flusher.batches}"
-    key = batching.batch_key(flusher.kind, [batching.attempt_key(i) for i in items])
-    request = {"batch_id": batch_id, "kind": flusher.kind, "key": key, "items": [i.model_dump(mode="json")
-                                                                                 for i in items]}
+    request = batching.batch_request(batch_id, flusher.kind, items)
+    key = request["key"]
     started = ctx.current_utc_datetime
     ok, reply = yield from call_with_retry(ctx, batching.RUN_BATCH, request, BATCH_RETRY)
     results: dict[str, Any] = reply["results"] if ok else {}

@@ -19,7 +19,10 @@ SOLO_COOLDOWN_SECONDS = 5
 
 
 def _empty() -> JsonDict:
-    return {"items": [], "taken": {}, "epoch": 0, "active": False, "seen": "", "solo_until": ""}
+    # taken: item key -> batch id; batches: each taken batch's items as taken (so that a deal which gave up on
+    # its batch can send that very request again); given_up: item key -> the batch its deal gave up on.
+    return {"items": [], "taken": {}, "batches": {}, "given_up": {}, "epoch": 0, "active": False, "seen": "",
+            "solo_until": ""}
 
 
 def _before(stamp: str, now: datetime) -> bool:
@@ -38,6 +41,10 @@ def enqueue(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
     """Queue an item; say whether the caller goes alone (nothing queued, no flusher: group commit's first
     member goes at once, straight to its activity) or must wake a flusher (and which epoch)."""
     now, lease, item = datetime.fromisoformat(request["now"]), float(request["lease_seconds"]), request["item"]
+    if item["key"] in state["given_up"]:
+        # Its deal gave up on a batch that took it and never answered: that batch may still make its call, so
+        # every later attempt sends the same request again (same body, same key) until Xero has answered it.
+        return state, {"resend": _resend(state, state["given_up"][item["key"]])}
     alive = _flusher_alive(state, now, lease)
     if request.get("solo_ok") and not state["items"] and not alive and _before(state["solo_until"], now):
         state["solo_until"] = (now + timedelta(seconds=SOLO_SECONDS)).isoformat()
@@ -67,27 +74,52 @@ def take(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
         return state, {"items": []}
     state["seen"] = request["now"]
     state["taken"].update({i["key"]: request["batch"] for i in taken})
+    state["batches"][request["batch"]] = taken
     while len(state["taken"]) > MAX_TAKEN:
         state["taken"].pop(next(iter(state["taken"])))
+    while len(state["given_up"]) > MAX_TAKEN:
+        state["given_up"].pop(next(iter(state["given_up"])))
+    kept = set(state["taken"].values()) | set(state["given_up"].values())
+    state["batches"] = {b: items for b, items in state["batches"].items() if b in kept}
     return state, {"items": taken}
 
 
+def _resend(state: JsonDict, batch: str) -> JsonDict:
+    return {"batch": batch, "items": state["batches"][batch]}
+
+
 def withdraw(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
-    """A deal that waited too long takes its item back: ``withdrawn`` (never sent) or ``taken`` (by which
-    batch: it may have been created); unknown counts as taken (its record may have been dropped)."""
+    """A deal that waited too long takes its item back: ``withdrawn`` (never sent), or ``taken`` by which
+    batch with that batch's items to ``resend`` (it may still make its call); unknown counts as taken (its
+    record may have been dropped)."""
     key = request["key"]
     if any(i["key"] == key for i in state["items"]):
         state["items"] = [i for i in state["items"] if i["key"] != key]
         return state, {"withdrawn": True}
-    return state, {"taken": state["taken"].get(key, "")}
+    batch = state["taken"].get(key, "")
+    if batch not in state["batches"]:
+        return state, {"taken": batch}
+    state["given_up"][key] = batch
+    return state, {"taken": batch, "resend": _resend(state, batch)}
 
 
-def done(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
-    state["taken"] = {k: b for k, b in state["taken"].items() if b != request["batch"]}
+def settled(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
+    """Xero answered the item in a re-sent batch: the batch's key holds that answer, a late run replays it."""
+    state["given_up"].pop(request["key"], None)
     return state, {}
 
 
-OPERATIONS = {"enqueue": enqueue, "solo_done": solo_done, "take": take, "withdraw": withdraw, "done": done}
+def done(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
+    # The batch delivered: its activity has finished (it cannot run late any more) and its call was made.
+    batch = request["batch"]
+    state["taken"] = {k: b for k, b in state["taken"].items() if b != batch}
+    state["given_up"] = {k: b for k, b in state["given_up"].items() if b != batch}
+    state["batches"].pop(batch, None)
+    return state, {}
+
+
+OPERATIONS = {"enqueue": enqueue, "solo_done": solo_done, "take": take, "withdraw": withdraw,
+              "settled": settled, "done": done}
 
 
 def apply_queue(state: JsonDict | None, operation: str | None, request: Any) -> tuple[JsonDict, JsonDict]:

@@ -121,17 +121,21 @@ def _invoices(run: _Run, ports: Ports) -> None:
             continue
         drafts.append((item, request, InvoiceDraft.model_validate(answer["result"])))
     # What an earlier attempt (or an earlier generation, or round) may have left standing is reused, not doubled.
-    looked = [d.reference for i, r, d in drafts if i.may_exist or r.round > 0 or r.after_stranded]
-    found = run.port.find_invoices_by_references(looked) if looked else {}
+    looked = [(i, d) for i, r, d in drafts if i.may_exist or r.round > 0 or r.after_stranded]
+    found = run.port.find_invoices_by_references([d.reference for _, d in looked]) if looked else {}
     run.calls += 1 if looked else 0
-    send: list[tuple[QueueItem, InvoiceDraft]] = []
-    for item, _request, draft in drafts:
+    unfound: list[tuple[QueueItem, InvoiceDraft]] = []
+    for item, draft in looked:
         live = [i for i in found.get(draft.reference, []) if i.status in steps.LIVE_INVOICE]
         if live:
             run.results[item.key] = _invoice_reply(run, live[0], ports, reused=True)
         else:
-            send.append((item, draft))
-    answers = run.create_invoices(send) if send else {}
+            unfound.append((item, draft))
+    # The new items go in a call of their own: their body and key depend on the request alone, so a re-run
+    # (or a deal's re-send) sends them byte for byte again, whatever the lookup finds this time.
+    fresh = [(i, d) for i, _r, d in drafts if all(i is not j for j, _ in looked)]
+    send = fresh + unfound
+    answers = {**(run.create_invoices(fresh) if fresh else {}), **(run.create_invoices(unfound) if unfound else {})}
     for item, draft in send:
         made = answers.get(draft.reference)
         if made is None or isinstance(made, ElementUnanswered):

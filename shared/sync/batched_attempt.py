@@ -15,6 +15,7 @@ from typing import Any
 
 from shared.saga.retry import Attempt, single_attempt
 from shared.sync import batching
+from shared.sync.batch_resend import resend
 from shared.sync.identity import idempotency_key
 
 JsonDict = dict[str, Any]
@@ -33,6 +34,9 @@ def batched(kind: batching.Kind, org: str, wait_seconds: float) -> Attempt:
         answer = yield ctx.call_entity(batching.QUEUE_ENTITY, queue, "enqueue", {
             "item": item.model_dump(mode="json"), "now": now.isoformat(), "lease_seconds": wait_seconds,
             "solo_ok": True})
+        if answer.get("resend"):
+            # An earlier attempt gave up on a batch that may still make its call: only its request is safe.
+            return (yield from resend(ctx, kind, queue, item.key, answer["resend"]))
         if answer.get("solo"):
             # Nothing queued and no flusher: a lone deal goes at once, as fast as an unbatched one.
             reply = yield from single_attempt(ctx, activity, _alone(payload, item.may_exist), envelope)
@@ -47,9 +51,12 @@ def batched(kind: batching.Kind, org: str, wait_seconds: float) -> Attempt:
         if winner is delivered:
             timer.cancel()
             return _decoded(delivered.result)
-        # Waited too long: take the item back. Never sent, it goes alone as it is; taken by a batch that has
-        # not answered, it may exist, so the single path looks it up before it creates anything.
+        # Waited too long: take the item back. Never sent, it goes alone as it is. Taken by a batch that has
+        # not answered, that batch may still make its call: send its very request again (same body, same
+        # key), never a create of our own. Only a batch the queue no longer knows leaves the lookup first.
         withdrawn = yield ctx.call_entity(batching.QUEUE_ENTITY, queue, "withdraw", {"key": item.key})
+        if withdrawn.get("resend"):
+            return (yield from resend(ctx, kind, queue, item.key, withdrawn["resend"]))
         may_exist = item.may_exist or not withdrawn.get("withdrawn")
         return (yield from single_attempt(ctx, activity, _alone(payload, may_exist), envelope))
 

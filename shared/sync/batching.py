@@ -63,3 +63,10 @@ def batch_key(kind: str, item_keys: list[str]) -> str:
 
 def attempt_key(item: QueueItem) -> str:
     return f"{item.key}:a{item.attempt}"
+
+
+def batch_request(batch_id: str, kind: str, items: list[QueueItem]) -> dict[str, Any]:
+    """The batch activity's input, from the batch's items in the order taken: the flusher's, and a deal's
+    re-send of a batch it gave up on, are the same request byte for byte (same body, same key)."""
+    return {"batch_id": batch_id, "kind": kind, "key": batch_key(kind, [attempt_key(i) for i in items]),
+            "items": [i.model_dump(mode="json") for i in items]}

@@ -162,3 +162,24 @@ def test_a_lone_deal_is_invoiced_as_fast_batched_as_unbatched(fast_stack: Stack)
     alone, before = statistics.median(timings[True]), statistics.median(timings[False])
     print(f"lone deal: batched {alone:.3f}s, unbatched {before:.3f}s (medians of {timings})")
     assert alone <= before * 1.25 + 0.2
+
+
+@pytest.mark.e2e
+def test_a_batch_that_runs_after_its_deals_gave_up_on_it_makes_no_duplicate(fast_stack: Stack) -> None:
+    # The invoices' batch activity starts 15 s late (a slow worker, a host whose work item runs again later),
+    # long after its deals' 6 s wait ran out: they take their items back and make their step without it,
+    # and then the old batch makes its call after all.
+    stack = fast_stack
+    deals = _deals(stack, 11)
+    _hold_wakes(stack, 1000)
+    stack.client.add_fault("run_batch", "delay", times=1, skip=1, delay_ms=15000)  # the second batch: invoices
+    outcomes = _start_all(stack, deals, batch_wait_seconds=6)
+    assert {o["output"]["status"] for o in outcomes.values()} == {"completed"}, outcomes
+
+    def late_batch_done() -> bool:
+        found, queue = stack.client.read_entity("batch_queue", f"{_org(deals)}:invoice")
+        return found and not queue.get("taken") and not queue.get("active")
+
+    assert [f["fired"] for f in stack.client.faults() if f["activity"] == "run_batch"] == [1]
+    wait_for("the late batch delivered", late_batch_done, timeout=60)
+    _one_invoice_each(stack, deals)

@@ -72,9 +72,21 @@ def test_withdraw_says_whether_the_item_was_never_sent_or_taken_by_which_batch()
     state, gone = batch_queue.apply_queue(state, "withdraw", {"key": "deal-2:invoice:r0"})
     assert gone == {"withdrawn": True} and state["items"] == []
     state, taken = batch_queue.apply_queue(state, "withdraw", {"key": "deal-1:invoice:r0"})
-    assert taken == {"taken": "b0"}
+    # Taken: the batch's items as taken come back, so that the deal sends that very request again.
+    assert taken["taken"] == "b0" and [i["key"] for i in taken["resend"]["items"]] == ["deal-1:invoice:r0"]
     state, _ = batch_queue.apply_queue(state, "done", {"batch": "b0"})
-    assert state["taken"] == {}
+    assert state["taken"] == {} and state["batches"] == {} and state["given_up"] == {}
+
+
+def test_a_deal_that_gave_up_on_a_batch_re_sends_it_at_every_attempt_until_xero_answered_it() -> None:
+    state, _ = _enqueue(None, "deal-1:invoice:r0", solo_ok=False)
+    state, _ = batch_queue.apply_queue(state, "take", {"max": 1, "batch": "b0", "epoch": 1, "now": T0.isoformat()})
+    state, _ = batch_queue.apply_queue(state, "withdraw", {"key": "deal-1:invoice:r0"})
+    state, again = _enqueue(state, "deal-1:invoice:r0", T0 + timedelta(seconds=90))
+    assert again["resend"]["batch"] == "b0" and state["items"] == []  # not queued for another batch
+    state, _ = batch_queue.apply_queue(state, "settled", {"key": "deal-1:invoice:r0"})
+    state, later = _enqueue(state, "deal-1:invoice:r0", T0 + timedelta(seconds=95), solo_ok=False)
+    assert "resend" not in later and [i["key"] for i in state["items"]] == ["deal-1:invoice:r0"]
 
 
 def test_a_flusher_silent_past_its_lease_is_replaced_and_the_old_one_told_it_is_stale() -> None:
@@ -142,6 +154,18 @@ def test_a_re_run_of_the_same_batch_makes_nothing_new_and_a_retried_item_is_foun
     assert reply.results["deal-1:invoice:r0"]["result"]["reused"] is True and len(acct.invoices) == 2
 
 
+def test_a_re_run_of_a_batch_with_a_retried_item_sends_its_new_items_under_the_same_key() -> None:
+    # The retried item is found on the re-run (the first run made it): what is sent for the others must not
+    # change with it, or its new key would make them a second time.
+    acct = FakeAccounting()
+    request = BatchRequest(batch_id="B", kind="invoice", key="k",
+                           items=[_invoice_item(1, acct), _invoice_item(2, acct, attempt=2)])
+    first = run_batch(request, _ports(acct), OneByOne(acct))
+    again = run_batch(request, _ports(acct), OneByOne(acct))
+    assert sorted(i["reference"] for i in acct.invoices.values()) == ["Deal 1", "Deal 2"]
+    assert again.results["deal-1:invoice:r0"] == first.results["deal-1:invoice:r0"]
+
+
 def test_deals_of_one_company_share_one_new_customer_and_the_first_owns_its_undo() -> None:
     acct, crm = FakeAccounting(), FakeCrm()
     company = Company(id="77", name="Northwind")
@@ -159,19 +183,26 @@ def test_deals_of_one_company_share_one_new_customer_and_the_first_owns_its_undo
 
 # --- a deal's batched attempt ---
 
-def _queue_context(acct: FakeAccounting, events: list[Any], *,
-                   taken_at_once: bool = False) -> tuple[FakeDurableContext, dict[str, Any]]:
+def _queue_context(acct: FakeAccounting, events: list[Any], *, taken_at_once: bool = False,
+                   late_before_withdraw: bool = False,
+                   forget_batches: bool = False) -> tuple[FakeDurableContext, dict[str, Any]]:
     held: dict[str, Any] = {"state": None}
 
     def entity(operation: str, request: Any) -> Any:
+        if operation == "withdraw" and late_before_withdraw:  # the old batch's activity runs just before
+            _run(_late_batch(held), acct)
         held["state"], result = batch_queue.apply_queue(held["state"], operation, request)
         if operation == "enqueue" and taken_at_once:  # a batch takes it at once, and never answers
-            held["state"], _ = batch_queue.apply_queue(held["state"], "take", {
+            held["state"], took = batch_queue.apply_queue(held["state"], "take", {
                 "max": 50, "batch": "B", "epoch": held["state"]["epoch"], "now": request["now"]})
+            held["took"] = took["items"]
+            if forget_batches:  # dropped (the queue keeps a bounded number), or taken before it kept any
+                held["state"]["batches"] = {}
         return result
 
     ports = _ports(acct)
     ctx = FakeDurableContext(activities={"create_invoice": lambda p: ACTIVITIES["create_invoice"].run(p, ports),
+                                         batching.RUN_BATCH: lambda p: _run(p, acct),
                                          batching.WAKE_FLUSHER: lambda p: "woken"},
                              entities={(batching.QUEUE_ENTITY, "org:invoice"): entity}, events=events,
                              instance_id="deal-1")
@@ -197,14 +228,52 @@ def test_a_queued_deal_takes_the_reply_delivered_to_its_attempt_s_event() -> Non
     assert reply == delivered and ctx.names() == []  # a flusher was woken for the deal queued first
 
 
-def test_a_deal_whose_batch_never_answers_withdraws_and_goes_alone_looking_first() -> None:
+def test_a_deal_whose_batch_never_answers_withdraws_and_re_sends_that_very_batch() -> None:
     acct = FakeAccounting()
     ctx, held = _queue_context(acct, [], taken_at_once=True)
     held["state"], _ = batch_queue.apply_queue(None, "solo_done", {"now": T0.isoformat()})  # no lone call now
     # A wait of 0 s: the fake fires a timer only once it is due (the host would after the wait).
     reply = ctx.run(batched("invoice", "org", 0)(ctx, "create_invoice", _invoice_item(1, acct).payload, True, 1))
     assert reply["ok"]
+    assert ctx.calls[-1] == (batching.RUN_BATCH, _late_batch(held))  # the flusher's request, byte for byte
+    assert ctx.signals[-1][2:] == ("settled", {"key": "deal-1:invoice:r0"})
+
+
+def test_a_deal_whose_batch_the_queue_no_longer_knows_goes_alone_looking_first() -> None:
+    acct = FakeAccounting()
+    ctx, held = _queue_context(acct, [], taken_at_once=True, forget_batches=True)
+    held["state"], _ = batch_queue.apply_queue(None, "solo_done", {"now": T0.isoformat()})  # no lone call now
+    reply = ctx.run(batched("invoice", "org", 0)(ctx, "create_invoice", _invoice_item(1, acct).payload, True, 1))
+    assert reply["ok"]
     assert ctx.calls[-1][0] == "create_invoice" and ctx.calls[-1][1]["may_exist"] is True
+
+
+def _run(request: Any, acct: FakeAccounting) -> Any:
+    reply = run_batch(BatchRequest.model_validate(request), _ports(acct), OneByOne(acct))
+    return reply.model_dump(mode="json")
+
+
+def _late_batch(held: dict[str, Any]) -> dict[str, Any]:
+    """The request the flusher made of what batch B took: what its activity sends when it runs at last."""
+    items = [batching.QueueItem.model_validate(i) for i in held["took"]]
+    return {"batch_id": "B", "kind": "invoice", "key": batching.batch_key("invoice", [batching.attempt_key(i)
+                                                                                       for i in items]),
+            "items": [i.model_dump(mode="json") for i in items]}
+
+
+@pytest.mark.parametrize("late_first", [False, True], ids=["old batch after the deal", "old batch before the deal"])
+def test_a_deal_that_gave_up_on_its_batch_and_the_batch_running_late_make_one_invoice(late_first: bool) -> None:
+    # The batch's activity runs late (its host died, the work item runs again minutes later), after or just
+    # before the deal's wait ran out: whatever the order, Xero must hold one invoice.
+    acct = FakeAccounting()
+    ctx, held = _queue_context(acct, [], taken_at_once=True, late_before_withdraw=late_first)
+    held["state"], _ = batch_queue.apply_queue(None, "solo_done", {"now": T0.isoformat()})  # no lone call now
+    reply = ctx.run(batched("invoice", "org", 0)(ctx, "create_invoice", _invoice_item(1, acct).payload, True, 1))
+    if not late_first:
+        _run(_late_batch(held), acct)
+    assert reply["ok"]
+    assert [i["reference"] for i in acct.invoices.values()] == ["Deal 1"]
+    assert reply["result"]["batch"]["batch_id"] == "B"  # the deal's step says which batch made it
 
 
 def test_single_attempt_is_the_default_attempt() -> None:

@@ -35,6 +35,7 @@ from pydantic import SecretStr, ValidationError
 from shared.config import Settings
 from shared.connectors import jsonwire
 from shared.connectors.http_client import ServiceHttp
+from shared.connectors.hubspot_batch import SnapshotReader
 from shared.connectors.hubspot_graphql import (
     LINE_ITEMS_QUERY,
     GraphQLShapeError,
@@ -75,7 +76,7 @@ from shared.connectors.hubspot_models import (
 )
 from shared.connectors.limiter import RateLimiter
 from shared.connectors.ports import DealPage
-from shared.domain.errors import BusinessRejection, PermanentError
+from shared.domain.errors import BusinessRejection, PermanentError, SyncError
 from shared.domain.mapping_file import deal_properties_of
 from shared.domain.models import Company, Deal, DealSnapshot, LineItem, Person
 
@@ -364,6 +365,11 @@ class HubSpotClient:
             if snapshot is not None:
                 return snapshot
         return DealSnapshot(deal=self.get_deal(deal_id))
+
+    def get_deal_snapshots(self, deal_ids: Sequence[str]) -> dict[str, DealSnapshot | SyncError]:
+        """BatchCrmPort: many deals in a few batch reads (``shared.connectors.hubspot_batch``), each answered alone."""
+        return SnapshotReader(self._http.request, self._objects, self.api_version, self._fail,
+                              self._read_associations, self.deal_properties).snapshots(deal_ids)
 
     def _graphql_snapshot(self, deal_id: str) -> DealSnapshot | None:
         """One GraphQL read; None (and REST for the next hour) when the portal cannot answer it.

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, Protocol, runtime_checkable
 
+from shared.domain.errors import SyncError
 from shared.domain.invoice_edits import InvoiceContent
 from shared.domain.models import (
     Company,
@@ -23,7 +24,7 @@ from shared.domain.models import (
 )
 
 __all__ = [
-    "AccountingPort", "ArchiveOutcome", "BatchAccountingPort", "CrmPort", "CustomerMap", "DealPage",
+    "AccountingPort", "ArchiveOutcome", "BatchAccountingPort", "BatchCrmPort", "CrmPort", "CustomerMap", "DealPage",
     "ElementRejected", "ElementUnanswered",
 ]
 
@@ -73,6 +74,20 @@ class CrmPort(Protocol):
         ...
 
     def mark_paid(self, deal_id: str, paid_on: date, invoice_id: str) -> None: ...
+
+
+@runtime_checkable
+class BatchCrmPort(Protocol):
+    """Many deals per read of a CRM (HubSpot's batch reads): the batched load step's port.
+
+    Each deal asked is answered on its own, keyed by its id: its snapshot, complete (line items, primary
+    company and first contact read; a company the mapping cannot read is None, as ``get_deal_snapshot`` leaves
+    it), or the error a single ``get_deal_snapshot`` of it would have raised (PermanentError ``not_found`` for
+    a deleted deal, BusinessRejection naming the property for an unreadable one). A failure of the whole read
+    (429, 5xx, token) raises, as ``CrmPort`` does.
+    """
+
+    def get_deal_snapshots(self, deal_ids: Sequence[str]) -> dict[str, DealSnapshot | SyncError]: ...
 
 
 @runtime_checkable
@@ -224,4 +239,9 @@ class BatchAccountingPort(Protocol):
 
     def find_invoices_by_references(self, references: Sequence[str]) -> dict[str, list[InvoiceRef]]:
         """The invoices carrying each reference exactly (an empty list for none): the "may exist" lookup."""
+        ...
+
+    def find_customers(self, external_ids: Sequence[str]) -> dict[str, CustomerRef]:
+        """The customer carrying each external id (the CRM company id), archived ones included (an active one
+        preferred), as ``AccountingPort.find_customer`` finds one; an id no customer carries is left out."""
         ...

@@ -261,6 +261,20 @@ class XeroBatch:
                     found[invoice.Reference or ""].append(self.client._invoice_ref(invoice))
         return found
 
+    def find_customers(self, external_ids: Sequence[str]) -> dict[str, CustomerRef]:
+        """The contact carrying each company id: ``ContactNumber=="a" OR ...``, ``MAX_REFERENCES`` ids a call,
+        archived ones included (an active one preferred). ContactNumber is no optimised filter: a big
+        organisation refuses it (400 HighVolumeException), raised as the single lookup raises it."""
+        wanted = list(dict.fromkeys(i for i in external_ids if i))
+        found: dict[str, CustomerRef] = {}
+        for part in _parts(wanted, lambda _: 0, MAX_REFERENCES):
+            where = " OR ".join(where_equals("ContactNumber", i) for i in part)
+            for contact in self.client._contacts_where(where, include_archived=True):
+                number = contact.ContactNumber or ""  # Xero's where ignores case: the id matches exactly or not
+                if number in part and (number not in found or found[number].status != "ACTIVE"):
+                    found[number] = self.client._customer_ref(contact, number)
+        return found
+
 
 def _invoice_wire(draft: InvoiceDraft) -> dict[str, Any]:
     return XeroInvoice(

@@ -20,7 +20,8 @@ from shared.domain.errors import BusinessRejection, PermanentError, SyncError, T
 from shared.domain.invoice_mapping import build_invoice
 from shared.domain.models import Customer, InvoiceDraft, InvoiceRef
 from shared.saga.envelope import StepFailed, run_activity
-from shared.sync import steps
+from shared.sync import batch_load, steps
+from shared.sync.batch_customer_lookup import find_customers
 from shared.sync.batching import BatchInfo, QueueItem, attempt_key, batch_key
 from shared.sync.customer_lookup import remember
 from shared.sync.messages import CreateInvoiceInput, CreateInvoiceResult, EnsureCustomerInput, EnsureCustomerResult
@@ -102,7 +103,7 @@ def run_batch(request: BatchRequest, ports: Ports, port: BatchAccountingPort) ->
     started = time.monotonic()
     run = _Run(request, port)
     try:
-        (_invoices if request.kind == "invoice" else _customers)(run, ports)
+        {"invoice": _invoices, "load": _loads}.get(request.kind, _customers)(run, ports)
         reply = run.reply()
     except SyncError as exc:
         reply = run.reply().model_copy(update={"error": exc.to_dict()})
@@ -154,6 +155,11 @@ def _invoice_reply(run: _Run, ref: InvoiceRef, ports: Ports, *, reused: bool) ->
     return {"ok": True, "result": result.model_dump(mode="json")}
 
 
+def _loads(run: _Run, ports: Ports) -> None:
+    run.calls += 1  # one batch read (a few HubSpot calls: deals, associations, lines, companies, contacts)
+    run.results.update(batch_load.load_replies(run.request.items, ports, run.info))
+
+
 def _customers(run: _Run, ports: Ports) -> None:
     """Deals of one company share one element; the first of them (by item key) owns it, and its undo."""
     companies: dict[str, list[tuple[QueueItem, EnsureCustomerInput]]] = {}
@@ -164,6 +170,7 @@ def _customers(run: _Run, ports: Ports) -> None:
             run.results[item.key] = _alone(request, ports)
             continue
         companies.setdefault(request.company_id, []).append((item, request))
+    _known(run, ports, companies)
     customers: dict[str, Customer] = {}
     for company_id, members in companies.items():
         answer = reply_of(functools.partial(steps.customer_for, members[0][1], ports.crm))
@@ -192,6 +199,24 @@ def _customers(run: _Run, ports: Ports) -> None:
                 result = EnsureCustomerResult(customer=made, created=n == 0, batch=run.info(made.id),
                                               external_ids={"customer": made.id})
                 run.results[item.key] = {"ok": True, "result": result.model_dump(mode="json")}
+
+
+def _known(run: _Run, ports: Ports, companies: dict[str, list[tuple[QueueItem, EnsureCustomerInput]]]) -> None:
+    """The companies whose deals' load read no customer, looked up many a call: a customer found is used as the
+    existing one by the single path (archived: reactivated there), and leaves the create."""
+    looked = [c for c, members in companies.items() if any(r.look_up for _, r in members)]
+    if not looked:
+        return
+    lookup = find_customers(looked, ports.accounting, run.port, ports.customers)
+    run.calls += lookup.calls
+    for company_id in looked:
+        ref = lookup.found.get(company_id)
+        if ref is None and lookup.refused is None:
+            continue  # none yet: created in this batch
+        for item, request in companies.pop(company_id):
+            run.results[item.key] = (
+                _alone(request.model_copy(update={"existing": ref, "look_up": False}), ports) if ref is not None
+                else {"ok": False, "error": lookup.refused.to_dict() if lookup.refused else {}})
 
 
 def _alone(request: EnsureCustomerInput, ports: Ports) -> JsonDict:

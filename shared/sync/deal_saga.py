@@ -75,7 +75,7 @@ STEP, UNDO = SagaPolicy.step_retry, SagaPolicy.compensation_retry
 
 # --- the steps, in order: forward action, undo, retries ---
 STEPS: tuple[SagaStep[DealSagaState], ...] = (
-    SagaStep("load", Action(LOAD_DEAL, load_input), None, retry=STEP),
+    SagaStep("load", Action(LOAD_DEAL, load_input), None, retry=STEP, batch="load"),
     SagaStep("claim", Action(WRITE_MARKERS, claim_input), Action(WRITE_MARKERS, claim_undo_input),
              retry=STEP, undo_retry=UNDO),
     SagaStep("customer", Action(ENSURE_CUSTOMER, customer_input), Action(ARCHIVE_CUSTOMER, customer_undo_input),

@@ -21,6 +21,7 @@ class LoadDealInput(Message):
     deal_id: str
     today: date
     round: int = 0  # > 0: a person's retry, which must not end as "nothing to do" while undos are owed
+    may_exist: bool = False  # set on a batched step's lone retry; a read creates nothing, so it changes nothing
 
 
 class LoadDealResult(Message):
@@ -38,6 +39,9 @@ class LoadDealResult(Message):
     # Read with the deal when the CRM allows (saves the customer step its reads); None: read when needed.
     company: Company | None = None
     first_contact: Person | None = None
+    # False: read in a batch, which leaves the customer lookup to the customer step (many companies a call).
+    customer_looked_up: bool = True
+    batch: BatchInfo | None = None  # read in a batch: which one, how big
 
 
 class MarkersInput(Message):
@@ -63,6 +67,7 @@ class EnsureCustomerInput(Message):
     company: Company | None = None  # already read by the load step; None: read it here
     first_contact: Person | None = None
     may_exist: bool = False  # an earlier (batched) attempt may have created it: look for it first
+    look_up: bool = False  # the load read no customer (batched): look it up here, archived ones too
 
 
 class EnsureCustomerResult(Message):

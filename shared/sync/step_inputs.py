@@ -65,7 +65,8 @@ def customer_input(st: DealSagaState) -> EnsureCustomerInput:
     load = _load(st)
     return EnsureCustomerInput(tx_id=st.input.tx_id, round=st.input.round, company_id=load.company_id,
                                contact_ids=load.deal.contact_ids, existing=load.existing_customer,
-                               company=load.company, first_contact=load.first_contact)
+                               company=load.company, first_contact=load.first_contact,
+                               look_up=not load.customer_looked_up)
 
 
 def customer_undo_input(st: DealSagaState) -> ArchiveCustomerInput:

@@ -8,12 +8,14 @@ invoice are created with an ``Idempotency-Key`` derived from the transaction, an
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from shared.connectors.ports import AccountingPort, CrmPort, CustomerMap
 from shared.domain.amount_check import check_amount
 from shared.domain.customer_names import disambiguated_name
 from shared.domain.errors import BusinessRejection, PermanentError
 from shared.domain.invoice_mapping import MappingRules, build_invoice, lines_total, reference_for
-from shared.domain.models import Customer, Deal, InvoiceRef, SyncMarkers
+from shared.domain.models import Customer, CustomerRef, Deal, DealSnapshot, InvoiceRef, SyncMarkers
 from shared.saga.envelope import Halt
 from shared.sync.customer_lookup import find_company_customer, remember
 from shared.sync.identity import generation_of, idempotency_key
@@ -42,7 +44,18 @@ def load_deal(
     org: OrgSource | None = None, customers: CustomerMap | None = None,
 ) -> LoadDealResult | Halt:
     """Read everything the saga needs, and refuse bad data before anything is written."""
-    snapshot = crm.get_deal_snapshot(request.deal_id)
+    # One lookup for the whole saga, archived contacts included (reactivated rather than duplicated): by the
+    # customer map and a read by id, else by the company id (and then the map records what it found).
+    return load_snapshot(request, crm.get_deal_snapshot(request.deal_id), crm, rules, trigger_stage, org,
+                         lambda company_id: find_company_customer(company_id, accounting, customers,
+                                                                  include_archived=True))
+
+
+def load_snapshot(
+    request: LoadDealInput, snapshot: DealSnapshot, crm: CrmPort, rules: MappingRules, trigger_stage: str,
+    org: OrgSource | None, look_up: Callable[[str], CustomerRef | None] | None,
+) -> LoadDealResult | Halt:
+    """The load step from a deal's snapshot; without ``look_up`` the customer step looks the customer up."""
     deal = snapshot.deal
     markers = deal.markers
     stop = _nothing_to_do(request, deal, trigger_stage)
@@ -62,9 +75,7 @@ def load_deal(
     money = check_amount(deal, lines_total(draft.lines), draft.currency, mode=rules.amount_mismatch,
                          tolerance=rules.amount_tolerance)
     company_id = deal.company_ids[0]  # the primary company where the CRM says which
-    # One lookup for the whole saga, archived contacts included (reactivated rather than duplicated): by the
-    # customer map and a read by id, else by the company id (and then the map records what it found).
-    existing = find_company_customer(company_id, accounting, customers, include_archived=True)
+    existing = look_up(company_id) if look_up is not None else None
     if markers.sync_status == "in_progress" and generation_of(deal.id, markers.transaction_id) is not None:
         # A claim by this deal's own transaction (ours from an earlier round or a lost result, or an
         # earlier generation that stopped): the deal's real previous values are not "in progress".
@@ -76,7 +87,7 @@ def load_deal(
         deal_amount=money.deal_amount, amount_difference=money.difference,
         external_ids={"deal": deal.id, "company": company_id, **({"customer": existing.id} if existing else {})},
         company=snapshot.company if snapshot.company and snapshot.company.id == company_id else None,
-        first_contact=snapshot.first_contact,
+        first_contact=snapshot.first_contact, customer_looked_up=look_up is not None,
     )
 
 
@@ -153,6 +164,10 @@ def ensure_customer(request: EnsureCustomerInput, crm: CrmPort, accounting: Acco
     new one is named ``"<name> (HubSpot <id>)"``, or the deal is rolled back (``customer_name_collision``).
     The customer map records the one reactivated, adopted or created (an upsert: a re-run writes it again).
     """
+    if request.look_up:
+        # The load was batched and read no customer: the one lookup happens here, as the load's would have.
+        found = find_company_customer(request.company_id, accounting, customers, include_archived=True)
+        request = request.model_copy(update={"existing": found, "look_up": False})
     if request.existing is not None and request.existing.status != "ARCHIVED":
         # Found by the load step, which read it from the map or recorded it there.
         return EnsureCustomerResult(customer=request.existing, created=False,

@@ -112,7 +112,7 @@ class ObjectRoutes(HubSpotRules):
         results, missing = [], []
         for item in inputs:
             obj = self.objects[t].get(str(item.get("id")))
-            if obj is None:
+            if obj is None or obj["archived"]:  # a deleted record is in the recycling bin: not found, as a read
                 missing.append(str(item.get("id")))
             else:
                 results.append(self.render(t, obj, body.get("properties")))

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulators.faults import Fault, FaultBook
+from simulators.faults import Fault, FaultBook, body_elements
 from simulators.wire import json_response, read_json
 
 __all__ = ["Handler", "SimServer"]
@@ -144,7 +144,8 @@ class SimServer:
         if refusal is not None:
             return refusal
         try:
-            fault = self.faults.take(request.method, request.path)
+            elements = body_elements(await request.read()) if self.faults.counts_elements() else 0
+            fault = self.faults.take(request.method, request.path, elements)
             if fault is not None:
                 entry["fault"] = True
                 if not fault.after and (refused := await self._apply_fault(request, fault)) is not None:

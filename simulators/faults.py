@@ -6,11 +6,14 @@ and ``/api.xro/2.0/Invoices/{id}``, not ``/api.xro/2.0/InvoicesX``); a rule path
 is a plain string prefix. The first matching rule with times left is used; ``times: -1`` is for ever.
 ``skip: n`` lets the first ``n`` matching requests through untouched (to fail, say, the second PATCH of
 an object and not the first); ``probability`` (0..1, with an optional ``seed``) makes a rule fire only on
-that share of the matching requests, for random-fault load tests (a request it spares uses no ``times``).
+that share of the matching requests, for random-fault load tests (a request it spares uses no ``times``);
+``min_elements`` limits a rule to requests whose JSON body carries a list of at least that many elements
+(a batch, not a lone call).
 """
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from dataclasses import asdict, dataclass, field
@@ -33,6 +36,9 @@ class Fault:
     skip: int = 0  # matching requests still to let through before the rule applies
     probability: float = 1.0  # share of the matching requests the rule applies to
     seed: int | None = None  # makes the random choices of ``probability`` reproducible
+    # Only requests whose JSON body carries a list of at least this many elements (the batch of a batched
+    # step, not a lone deal's call): e.g. ``{"Invoices": [...]}``, ``{"inputs": [...]}``.
+    min_elements: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -69,10 +75,11 @@ class FaultBook:
             self._rules.append(fault)
         return fault
 
-    def take(self, method: str, path: str) -> Fault | None:
+    def take(self, method: str, path: str, elements: int = 0) -> Fault | None:
+        """The rule for this request (``elements``: the size of the list its JSON body carries), if any."""
         with self._lock:
             for rule in self._rules:
-                if rule.times != 0 and rule.matches(method, path):
+                if rule.times != 0 and rule.matches(method, path) and elements >= rule.min_elements:
                     if rule.skip > 0:
                         rule.skip -= 1
                         continue
@@ -90,3 +97,19 @@ class FaultBook:
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
             return [{k: v for k, v in asdict(r).items() if k != "_rng"} for r in self._rules if r.times != 0]
+
+    def counts_elements(self) -> bool:
+        """Whether a rule asks for a body's element count (so that other requests' bodies are not parsed)."""
+        with self._lock:
+            return any(r.min_elements and r.times != 0 for r in self._rules)
+
+
+def body_elements(raw: bytes) -> int:
+    """The length of the first list in a JSON object body (0 for anything else)."""
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        return 0
+    if not isinstance(body, dict):
+        return 0
+    return next((len(v) for v in body.values() if isinstance(v, list)), 0)

@@ -72,6 +72,7 @@ class SimAdmin:
         skip: int = 0,
         probability: float = 1.0,
         seed: int | None = None,
+        min_elements: int = 0,
     ) -> None:
         self._call(
             "POST",
@@ -89,6 +90,7 @@ class SimAdmin:
                 "skip": skip,
                 "probability": probability,
                 "seed": seed,
+                "min_elements": min_elements,
             },
         )
 

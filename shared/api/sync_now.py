@@ -48,5 +48,6 @@ async def sync_now(body: bytes, client: DurableClient, settings: Settings,
                               {"Retry-After": "30"})
     if started is None:
         return error_response(409, "conflict", "a batch is already running")
-    budget = budget_note(xero_calls_left, settings.xero_calls_per_day, backfill=since is not None)
+    budget = budget_note(xero_calls_left, settings.xero_calls_per_day, backfill=since is not None,
+                         batched=settings.batched_steps)
     return json_response(202, {"id": started, "since": since, "xero_budget": budget})

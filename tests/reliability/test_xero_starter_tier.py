@@ -1,4 +1,6 @@
-"""Xero's free Starter tier: 1,000 calls per organisation a day. A 400-deal backfill needs more than a day.
+"""Xero's free Starter tier: 1,000 calls per organisation a day. Unbatched (``BATCHED_STEPS=false``, 3 calls a
+deal), a 400-deal backfill needs more than a day; batched it fits in a fraction of one
+(test_xero_starter_tier_batched.py).
 
 Real clock, the day time-scaled (a simulated day lasts DAY_SECONDS real seconds). The backfill's answer
 says up front what today's budget covers; the deals beyond it wait for the reset (visible: "Xero calls
@@ -26,6 +28,7 @@ DAY_SECONDS = 60.0
 
 # A token table of its own for each run.
 stack_host = module_host({**FAST_APP_LIMITS, "SYNC_BATCH_CONCURRENCY": "20", "XERO_CALLS_PER_DAY": "1000",
+                          "BATCHED_STEPS": "false",
                           "XERO_TOKEN_TABLE_NAME": "XeroStarter" + str(int(time.time()))}, clock=None)
 
 

@@ -47,8 +47,19 @@ def test_bad_or_oversized_bodies_are_refused_and_start_nothing(settings: Setting
 
 
 def test_a_backfill_says_up_front_how_many_deals_todays_xero_budget_covers(settings: Settings) -> None:
-    response = asyncio.run(sync_now(b'{"since": "2026-01-01"}', FakeDurableClient(), settings, 300))
+    unbatched = settings.model_copy(update={"batched_steps": False})
+    response = asyncio.run(sync_now(b'{"since": "2026-01-01"}', FakeDurableClient(), unbatched, 300))
     budget = json.loads(response.body)["xero_budget"]
     assert response.status == 202
     assert budget["calls_left_today"] == 300 and budget["deals_it_covers"] == 100
     assert "wait for Xero's daily limit to reset" in budget["message"] and "none fail" in budget["message"]
+
+
+def test_a_batched_backfill_counts_on_a_tenth_of_a_call_a_deal_and_says_so(settings: Settings) -> None:
+    # Batched, a backfill's deals share Xero calls (about 50 contacts or invoices a call): a day's budget
+    # covers ten times as many deals as the per-deal 3 calls, and the answer must not send people waiting.
+    assert settings.batched_steps
+    response = asyncio.run(sync_now(b'{"since": "2026-01-01"}', FakeDurableClient(), settings, 300))
+    budget = json.loads(response.body)["xero_budget"]
+    assert budget["calls_left_today"] == 300 and budget["deals_it_covers"] == 3000
+    assert "batches" in budget["message"] and "none fail" in budget["message"]

@@ -23,7 +23,7 @@ from shared.domain.models import (
 )
 
 __all__ = [
-    "AccountingPort", "ArchiveOutcome", "BatchAccountingPort", "CrmPort", "CustomerMap", "DealPage",
+    "AccountingPort", "ArchiveOutcome", "BatchAccountingPort", "BatchCrmPort", "CrmPort", "CustomerMap", "DealPage",
     "ElementRejected", "ElementUnanswered",
 ]
 
@@ -73,6 +73,20 @@ class CrmPort(Protocol):
         ...
 
     def mark_paid(self, deal_id: str, paid_on: date, invoice_id: str) -> None: ...
+
+
+@runtime_checkable
+class BatchCrmPort(Protocol):
+    """Many deals' sync markers in one call (HubSpot's batch update): the batched marker steps' port.
+
+    All or nothing: every deal's markers are written, or none is. A refusal raises BusinessRejection code
+    ``batch_rejected`` whose ``details["ids"]`` lists the deals the CRM named (none named: the caller bisects);
+    a 429 raises TransientError code ``rate_limited`` (nothing written); other failures as ``CrmPort``.
+    """
+
+    def update_markers_batch(self, updates: Mapping[str, Mapping[str, str]]) -> None:
+        """Write each deal's markers (deal id -> ``SyncMarkers`` field names and values); at most 100 deals."""
+        ...
 
 
 @runtime_checkable

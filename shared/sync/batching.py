@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict
 
 from shared import names
 
-Kind = Literal["customer", "invoice"]
-KINDS: tuple[Kind, ...] = ("customer", "invoice")
+Kind = Literal["customer", "invoice", "markers"]
+KINDS: tuple[Kind, ...] = ("customer", "invoice", "markers")
 MAX_XERO_ITEMS = 50  # Xero's recommended elements per write call
+MAX_ITEMS: dict[Kind, int] = {"customer": MAX_XERO_ITEMS, "invoice": MAX_XERO_ITEMS, "markers": 100}  # HubSpot's 100
 QUEUE_ENTITY, FLUSHER = names.BATCH_QUEUE, names.BATCH_FLUSHER
 RUN_BATCH, DELIVER_BATCH, WAKE_FLUSHER = names.RUN_BATCH, names.DELIVER_BATCH, names.WAKE_FLUSHER
 

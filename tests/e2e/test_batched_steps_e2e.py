@@ -134,7 +134,9 @@ def test_a_flusher_terminated_mid_batch_still_leaves_every_deal_invoiced_once(fa
 def test_a_429_in_the_middle_of_a_batch_paces_every_item_and_fails_none(fast_stack: Stack) -> None:
     stack = fast_stack
     deals = _deals(stack, 11)
-    _hold_wakes(stack)
+    # Held for less than the lone deal's cool-down over the claim, customer and invoice flushers' starts, so that
+    # the ten others still queue behind it at the invoice step.
+    _hold_wakes(stack, 1000)
     # The first PUT is the lone first deal's; the second the batch of the ten others.
     stack.sims.xero.add_fault(f"{XERO_API}/Invoices", 429, method="PUT", times=1, skip=1,
                               headers={"Retry-After": "1"})

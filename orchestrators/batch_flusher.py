@@ -69,8 +69,7 @@ def batch_flusher(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any]]:
     queue = batching.queue_key(flusher.org, flusher.kind)
     for _ in range(BATCHES_PER_GENERATION):
         taken = yield ctx.call_entity(batching.QUEUE_ENTITY, queue, "take", {
-            "max": batching.MAX_ITEMS.get(flusher.kind, batching.MAX_XERO_ITEMS),
-            "batch": f"{ctx.instance_id}-b{flusher.batches}",
+            "max": batching.MAX_ITEMS[flusher.kind], "batch": f"{ctx.instance_id}-b{flusher.batches}",
             "epoch": flusher.epoch, "now": ctx.current_utc_datetime.isoformat()})
         if not taken["items"]:
             return {"batches": flusher.batches, "ended": "stale" if taken.get("stale") else "idle"}

@@ -36,6 +36,7 @@ from shared.config import Settings
 from shared.connectors import jsonwire
 from shared.connectors.http_client import ServiceHttp
 from shared.connectors.hubspot_batch import SnapshotReader
+from shared.connectors.hubspot_batch_update import marker_batch_body, refusal
 from shared.connectors.hubspot_graphql import (
     LINE_ITEMS_QUERY,
     GraphQLShapeError,
@@ -367,7 +368,7 @@ class HubSpotClient:
         return DealSnapshot(deal=self.get_deal(deal_id))
 
     def get_deal_snapshots(self, deal_ids: Sequence[str]) -> dict[str, DealSnapshot | SyncError]:
-        """BatchCrmPort: many deals in a few batch reads (``shared.connectors.hubspot_batch``), each answered alone."""
+        """BatchCrmReads: many deals in a few batch reads (``shared.connectors.hubspot_batch``), each answered alone."""
         return SnapshotReader(self._http.request, self._objects, self.api_version, self._fail,
                               self._read_associations, self.deal_properties).snapshots(deal_ids)
 
@@ -520,6 +521,22 @@ class HubSpotClient:
         response = self._http.request("PATCH", self._objects(f"deals/{deal_id}"), json=body.model_dump())
         if response.status_code != 200:
             raise self._fail(response, f"update deal {deal_id}")
+
+    def update_markers_batch(self, updates: Mapping[str, Mapping[str, str]]) -> None:
+        """BatchCrmUpdates: one batch update for up to 100 deals, all or nothing (see the port)."""
+        body = marker_batch_body(updates)
+        if not body["inputs"]:
+            return
+        sent = [i["id"] for i in body["inputs"]]
+        response = self._http.request("POST", self._objects("deals/batch/update"), json=body)
+        if response.status_code == 400:
+            raise refusal(response, sent)
+        if response.status_code not in (200, 207):
+            raise self._fail(response, f"batch update of {len(sent)} deals")
+        # Partial answers (a 207, or 2026-09's inline errors) name what was not written: the caller writes
+        # those again on their own; re-writing the others is harmless (known values).
+        if response.status_code == 207 or self._json(response, "batch update").get("numErrors"):
+            raise refusal(response, sent)
 
     def mark_paid(self, deal_id: str, paid_on: date, invoice_id: str) -> None:
         self.update_markers(

@@ -24,8 +24,8 @@ from shared.domain.models import (
 )
 
 __all__ = [
-    "AccountingPort", "ArchiveOutcome", "BatchAccountingPort", "BatchCrmPort", "CrmPort", "CustomerMap", "DealPage",
-    "ElementRejected", "ElementUnanswered",
+    "AccountingPort", "ArchiveOutcome", "BatchAccountingPort", "BatchCrmReads", "BatchCrmUpdates", "CrmPort",
+    "CustomerMap", "DealPage", "ElementRejected", "ElementUnanswered",
 ]
 
 
@@ -77,7 +77,7 @@ class CrmPort(Protocol):
 
 
 @runtime_checkable
-class BatchCrmPort(Protocol):
+class BatchCrmReads(Protocol):
     """Many deals per read of a CRM (HubSpot's batch reads): the batched load step's port.
 
     Each deal asked is answered on its own, keyed by its id: its snapshot, complete (line items, primary
@@ -88,6 +88,20 @@ class BatchCrmPort(Protocol):
     """
 
     def get_deal_snapshots(self, deal_ids: Sequence[str]) -> dict[str, DealSnapshot | SyncError]: ...
+
+
+@runtime_checkable
+class BatchCrmUpdates(Protocol):
+    """Many deals' sync markers in one call (HubSpot's batch update): the batched marker steps' port.
+
+    All or nothing: every deal's markers are written, or none is. A refusal raises BusinessRejection code
+    ``batch_rejected`` whose ``details["ids"]`` lists the deals the CRM named (none named: the caller bisects);
+    a 429 raises TransientError code ``rate_limited`` (nothing written); other failures as ``CrmPort``.
+    """
+
+    def update_markers_batch(self, updates: Mapping[str, Mapping[str, str]]) -> None:
+        """Write each deal's markers (deal id -> ``SyncMarkers`` field names and values); at most 100 deals."""
+        ...
 
 
 @runtime_checkable

@@ -63,6 +63,7 @@ class Step[S: SagaProgress]:
     forward_only: bool = False
     compensation_retry: RetryPolicy | None = None  # None: the saga's
     attempt: Attempt | None = None  # None: each forward attempt calls the activity (else: a batched attempt)
+    compensation_attempt: Attempt | None = None  # the same for the undo's attempts
 
 
 @dataclass(frozen=True)
@@ -188,10 +189,24 @@ def run_compensations[S: SagaProgress](
         record.error = None
         called = yield from call_with_retries(
             ctx, record.activity, record.input, step.compensation_retry or saga.compensation_retry,
-            label=record.step, report=_reporter(ctx, observer, record.step, UNDO_EVENTS))
+            label=record.step, report=_reporter(ctx, observer, record.step, UNDO_EVENTS),
+            attempt_with=_numbered_after(step.compensation_attempt, record.attempts))
         record.attempts += called.tries
         if called.ok:
             record.status, record.result = "done", called.result
         else:
             record.status, record.error = "failed", called.error
     return state.compensations
+
+
+def _numbered_after(attempt_with: Attempt | None, earlier: int) -> Attempt | None:
+    """A person's Compensate runs an undo again in the same round: its attempts are numbered on from the
+    earlier ones, so that a batched undo's names (one event per attempt) are never used twice in a history."""
+    if attempt_with is None or earlier == 0:
+        return attempt_with
+    inner = attempt_with
+
+    def shifted(ctx: Any, activity: str, payload: Any, envelope: bool, attempt: int) -> Generator[Any, Any, JsonDict]:
+        return inner(ctx, activity, payload, envelope, attempt + earlier)
+
+    return shifted

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from shared.connectors.ports import BatchCrmPort, CrmPort
+from shared.connectors.ports import BatchCrmReads, CrmPort
 from shared.domain.errors import BusinessRejection, PermanentError, SyncError, TransientError
 from shared.domain.models import DealSnapshot
 from shared.saga.envelope import Halt, StepFailed, run_activity
@@ -27,7 +27,7 @@ JsonDict = dict[str, Any]
 
 
 class OneDealAtATime:
-    """A ``BatchCrmPort`` over a CRM without batch reads: one snapshot read per deal (the same replies)."""
+    """A ``BatchCrmReads`` over a CRM without batch reads: one snapshot read per deal (the same replies)."""
 
     def __init__(self, crm: CrmPort) -> None:
         self.crm = crm
@@ -42,8 +42,8 @@ class OneDealAtATime:
         return found
 
 
-def batch_crm(crm: CrmPort) -> BatchCrmPort:
-    return crm if isinstance(crm, BatchCrmPort) else OneDealAtATime(crm)
+def batch_crm(crm: CrmPort) -> BatchCrmReads:
+    return crm if isinstance(crm, BatchCrmReads) else OneDealAtATime(crm)
 
 
 def load_replies(items: Sequence[QueueItem], ports: Ports, info: Callable[[str], BatchInfo]) -> dict[str, JsonDict]:

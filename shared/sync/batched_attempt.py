@@ -21,14 +21,18 @@ from shared.sync.identity import idempotency_key
 JsonDict = dict[str, Any]
 
 
-def batched(kind: batching.Kind, org: str, wait_seconds: float) -> Attempt:
-    """The attempt of step ``kind`` through the queue of organisation ``org``."""
+def batched(kind: batching.Kind, org: str, wait_seconds: float, step: str = "") -> Attempt:
+    """The attempt of ``step`` (default: named as its kind) through the queue of kind ``kind`` of ``org``.
+
+    Its item key and event are named after the step, not the kind: steps of one kind (claim, write-back and
+    their undos) follow each other in one deal and must never answer each other's waits."""
+    label = step or kind
 
     def run(ctx: Any, activity: str, payload: Any, envelope: bool, attempt: int) -> Generator[Any, Any, JsonDict]:
         queue = batching.queue_key(org, kind)
         # Any retry may follow an attempt whose batch created the record under the batch's key: look first.
-        item = batching.QueueItem(key=idempotency_key(payload["tx_id"], kind, payload["round"]),
-                                  instance=ctx.instance_id, event=batching.step_event(kind, payload["round"], attempt),
+        item = batching.QueueItem(key=idempotency_key(payload["tx_id"], label, payload["round"]),
+                                  instance=ctx.instance_id, event=batching.step_event(label, payload["round"], attempt),
                                   attempt=attempt, payload=payload, may_exist=attempt > 1)
         now = ctx.current_utc_datetime
         answer = yield ctx.call_entity(batching.QUEUE_ENTITY, queue, "enqueue", {

@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict
 
 from shared import names
 
-Kind = Literal["load", "customer", "invoice"]
-KINDS: tuple[Kind, ...] = ("load", "customer", "invoice")
+Kind = Literal["load", "customer", "invoice", "markers"]
+KINDS: tuple[Kind, ...] = ("load", "customer", "invoice", "markers")
 MAX_XERO_ITEMS = 50  # Xero's recommended elements per write call
-MAX_ITEMS: dict[str, int] = {"load": 100}  # a kind's items per batch, where not MAX_XERO_ITEMS (HubSpot: 100)
+MAX_ITEMS: dict[Kind, int] = {"load": 100, "customer": MAX_XERO_ITEMS, "invoice": MAX_XERO_ITEMS,
+                              "markers": 100}  # HubSpot's batch reads and updates take 100
 QUEUE_ENTITY, FLUSHER = names.BATCH_QUEUE, names.BATCH_FLUSHER
 RUN_BATCH, DELIVER_BATCH, WAKE_FLUSHER = names.RUN_BATCH, names.DELIVER_BATCH, names.WAKE_FLUSHER
 

@@ -9,7 +9,8 @@
                                                                   leaves the deal invoiced, with a note
 
 ``batch=`` marks a step whose forward attempts go through the organisation's batch (BATCHED_STEPS):
-many deals per vendor call, each deal still waiting for its own result (docs/batched-steps.md).
+many deals per vendor call, each deal still waiting for its own result (docs/batched-steps.md);
+``undo_batch=`` its undo's attempts.
 
 Each undo is registered before its step runs. The activities' names are a wire contract (an in-flight
 orchestration's history records them): they change only with a migration plan, as in ``shared/names.py``.
@@ -77,13 +78,13 @@ STEP, UNDO = SagaPolicy.step_retry, SagaPolicy.compensation_retry
 STEPS: tuple[SagaStep[DealSagaState], ...] = (
     SagaStep("load", Action(LOAD_DEAL, load_input), None, retry=STEP, batch="load"),
     SagaStep("claim", Action(WRITE_MARKERS, claim_input), Action(WRITE_MARKERS, claim_undo_input),
-             retry=STEP, undo_retry=UNDO),
+             retry=STEP, undo_retry=UNDO, batch="markers", undo_batch="markers"),
     SagaStep("customer", Action(ENSURE_CUSTOMER, customer_input), Action(ARCHIVE_CUSTOMER, customer_undo_input),
              retry=STEP, undo_retry=UNDO, batch="customer"),
     SagaStep("invoice", Action(CREATE_INVOICE, invoice_input), Action(UNDO_INVOICE, invoice_undo_input),
              retry=STEP, undo_retry=UNDO, batch="invoice"),
     SagaStep("write_back", Action(WRITE_MARKERS, write_back_input), Action(WRITE_MARKERS, write_back_undo_input),
-             retry=STEP, undo_retry=UNDO),
+             retry=STEP, undo_retry=UNDO, batch="markers", undo_batch="markers"),
     SagaStep("email", Action(SEND_INVOICE_EMAIL, email_input), None, retry=STEP, forward_only=True,
              enabled=lambda policy: policy.send_invoice_email),
 )

@@ -50,12 +50,17 @@ class MarkersInput(Message):
     deal_id: str
     values: SyncMarkers
     undo: bool = False  # an undo: a deal deleted meanwhile leaves nothing to restore (done, not failed)
+    # Name the deal's item in a batch (its step's idempotency key); "" / 0 in histories from before batching.
+    tx_id: str = ""
+    round: int = 0
+    may_exist: bool = False  # set by a batched retry; a PATCH to known values needs no lookup first
 
 
 class MarkersResult(Message):
     deal_id: str
     written: SyncMarkers
     deal_gone: bool = False  # the deal was deleted in the CRM: nothing was written
+    batch: BatchInfo | None = None  # written by a batch (BATCHED_STEPS)
 
 
 class EnsureCustomerInput(Message):

@@ -41,8 +41,13 @@ def load_input(st: DealSagaState) -> LoadDealInput:
     return LoadDealInput(tx_id=st.input.tx_id, deal_id=st.input.deal_id, today=st.input.today, round=st.input.round)
 
 
+def _markers(st: DealSagaState, values: SyncMarkers, undo: bool = False) -> MarkersInput:
+    return MarkersInput(deal_id=st.input.deal_id, values=values, undo=undo, tx_id=st.input.tx_id,
+                        round=st.input.round)
+
+
 def claim_input(st: DealSagaState) -> MarkersInput:
-    return MarkersInput(deal_id=st.input.deal_id, values=_claimed(st))
+    return _markers(st, values=_claimed(st))
 
 
 def rollback_note(st: DealSagaState) -> str:
@@ -58,7 +63,7 @@ def rollback_note(st: DealSagaState) -> str:
 def claim_undo_input(st: DealSagaState) -> MarkersInput:
     # The deal goes back to its markers before the claim, with one line saying why nothing was invoiced.
     values = _load(st).previous.model_copy(update={"last_error": rollback_note(st)})
-    return MarkersInput(deal_id=st.input.deal_id, values=values, undo=True)
+    return _markers(st, values=values, undo=True)
 
 
 def customer_input(st: DealSagaState) -> EnsureCustomerInput:
@@ -101,11 +106,11 @@ def write_back_input(st: DealSagaState) -> MarkersInput:
     invoice = _invoice(st).invoice
     values = SyncMarkers(sync_status="synced", transaction_id=st.input.tx_id, invoice_id=invoice.id,
                          invoice_number=invoice.number, invoice_url=invoice.url, last_error="")
-    return MarkersInput(deal_id=st.input.deal_id, values=values)
+    return _markers(st, values=values)
 
 
 def write_back_undo_input(st: DealSagaState) -> MarkersInput:
-    return MarkersInput(deal_id=st.input.deal_id, values=_claimed(st), undo=True)
+    return _markers(st, values=_claimed(st), undo=True)
 
 
 def email_input(st: DealSagaState) -> SendEmailInput:

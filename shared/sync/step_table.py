@@ -57,7 +57,8 @@ class SagaStep[S: SagaProgress]:
 
     ``retry`` and ``undo_retry`` pick the step's policies from the ``SagaPolicy`` frozen in the input;
     ``enabled`` says whether the saga of a given policy has the step at all. ``batch`` names the batch kind
-    whose queue the forward attempts go through when the policy batches steps (``BATCHED_STEPS``).
+    whose queue the forward attempts go through when the policy batches steps (``BATCHED_STEPS``);
+    ``undo_batch`` the same for the undo's attempts.
     """
 
     name: str
@@ -68,6 +69,7 @@ class SagaStep[S: SagaProgress]:
     forward_only: bool = False
     enabled: Callable[[SagaPolicy], bool] = lambda _policy: True
     batch: Kind | None = None
+    undo_batch: Kind | None = None
 
     def engine_step(self, policy: SagaPolicy) -> Step[S]:
         undo = self.undo
@@ -76,8 +78,11 @@ class SagaStep[S: SagaProgress]:
             compensation=undo.activity.name if undo else None, build_compensation_input=undo.payload if undo else None,
             retry=self.retry(policy), forward_only=self.forward_only,
             compensation_retry=self.undo_retry(policy) if self.undo_retry else None,
-            attempt=batched(self.batch, policy.batch_org, policy.batch_wait_seconds)
+            attempt=batched(self.batch, policy.batch_org, policy.batch_wait_seconds, self.name)
             if self.batch and policy.batched_steps else None,
+            compensation_attempt=batched(self.undo_batch, policy.batch_org, policy.batch_wait_seconds,
+                                         f"{self.name}-undo")
+            if self.undo_batch and policy.batched_steps else None,
         )
 
 

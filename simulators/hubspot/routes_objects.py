@@ -119,7 +119,10 @@ class ObjectRoutes(HubSpotRules):
         return self.batch_answer(request, results, missing, t)
 
     async def batch_update(self, request: web.Request) -> web.Response:
-        """Many records in one call, all stamped with the same ``hs_lastmodifieddate`` (bulk updates tie)."""
+        """Many records in one call, all stamped with the same ``hs_lastmodifieddate`` (bulk updates tie).
+
+        All or nothing: an unknown or deleted record (named in ``context.ids``) or a refused value (the
+        properties named, not the record) refuses the whole request with a 400, and nothing is written."""
         t = self._type(request)
         if t is None:
             return self.fail(404, "Unknown object type")
@@ -128,12 +131,16 @@ class ObjectRoutes(HubSpotRules):
         if not isinstance(inputs, list) or len(inputs) > 100:
             return self.fail(400, "inputs must be a list of at most 100 records", "VALIDATION_ERROR")
         checked: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        missing: list[str] = []
-        for item in inputs:
-            obj = self.objects[t].get(str(item.get("id"))) if isinstance(item, dict) else None
-            if obj is None:
-                missing.append(str(item.get("id")) if isinstance(item, dict) else "")
-                continue
+        ids = [str(i.get("id")) if isinstance(i, dict) else "" for i in inputs]
+        if len(set(ids)) < len(ids):
+            return self.fail(400, f"Duplicate IDs found in batch input: {sorted({i for i in ids if ids.count(i) > 1})}."
+                             " IDs must be unique", "VALIDATION_ERROR")
+        missing = [i for i in ids if i not in self.objects[t] or self.objects[t][i]["archived"]]
+        if missing:
+            return self.fail(400, f"Could not update some {t} objects, they may be deleted or not exist: "
+                             f"{', '.join(missing)}", "VALIDATION_ERROR", context={"ids": missing})
+        for item, obj_id in zip(inputs, ids, strict=True):
+            obj = self.objects[t][obj_id]
             props = item.get("properties")
             errors = self.validate_properties(t, props) or self.rule_errors(request, t, obj, props)
             if errors or not isinstance(props, dict):
@@ -141,4 +148,4 @@ class ObjectRoutes(HubSpotRules):
             checked.append((obj, props))
         stamp = self.now_ms()
         results = [self.apply_update(t, obj, props, stamp) for obj, props in checked]
-        return self.batch_answer(request, results, missing, t)
+        return self.batch_answer(request, results, [], t)

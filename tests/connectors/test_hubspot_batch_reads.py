@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.connectors.hubspot import HubSpotClient
-from shared.connectors.ports import BatchCrmPort
+from shared.connectors.ports import BatchCrmReads
 from shared.domain.errors import BusinessRejection, PermanentError
 from simulators.testing import SimulatorsProcess
 from tests.connectors.test_hubspot_connector import Portal, _api
@@ -21,7 +21,7 @@ def test_many_deals_are_read_in_a_few_batch_calls_equal_to_their_single_reads(
 
     snapshots = hubspot.get_deal_snapshots(deals)
 
-    assert isinstance(hubspot, BatchCrmPort)
+    assert isinstance(hubspot, BatchCrmReads)
     assert sorted(_api(hub_sim)) == sorted([
         "POST /crm/objects/2026-09/deals/batch/read",
         "POST /crm/associations/2026-09/deals/companies/batch/read",

@@ -299,8 +299,9 @@ def test_batched_steps_is_frozen_in_the_policy_and_an_input_without_it_replays_u
     recorded = SagaPolicy.model_validate({"step_max_attempts": 3})  # an input written before the switch existed
     assert (on.batched_steps, on.batch_org, off.batched_steps, recorded.batched_steps) == (True, "t-1", False, False)
     batched_steps = {s.name for s in build_deal_saga(on).steps if s.attempt is not None}
-    assert batched_steps == {"load", "customer", "invoice"}
-    assert all(s.attempt is None for s in build_deal_saga(off).steps)
+    assert batched_steps == {"load", "claim", "customer", "invoice", "write_back"}
+    assert {s.name for s in build_deal_saga(on).steps if s.compensation_attempt is not None} == {"claim", "write_back"}
+    assert all(s.attempt is None and s.compensation_attempt is None for s in build_deal_saga(off).steps)
 
 
 def test_the_flusher_takes_runs_one_batch_delivers_each_deal_its_reply_and_ends_when_idle() -> None:

@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from shared import names
 from shared.api.responses import ApiResponse, error_response, json_response
@@ -123,8 +124,12 @@ async def get_transaction(tx_id: str, client: DurableClient, settings: Settings)
     state = TransactionState.model_validate(raw)
     body = state.model_dump(mode="json")
     body["links"] = _links(state, settings)
+    for step in body["steps"]:
+        if step.get("batch") and step["batch"].get("batch_id"):  # made in a batch: where its row is shown
+            step["batch"]["href"] = f"/api/batches/{quote(str(step['batch']['batch_id']), safe='')}"
     body["actions"] = available_actions(state)
     return json_response(200, body)
+
 
 
 async def act(tx_id: str, action: str, client: DurableClient, settings: Settings,

@@ -11,7 +11,9 @@ import statistics
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -162,3 +164,47 @@ def test_a_lone_deal_is_invoiced_as_fast_batched_as_unbatched(fast_stack: Stack)
     alone, before = statistics.median(timings[True]), statistics.median(timings[False])
     print(f"lone deal: batched {alone:.3f}s, unbatched {before:.3f}s (medians of {timings})")
     assert alone <= before * 1.25 + 0.2
+
+
+def _window() -> str:
+    # The devhost's virtual clock jumps to due timers, so a batch's start may lie ahead of this wall clock.
+    now = datetime.now(UTC)
+    return urlencode({"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(days=20)).isoformat()})
+
+
+@pytest.mark.e2e
+def test_a_deal_waiting_says_queued_for_batch_and_its_batch_has_one_row_shown_by_id_and_in_the_window(
+    fast_stack: Stack,
+) -> None:
+    stack = fast_stack
+    deals = _deals(stack, 6)
+    _hold_wakes(stack, 4000)
+    _start(stack, deals)
+
+    def queued() -> dict[str, Any] | None:
+        for d in deals:
+            shown = stack.client.request("GET", f"/api/transactions/deal-{d.deal_id}")[2]
+            if isinstance(shown, dict) and shown.get("queued"):
+                return dict(shown["queued"])
+        return None
+
+    waiting = wait_for("a deal queued for its batch", queued, timeout=60)
+    assert waiting["step"] in ("customer", "invoice") and waiting["since"]
+    outcomes = {d.deal_id: stack.client.wait(f"deal-{d.deal_id}", timeout=120) for d in deals}
+    assert {o["output"]["status"] for o in outcomes.values()} == {"completed"}, outcomes
+    shown = {d.deal_id: stack.client.request("GET", f"/api/transactions/deal-{d.deal_id}")[2] for d in deals}
+    assert all(s["queued"] is None for s in shown.values())
+    steps = [s for t in shown.values() for s in t["steps"] if s["name"] == "invoice" and s.get("batch")]
+    assert steps, "no invoice was made in a batch"
+    batch = steps[0]["batch"]
+    code, _headers, row = stack.client.request("GET", batch["href"])
+    assert code == 200, row
+    members = [t["id"] for t in shown.values() if any(s.get("batch", {}) and s["batch"]["batch_id"] == row["id"]
+                                                        for s in t["steps"])]
+    assert (row["kind"], row["size"], row["ok"], row["rejected"], row["errors"]) == (
+        "invoice", batch["size"], batch["size"], 0, 0)
+    assert sorted(row["transactions"]) == sorted(members) and row["calls"] >= 1 and row["seconds"] >= 0
+    assert row["org"] == _org(deals) and row["key"].startswith("batch-invoice-")
+    code, _headers, page = stack.client.request("GET", f"/api/batches?{_window()}")
+    assert code == 200 and row["id"] in [b["id"] for b in page["items"]]
+    assert [b for b in page["items"] if b["id"] == row["id"]] == [row]  # one row per batch

@@ -139,7 +139,8 @@ def run_batch(payload: Any) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload", activity=names.DELIVER_BATCH)
 @bp.durable_client_input(client_name="client")
 async def deliver_batch_results(payload: Any, client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    return await batch_flushing.deliver(_durable(client), payload["deliveries"], payload["row"])
+    return await batch_flushing.deliver(_durable(client), payload["deliveries"], payload["row"],
+                                        composition.batch_rows().record)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.WAKE_FLUSHER)

@@ -112,9 +112,12 @@ class DevHostClient:
         path = f"/admin/functions/{urllib.parse.quote(name, safe='')}"
         return self.request("POST", path, json.dumps({"input": input}))[0]
 
-    def add_fault(self, activity: str, mode: str, times: int = 1, delay_ms: int = 0, skip: int = 0) -> None:
-        """``skip``: let that many executions of the activity through before the rule applies."""
-        body = json.dumps({"activity": activity, "mode": mode, "times": times, "delay_ms": delay_ms, "skip": skip})
+    def add_fault(self, activity: str, mode: str, times: int = 1, delay_ms: int = 0, skip: int = 0,
+                  input_contains: str = "") -> None:
+        """``skip``: let that many executions of the activity through before the rule applies;
+        ``input_contains``: only executions whose input's compact JSON text contains it."""
+        body = json.dumps({"activity": activity, "mode": mode, "times": times, "delay_ms": delay_ms, "skip": skip,
+                           "input_contains": input_contains})
         status, _, payload = self.request("POST", "/_devhost/faults", body)
         if status != 201:
             raise DevHostError(f"adding fault failed: {status} {payload}")

@@ -20,6 +20,9 @@ class FaultRule:
     delay_ms: int = 0
     fired: int = 0
     skip: int = 0  # matching executions still to let through untouched before the rule applies
+    # Only executions whose input (as compact JSON text) contains this: one kind of a shared activity's calls,
+    # e.g. '"kind":"invoice"' of run_batch.
+    input_contains: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -29,6 +32,7 @@ class FaultRule:
             "delay_ms": self.delay_ms,
             "fired": self.fired,
             "skip": self.skip,
+            "input_contains": self.input_contains,
         }
 
 
@@ -57,7 +61,11 @@ class FaultRegistry:
         skip = body.get("skip", 0)
         if not isinstance(skip, int) or skip < 0:
             raise ValueError("'skip' must be a non-negative integer")
-        return FaultRule(activity=activity, mode=mode, times=times, delay_ms=delay_ms, skip=skip)
+        contains = body.get("input_contains", "")
+        if not isinstance(contains, str):
+            raise ValueError("'input_contains' must be a string")
+        return FaultRule(activity=activity, mode=mode, times=times, delay_ms=delay_ms, skip=skip,
+                         input_contains=contains)
 
     def add(self, rule: FaultRule) -> None:
         self._rules.append(rule)
@@ -68,13 +76,15 @@ class FaultRegistry:
     def list(self) -> list[dict[str, Any]]:
         return [r.to_json() for r in self._rules]
 
-    def take(self, activity: str, modes: tuple[str, ...] = ACTIVITY_MODES) -> FaultRule | None:
+    def take(self, activity: str, modes: tuple[str, ...] = ACTIVITY_MODES, input_text: str = "") -> FaultRule | None:
         """Consume one application of the first live rule of one of ``modes`` for `activity` (names are
-        case-insensitive)."""
+        case-insensitive) whose ``input_contains`` is in ``input_text``."""
         for rule in self._rules:
             if rule.times == 0 or rule.mode not in modes:
                 continue
             if rule.activity != "*" and rule.activity.lower() != activity.lower():
+                continue
+            if rule.input_contains and rule.input_contains not in input_text:
                 continue
             if rule.skip > 0:
                 rule.skip -= 1

@@ -61,8 +61,9 @@ class WorkRunner:
 
     async def _run_activity_with_faults(self, task_id: int, item: dict[str, Any]) -> dict[str, Any]:
         name = str(item["name"])
+        text = _compact(item.get("input"))
         for _ in range(1000):
-            rule = self.faults.take(name)
+            rule = self.faults.take(name, input_text=text)
             if rule is None:
                 return await self._execute_activity(task_id, name, item.get("input"))
             if rule.mode == "delay":
@@ -134,3 +135,12 @@ class WorkRunner:
                 Reason=reason,
                 Details=h.failure_details(str(exc)),
             )
+
+
+def _compact(raw: Any) -> str:
+    """An activity's input as compact JSON text (no spaces), what a fault's ``input_contains`` is matched in."""
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    except (TypeError, ValueError):
+        return str(raw)

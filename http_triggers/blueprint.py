@@ -8,7 +8,7 @@ import azure.functions as func
 
 from shared import composition, names
 from shared.adapters.durable_client import DurableClientAdapter
-from shared.api import transactions, webhooks, xero_connect
+from shared.api import batches, transactions, webhooks, xero_connect
 from shared.api.health import health as health_handler
 from shared.api.responses import ApiResponse, json_response
 from shared.api.status_page import status_page
@@ -91,6 +91,18 @@ async def get_transaction(req: func.HttpRequest, client: df.DurableOrchestration
 async def transaction_action(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     return _to_http(await transactions.act(req.route_params.get("id", ""), req.route_params.get("action", ""),
                                            _durable(client), get_settings(), composition.ledger()))
+
+
+@bp.function_name(names.LIST_BATCHES)
+@bp.route(route="batches", methods=["GET"])
+def list_batches(req: func.HttpRequest) -> func.HttpResponse:
+    return _to_http(batches.list_batches(dict(req.params), composition.batch_rows(), datetime.now(UTC)))
+
+
+@bp.function_name(names.GET_BATCH)
+@bp.route(route="batches/{id}", methods=["GET"])
+def get_batch(req: func.HttpRequest) -> func.HttpResponse:
+    return _to_http(batches.get_batch(req.route_params.get("id", ""), composition.batch_rows()))
 
 
 @bp.function_name(names.STATUS_PAGE)

@@ -112,6 +112,8 @@ var defaultAppSettings = {
   // Which Xero contact is each CRM company's: a table of the app's storage account, covered by the
   // Storage Table Data Contributor role granted for the ledger.
   CUSTOMER_MAP_TABLE_NAME: 'CustomerMap'
+  // One row per batch of queued deal steps (status page, /api/batches): the same account and role.
+  BATCH_TABLE_NAME: 'SyncBatches'
   HUBSPOT_BASE_URL: 'https://api.hubapi.com'
   HUBSPOT_ACCESS_TOKEN: '@Microsoft.KeyVault(SecretUri=${secretUriPrefix}${secretNames.hubspotAccessToken}/)'
   HUBSPOT_APP_SECRET: '@Microsoft.KeyVault(SecretUri=${secretUriPrefix}${secretNames.hubspotAppSecret}/)'

@@ -55,10 +55,12 @@ def _run_one(ctx: Orchestration, flusher: FlusherInput, items: list[QueueItem]) 
     deliveries = [{"instance": i.instance, "event": i.event,
                    "data": results.get(i.key) or {"ok": False, "error": error or _failed("no reply for the item")}}
                   for i in items]
-    row = {"batch_id": batch_id, "key": key, "kind": flusher.kind, "size": len(items),
+    ended = ctx.current_utc_datetime  # both times from the history: a replay builds the same row
+    row = {"batch_id": batch_id, "key": key, "kind": flusher.kind, "org": flusher.org, "size": len(items),
            "items": [i.key for i in items], "calls": reply.get("calls", 0) if ok else 0,
            "ok": reply.get("ok", 0) if ok else 0, "rejected": reply.get("rejected", 0) if ok else 0,
-           "error": error, "seconds": (ctx.current_utc_datetime - started).total_seconds()}
+           "error": error, "seconds": (ended - started).total_seconds(), "started": started.isoformat(),
+           "ended": ended.isoformat(), "call_seconds": reply.get("seconds", 0.0) if ok else 0.0}
     yield from call_with_retry(ctx, batching.DELIVER_BATCH, {"deliveries": deliveries, "row": row}, DELIVER_RETRY)
     ctx.signal_entity(batching.QUEUE_ENTITY, batching.queue_key(flusher.org, flusher.kind), "done",
                       {"batch": batch_id})

@@ -66,6 +66,10 @@ class _Context:
     def set_custom_status(self, status: Any) -> None:
         self._ctx.set_custom_status(status)
 
+    @property
+    def custom_status(self) -> Any:
+        return self._ctx.custom_status
+
 
 @bp.orchestration_trigger(context_name="context", orchestration=names.DEAL_SYNC)
 def deal_sync(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:

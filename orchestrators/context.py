@@ -39,6 +39,11 @@ class Orchestration(Protocol):
 
     def set_custom_status(self, status: Any) -> None: ...
 
+    @property
+    def custom_status(self) -> Any:
+        """The status last set (by this run or a replay of it); None before any."""
+        ...
+
 
 def task_failed(task: Any) -> bool:
     """Whether a task that ``task_any`` returned ended in failure (the SDK's ``task.state`` is ``FAILED``)."""

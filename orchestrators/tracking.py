@@ -16,6 +16,7 @@ from orchestrators.retrying import call_with_retry
 from shared import names
 from shared.domain.transaction import TransactionState, apply
 from shared.saga.outcome import SagaEvent
+from shared.sync import queued_status
 from shared.sync.policy import LEDGER_RETRY
 
 
@@ -33,7 +34,7 @@ class Tracker:
         self.state = apply(self.state, command)
         self.ctx.signal_entity(names.SYNC_TRANSACTION, self.tx_id, "apply", command)
         if self.state.status != before:
-            self.ctx.set_custom_status({"status": self.state.status, "failed_step": self.state.failed_step})
+            self.ctx.set_custom_status(queued_status.tracked(self.state.status, self.state.failed_step))
             yield from self.record()
 
     def record(self) -> Generator[Any, Any]:

@@ -23,6 +23,7 @@ from shared.connectors.xero_batch import XeroBatch
 from shared.connectors.xero_token_store import BudgetRecorder, TableTokenStore
 from shared.domain.invoice_mapping import MappingRules
 from shared.domain.mapping_file import InvoiceMapping, MappingError, parse_mapping
+from shared.ledger.batch_rows import TableBatchRows
 from shared.ledger.customer_map import TableCustomerMap
 from shared.ledger.table_ledger import TableLedger
 from shared.sync.activities import Ports
@@ -157,6 +158,14 @@ def customer_map() -> CustomerMap | None:
     built: TableCustomerMap = _once("customer_map", lambda: TableCustomerMap(
         build_table_service(get_settings(), **LEDGER_CALL_LIMITS), get_settings().customer_map_table_name,
         tenant=client.tokens.tenant_id))
+    return built
+
+
+def batch_rows() -> TableBatchRows:
+    """One row per batch of queued deal steps. The ledger's short table limits: a batch's row is a report, and
+    a storage outage must not hold its deals' replies for seconds of SDK back-off."""
+    built: TableBatchRows = _once("batch_rows", lambda: TableBatchRows(
+        build_table_service(get_settings(), **LEDGER_CALL_LIMITS), get_settings().batch_table_name))
     return built
 
 

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     customer_map_table_name: str = Field(
         default="CustomerMap", validation_alias="CUSTOMER_MAP_TABLE_NAME", pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$"
     )
+    # One row per batch of queued deal steps (shared/ledger/batch_rows.py), in the app's storage account.
+    batch_table_name: str = Field(
+        default="SyncBatches", validation_alias="BATCH_TABLE_NAME", pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$"
+    )
     task_hub_name: str = Field(default="DealSyncHub", validation_alias="TASK_HUB_NAME")
 
     # --- HubSpot (CRM) ---

@@ -49,6 +49,8 @@ START_SYNC = "start_sync"
 LIST_TRANSACTIONS = "list_transactions"
 GET_TRANSACTION = "get_transaction"
 TRANSACTION_ACTION = "transaction_action"
+LIST_BATCHES = "list_batches"
+GET_BATCH = "get_batch"
 STATUS_PAGE = "status_page"
 XERO_CONNECT = "xero_connect"
 XERO_CALLBACK = "xero_callback"
@@ -120,6 +122,8 @@ REGISTERED: dict[str, str] = {
     LIST_TRANSACTIONS: "httpTrigger",
     GET_TRANSACTION: "httpTrigger",
     TRANSACTION_ACTION: "httpTrigger",
+    LIST_BATCHES: "httpTrigger",
+    GET_BATCH: "httpTrigger",
     STATUS_PAGE: "httpTrigger",
     XERO_CONNECT: "httpTrigger",
     XERO_CALLBACK: "httpTrigger",

@@ -43,6 +43,7 @@ class _Info:
     runtime_status: str | None
     output: Any
     created_time: str = ""
+    custom_status: Any = None
 
 
 class DurableClientAdapter:
@@ -66,7 +67,8 @@ class DurableClientAdapter:
         if not found or found.runtime_status is None:
             return None
         created = found.created_time
-        return _Info(found.runtime_status.value, found.output, created.isoformat() if created else "")
+        return _Info(found.runtime_status.value, found.output, created.isoformat() if created else "",
+                     getattr(found, "custom_status", None))
 
     async def start(self, orchestrator: str, instance_id: str, input_: Any) -> str:
         return str(await self._client.start_new(orchestrator, instance_id, input_))

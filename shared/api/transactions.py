@@ -6,6 +6,8 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
 
 from shared import names
 from shared.api.responses import ApiResponse, error_response, json_response
@@ -21,6 +23,7 @@ from shared.config import Settings
 from shared.connectors.links import hubspot_deal_link, xero_invoice_link
 from shared.domain.transaction import TransactionState
 from shared.ledger.table_ledger import InvalidContinuation, TableLedger
+from shared.sync.queued_status import queued_of
 
 STATUSES = ("pending", "running", "completed", "compensating", "compensated", "needs_attention", "already_synced",
             "skipped")
@@ -123,8 +126,23 @@ async def get_transaction(tx_id: str, client: DurableClient, settings: Settings)
     state = TransactionState.model_validate(raw)
     body = state.model_dump(mode="json")
     body["links"] = _links(state, settings)
+    for step in body["steps"]:
+        if step.get("batch") and step["batch"].get("batch_id"):  # made in a batch: where its row is shown
+            step["batch"]["href"] = f"/api/batches/{quote(str(step['batch']['batch_id']), safe='')}"
+    body["queued"] = await _queued(client, state) if state.status in ("pending", "running") else None
     body["actions"] = available_actions(state)
     return json_response(200, body)
+
+
+async def _queued(client: DurableClient, state: TransactionState) -> dict[str, Any] | None:
+    """The batch a running deal's step waits for, from its orchestration's custom status ("queued for batch").
+    Informative only: a status that cannot be read shows nothing rather than failing the answer."""
+    try:
+        info = await client.status(state.id)
+    except Exception as exc:  # the durable client's errors have no common type (HTTP, SDK, host)
+        log.warning("transaction %s: status unreadable: %s", state.id, type(exc).__name__)
+        return None
+    return queued_of(info.custom_status) if info is not None else None
 
 
 async def act(tx_id: str, action: str, client: DurableClient, settings: Settings,

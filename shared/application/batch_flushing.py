@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from shared import names
@@ -23,9 +24,11 @@ async def wake_flusher(client: DurableClient, org: str, kind: str, epoch: int) -
     return instance
 
 
-async def deliver(client: DurableClient, deliveries: list[dict[str, Any]], row: dict[str, Any]) -> dict[str, Any]:
+async def deliver(client: DurableClient, deliveries: list[dict[str, Any]], row: dict[str, Any],
+                  record: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Raise each deal's event; a deal that cannot be reached waits out its timeout and goes alone, so one
-    failure neither stops the others nor fails the delivery (a re-run would only repeat the events)."""
+    failure neither stops the others nor fails the delivery (a re-run would only repeat the events).
+    Then ``record`` the batch's row (after the events: the deals never wait for it)."""
 
     async def one(d: dict[str, Any]) -> bool:
         try:
@@ -37,5 +40,17 @@ async def deliver(client: DurableClient, deliveries: list[dict[str, Any]], row: 
 
     delivered = await asyncio.gather(*(one(d) for d in deliveries))
     # The batch's own line: composition, key, calls, ok/error counts, latency (for operators and the bench).
-    log.info("batch %s", {**row, "delivered": sum(delivered)})
-    return {"delivered": sum(delivered), "missed": len(delivered) - sum(delivered)}
+    counts = {"delivered": sum(delivered), "missed": len(delivered) - sum(delivered)}
+    log.info("batch %s", {**row, **counts})
+    if record is not None:
+        await asyncio.to_thread(_record_quietly, record, {**row, **counts})
+    return counts
+
+
+def _record_quietly(record: Callable[[dict[str, Any]], None], row: dict[str, Any]) -> None:
+    # The row is a report: storage being away must neither fail the delivery (its deals have their replies)
+    # nor repeat it. The log line above still carries the batch's figures.
+    try:
+        record(row)
+    except Exception as exc:  # the table SDK's errors have no common type (HTTP, auth, timeouts)
+        log.warning("batch %s: row not written: %s", row.get("batch_id"), type(exc).__name__)

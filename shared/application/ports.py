@@ -22,6 +22,11 @@ class InstanceInfo(Protocol):
         """When the instance was created (UTC, ISO 8601), or "" when the host did not say."""
         ...
 
+    @property
+    def custom_status(self) -> Any:
+        """What the orchestration last set as its custom status (None if nothing)."""
+        ...
+
 
 @dataclass(frozen=True)
 class EndedBadly:

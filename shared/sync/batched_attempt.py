@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared.saga.retry import Attempt, single_attempt
-from shared.sync import batching
+from shared.sync import batching, queued_status
 from shared.sync.batch_resend import resend
 from shared.sync.identity import idempotency_key
 
@@ -49,9 +49,12 @@ def batched(kind: batching.Kind, org: str, wait_seconds: float, step: str = "") 
             return reply
         if answer.get("wake"):
             yield from _wake(ctx, org, kind, int(answer["wake"]), wait_seconds)
+        # "queued for batch" while it waits: the host stores the custom status when this episode ends.
+        ctx.set_custom_status(queued_status.queued(ctx.custom_status, kind, now.isoformat(), attempt))
         delivered = ctx.wait_for_external_event(item.event)
         timer = ctx.create_timer(now + timedelta(seconds=wait_seconds))
         winner = yield ctx.task_any([delivered, timer])
+        ctx.set_custom_status(queued_status.unqueued(ctx.custom_status))
         if winner is delivered:
             timer.cancel()
             return _decoded(delivered.result)

@@ -67,3 +67,39 @@ def test_every_json_error_uses_the_error_shape() -> None:
                     assert (path, status) == ("/webhooks/xero", "401"), (path, method, status)
                     continue
                 assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def _schema_validator(name: str) -> Any:
+    from openapi_schema_validator import OAS30Validator
+
+    document = spec()
+    # The components travel with the schema, so that its $refs resolve.
+    return OAS30Validator({"$ref": f"#/components/schemas/{name}", "components": document["components"]})
+
+
+def test_the_batch_endpoints_answer_as_described() -> None:
+    from datetime import UTC, datetime
+
+    from shared.api import batches
+    from shared.ledger.batch_rows import from_row, to_row
+
+    started = datetime(2026, 11, 23, 8, tzinfo=UTC)
+    row = from_row(to_row({"batch_id": "flush-t-invoice-e1-b0", "kind": "invoice", "org": "t", "key": "batch-k",
+                           "size": 2, "items": ["deal-1:invoice:r0", "deal-2:invoice:r0"], "calls": 1, "ok": 1,
+                           "rejected": 1, "error": None, "seconds": 0.5, "ended": started.isoformat()}, started))
+
+    class Rows:
+        def get(self, batch_id: str) -> dict[str, Any] | None:
+            return row if batch_id == row["id"] else None
+
+        def window(self, start: datetime, end: datetime, limit: int = 500) -> tuple[list[dict[str, Any]], bool]:
+            return [row], False
+
+    one = batches.get_batch(row["id"], Rows())
+    page = batches.list_batches({}, Rows(), started)
+    assert (one.status, page.status) == (200, 200)
+    _schema_validator("Batch").validate(json.loads(one.body))
+    _schema_validator("BatchPage").validate(json.loads(page.body))
+    described = spec()["paths"]
+    assert set(described["/batches"]["get"]["responses"]) == {"200", "400", "503"}
+    assert set(described["/batches/{id}"]["get"]["responses"]) == {"200", "400", "404", "503"}

@@ -94,6 +94,7 @@ def app_host(azurite: Azurite, simulators: SimulatorsProcess, extra: dict[str, s
         "AzureWebJobsStorage": azurite.connection_string,
         "LEDGER_TABLE_NAME": "Ledger" + uuid.uuid4().hex[:10],
         "CUSTOMER_MAP_TABLE_NAME": "Customers" + uuid.uuid4().hex[:10],
+        "BATCH_TABLE_NAME": "Batches" + uuid.uuid4().hex[:10],
         "HUBSPOT_BASE_URL": simulators.hubspot_url,
         "HUBSPOT_ACCESS_TOKEN": TOKEN,
         "XERO_BASE_URL": f"{simulators.xero_url}/api.xro/2.0",

@@ -11,7 +11,9 @@ import statistics
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -21,7 +23,7 @@ from tests.support.crm_data import WonDeal, create_won_deal
 
 stack_host = module_host(FAST_APP_LIMITS)
 BATCHED = {**POLICY, "batched_steps": True, "batch_wait_seconds": 8}
-
+INVOICE_BATCH = '"kind":"invoice"'  # a fault on run_batch for the invoices' batches only
 
 def _org(deals: list[WonDeal]) -> str:
     """Each test's own organisation, so its queues start empty (devhost and its entities live for the module)."""
@@ -102,7 +104,8 @@ def test_a_batch_activity_that_crashes_after_xero_made_the_invoices_makes_no_dup
     stack = fast_stack
     deals = _deals(stack, 11)
     _hold_wakes(stack)
-    stack.client.add_fault("run_batch", "crash_after", times=1, skip=1)  # the second batch: the invoices
+    # The first invoices' batch, whatever number of load, claim and customer batches ran before it.
+    stack.client.add_fault("run_batch", "crash_after", times=1, input_contains=INVOICE_BATCH)
     outcomes = _start_all(stack, deals)
     assert {o["output"]["status"] for o in outcomes.values()} == {"completed"}
     assert [f["fired"] for f in stack.client.faults() if f["activity"] == "run_batch"] == [1]
@@ -114,7 +117,7 @@ def test_a_flusher_terminated_mid_batch_still_leaves_every_deal_invoiced_once(fa
     stack = fast_stack
     deals = _deals(stack, 11)
     _hold_wakes(stack, 1000)
-    stack.client.add_fault("run_batch", "delay", times=1, skip=1, delay_ms=3000)
+    stack.client.add_fault("run_batch", "delay", times=1, delay_ms=3000, input_contains=INVOICE_BATCH)
     _start(stack, deals)
 
     def running_invoice_flusher() -> str | None:
@@ -173,7 +176,8 @@ def test_a_batch_that_runs_after_its_deals_gave_up_on_it_makes_no_duplicate(fast
     stack = fast_stack
     deals = _deals(stack, 11)
     _hold_wakes(stack, 1000)
-    stack.client.add_fault("run_batch", "delay", times=1, skip=1, delay_ms=15000)  # the second batch: invoices
+    # The first invoices' batch (load, claim and customer batches come before it, whatever their number).
+    stack.client.add_fault("run_batch", "delay", times=1, delay_ms=15000, input_contains=INVOICE_BATCH)
     outcomes = _start_all(stack, deals, batch_wait_seconds=6)
     assert {o["output"]["status"] for o in outcomes.values()} == {"completed"}, outcomes
 
@@ -184,3 +188,47 @@ def test_a_batch_that_runs_after_its_deals_gave_up_on_it_makes_no_duplicate(fast
     assert [f["fired"] for f in stack.client.faults() if f["activity"] == "run_batch"] == [1]
     wait_for("the late batch delivered", late_batch_done, timeout=60)
     _one_invoice_each(stack, deals)
+
+
+def _window() -> str:
+    # The devhost's virtual clock jumps to due timers, so a batch's start may lie ahead of this wall clock.
+    now = datetime.now(UTC)
+    return urlencode({"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(days=20)).isoformat()})
+
+
+@pytest.mark.e2e
+def test_a_deal_waiting_says_queued_for_batch_and_its_batch_has_one_row_shown_by_id_and_in_the_window(
+    fast_stack: Stack,
+) -> None:
+    stack = fast_stack
+    deals = _deals(stack, 6)
+    _hold_wakes(stack, 4000)
+    _start(stack, deals)
+
+    def queued() -> dict[str, Any] | None:
+        for d in deals:
+            shown = stack.client.request("GET", f"/api/transactions/deal-{d.deal_id}")[2]
+            if isinstance(shown, dict) and shown.get("queued"):
+                return dict(shown["queued"])
+        return None
+
+    waiting = wait_for("a deal queued for its batch", queued, timeout=60)
+    assert waiting["step"] in ("load", "claim", "customer", "invoice", "write_back") and waiting["since"]
+    outcomes = {d.deal_id: stack.client.wait(f"deal-{d.deal_id}", timeout=120) for d in deals}
+    assert {o["output"]["status"] for o in outcomes.values()} == {"completed"}, outcomes
+    shown = {d.deal_id: stack.client.request("GET", f"/api/transactions/deal-{d.deal_id}")[2] for d in deals}
+    assert all(s["queued"] is None for s in shown.values())
+    steps = [s for t in shown.values() for s in t["steps"] if s["name"] == "invoice" and s.get("batch")]
+    assert steps, "no invoice was made in a batch"
+    batch = steps[0]["batch"]
+    code, _headers, row = stack.client.request("GET", batch["href"])
+    assert code == 200, row
+    members = [t["id"] for t in shown.values() if any(s.get("batch", {}) and s["batch"]["batch_id"] == row["id"]
+                                                        for s in t["steps"])]
+    assert (row["kind"], row["size"], row["ok"], row["rejected"], row["errors"]) == (
+        "invoice", batch["size"], batch["size"], 0, 0)
+    assert sorted(row["transactions"]) == sorted(members) and row["calls"] >= 1 and row["seconds"] >= 0
+    assert row["org"] == _org(deals) and row["key"].startswith("batch-invoice-")
+    code, _headers, page = stack.client.request("GET", f"/api/batches?{_window()}")
+    assert code == 200 and row["id"] in [b["id"] for b in page["items"]]
+    assert [b for b in page["items"] if b["id"] == row["id"]] == [row]  # one row per batch

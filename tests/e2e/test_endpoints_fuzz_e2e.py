@@ -126,3 +126,13 @@ def test_hubspot_webhook_never_5xx(http: httpx.Client, body: bytes, signed: bool
 def test_xero_webhook_never_5xx(http: httpx.Client, body: bytes, signed: bool) -> None:
     headers = xero_headers(SETTINGS["XERO_WEBHOOK_KEY"], body) if signed else {"x-xero-signature": "bad"}
     _ok(http.post("/api/webhooks/xero", content=body, headers=headers))
+
+
+@given(params=st.dictionaries(st.sampled_from(["from", "to", "limit", "x"]),
+                              st.one_of(timestamps, texts, st.integers(-5, 1000).map(str)), max_size=4),
+       batch_id=st.one_of(texts, st.from_regex(r"flush-[A-Za-z0-9_.:-]{1,210}", fullmatch=True)))
+@example(params={"limit": "\u00b2"}, batch_id="flush-t-invoice-e1-b0\n")
+@FUZZ
+def test_batches_never_5xx(http: httpx.Client, params: dict[str, str], batch_id: str) -> None:
+    _ok(http.get("/api/batches", params=params))
+    _ok(http.get(f"/api/batches/{quote(batch_id, safe='') or 'x'}"))

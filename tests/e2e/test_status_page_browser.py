@@ -187,6 +187,58 @@ def test_status_page_filters_shows_timeline_and_compensates(stack: Stack, browse
     assert errors == [], errors
 
 
+def test_a_deal_queued_for_its_batch_says_so_and_its_step_links_to_the_batch_s_row(
+        fresh_stack: Stack, browser_context: Any) -> None:
+    from playwright.sync_api import expect
+
+    stack = fresh_stack
+    deals = [create_won_deal(stack.sims.hubspot_url, company=f"Batched Browser {i}") for i in range(6)]
+    policy = {**POLICY, "batched_steps": True, "batch_wait_seconds": 30, "batch_org": f"br{deals[0].deal_id}"}
+    stack.client.add_fault("wake_batch_flusher", "delay", times=-1, delay_ms=6000)  # the queued deals wait
+    for d in deals:
+        stack.client.start("deal_sync", {"deal_id": d.deal_id, "trigger": "test", "policy": policy},
+                           f"deal-{d.deal_id}")
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(stack.client.base_url + "/api/status")
+    page.click(".presets button[data-hours='720']")
+
+    import time
+    limit, waiting = time.monotonic() + 60, None
+    while waiting is None:
+        assert time.monotonic() < limit, "no deal was ever queued for its batch"
+        for d in deals[1:]:  # the first one finds the queue empty and goes alone
+            shown = stack.client.request("GET", f"/api/transactions/deal-{d.deal_id}")[2]
+            if isinstance(shown, dict) and shown.get("queued"):
+                waiting = d
+                break
+        time.sleep(0.1)
+    page.fill("#deal", waiting.deal_id)
+    page.click("#filters button[type='submit']")
+    page.click(f"#rows tr[aria-label^='Transaction deal-{waiting.deal_id},']")
+    expect(page.locator("#detail #queued")).to_contain_text("queued for batch: step ")
+
+    for d in deals:
+        assert stack.client.wait(f"deal-{d.deal_id}", timeout=120)["output"]["status"] == "completed"
+    page.click(f"#rows tr[aria-label^='Transaction deal-{waiting.deal_id},']")
+    expect(page.locator("#detail h2")).to_contain_text("completed")
+    expect(page.locator("#detail #queued")).to_have_count(0)
+    link = page.locator("#detail a.batch-link").first  # the step it waited for was made in a batch
+    batch_id = link.inner_text()
+    link.click()
+    expect(page.locator("#batch-detail h3")).to_have_text(f"Batch {batch_id}")
+    expect(page.locator("#batch-detail")).to_contain_text(f"deal-{waiting.deal_id}")
+    expect(page.locator("#batch-detail")).to_contain_text("refused 0 · errors 0")
+    page.fill("#deal", "")
+    page.click("#filters button[type='submit']")
+    expect(page.locator(f"#batch-rows tr[data-batch='{batch_id}']")).to_have_count(1)
+    row = page.locator(f"#batch-rows tr[data-batch='{batch_id}'] td").all_inner_texts()
+    assert row[1] == batch_id and row[2] in ("customer", "invoice") and int(row[3]) >= 2 and row[7] == "0", row
+    page.screenshot(path=str(ARTIFACTS / "status-1280-batches.png"), full_page=True)
+    assert errors == [], errors
+
+
 def test_a_deal_waiting_for_xero_daily_limit_shows_when_its_next_attempt_is_due(
         fresh_stack: Stack, browser_context: Any) -> None:
     """Last in the module: the app's Xero limiter stays paused for the 10 minutes Xero asked for."""

@@ -245,6 +245,22 @@ def transaction_cases() -> list[Case]:
     return cases
 
 
+def batch_cases() -> list[Case]:
+    bad_windows = {"not-a-time": "from=yesterday", "reversed": "from=2026-11-24T00:00:00Z&to=2026-11-23T00:00:00Z",
+                   "too-wide": "from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", "limit-zero": "limit=0",
+                   "limit-superscript": "limit=%C2%B2", "limit-huge": "limit=" + "9" * 40,
+                   "year-1": "from=0001-01-01"}
+    cases = [Case(f"list-{name}", "GET", f"/api/batches?{query}", status=400) for name, query in bad_windows.items()]
+    bad_ids = {"nul": "b%00", "emoji": "%F0%9F%98%80", "rtl": "%E2%80%AEb", "too-long": "b" * 201,
+               "invalid-utf8": "%FF"}
+    cases += [Case(f"get-{name}", "GET", f"/api/batches/{b}", status=400) for name, b in bad_ids.items()]
+    # The host routes neither an escaped slash nor a line break to the function: its plain 404, never a 5xx.
+    cases += [Case(f"get-{name}", "GET", f"/api/batches/{b}", expect="any") for name, b in
+              {"newline": "b%0A", "slash": "a%2Fb"}.items()]
+    cases.append(Case("get-unknown", "GET", "/api/batches/flush-nobody-invoice-e1-b0", status=404))
+    return cases
+
+
 def read_only_cases() -> list[Case]:
     """Endpoints that take no input: whatever comes along is ignored; they must not fail or start anything."""
     junk = "?" + httpx.QueryParams({"x": "\u0000\ud7ff\U0001f600\u202e", "limit": "\u00b2"}).__str__()
@@ -258,7 +274,7 @@ def read_only_cases() -> list[Case]:
 ENDPOINTS = {
     "hubspot-webhook": hubspot_cases, "xero-webhook": xero_cases, "sync": lambda _: sync_cases(),
     "transactions-list": lambda _: transactions_cases(), "transaction-and-actions": lambda _: transaction_cases(),
-    "health-and-status": lambda _: read_only_cases(),
+    "health-and-status": lambda _: read_only_cases(), "batches": lambda _: batch_cases(),
 }
 
 

@@ -24,6 +24,7 @@ class Info:
     runtime_status: str | None
     output: Any = None
     created_time: str = ""
+    custom_status: Any = None
 
 
 class TaskHubDown(ConnectionError):

@@ -7,14 +7,18 @@ minute lasts 60/K real seconds; the app's limiters run K times faster too (``RAT
 and the HubSpot simulator and client are scaled alike. Everything else is the app's defaults
 (``SYNC_BATCH_CONCURRENCY``, the saga's retry policy).
 
-Prints JSON with ``figures``: invoices per simulated minute; the share of Xero's call budget used (Xero
-API calls the simulator admitted per simulated minute, over 60; goal >= 90%); 429s served; transactions
-that failed because of a 429 (goal 0); transactions completed; Xero and HubSpot calls per deal (the calls
-each simulator admitted, from its request log: a 429 costs no quota); the simulated wall time; and the share of
-one day of Xero's Starter tier (1,000 calls) the backfill used. The per-deal goals (<= 0.1 Xero, <= 0.3
-HubSpot calls a deal) are for batched steps: one call serves many deals. The clock runs from the backfill
-request to the end of the batch (every transaction of the batch has ended by then).
+Xero's batch answers are slow as Xero's are (``--batch-latency-ms`` plus ``--per-element-ms`` a contact or
+invoice, time-scaled like the limits) and come back shuffled, so that batching is not flattered.
+
+Prints JSON with ``figures``: Xero and HubSpot calls per deal (goals <= 0.1 and <= 0.3: a 10,000-deal backfill
+within one day of the Starter tier's 1,000 calls), the share of one Starter day the backfill used, the
+simulated wall time, failed transactions and duplicate invoices (goals 0), invoices per simulated minute, 429s
+served, transactions that failed because of a 429 (goal 0), transactions completed; and, informational, the
+share of Xero's per-minute budget used (with batched steps the budget is no longer what limits a backfill).
+The clock runs from the backfill request to the end of the batch (every transaction of the batch has ended
+by then).
 Usage: python bench/backfill_throughput.py [--deals 500] [--time-scale 20] [--concurrency N]
+       [--batch-latency-ms 500] [--per-element-ms 40]
 """
 
 from __future__ import annotations
@@ -43,7 +47,6 @@ from tests.support.settings import sample_settings
 
 XERO_API = "/api.xro/2.0"
 XERO_LIMITS = {"calls_per_minute": 60, "max_concurrent": 5, "calls_per_day": 5000}  # connector-facts.md
-GOAL_BUDGET_SHARE = 0.90
 STARTER_DAY_CALLS = 1000  # Xero's free Starter tier: calls a day per organisation
 GOAL_XERO_CALLS_PER_DEAL = 0.1
 GOAL_HUBSPOT_CALLS_PER_DEAL = 0.3
@@ -94,6 +97,9 @@ def main() -> int:
     # manages about 34/s, so the figure measures the limits, not the host (at 60 the host is the bottleneck).
     parser.add_argument("--time-scale", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=None, help="SYNC_BATCH_CONCURRENCY (default: the app's)")
+    # A collection PUT of 50 elements answers in about 2.5 simulated seconds (unconfirmed: our estimate).
+    parser.add_argument("--batch-latency-ms", type=int, default=500)
+    parser.add_argument("--per-element-ms", type=int, default=40)
     args = parser.parse_args()
     scale = args.time_scale
     settings = {"RATE_LIMIT_TIME_SCALE": str(scale)}
@@ -107,7 +113,8 @@ def main() -> int:
             crm.ensure_app_properties()
         ids = _seed(sims.hubspot_url, args.deals)
         sims.hubspot.config(requests_per_10s=100, time_scale=scale)
-        sims.xero.config(**XERO_LIMITS, time_scale=scale)
+        sims.xero.config(**XERO_LIMITS, time_scale=scale, batch_latency_ms=args.batch_latency_ms,
+                         batch_latency_per_element_ms=args.per_element_ms, shuffle_answers=True, shuffle_seed=7)
         sims.xero.clear_requests()
         sims.hubspot.clear_requests()  # from here on, only the app calls HubSpot
 
@@ -126,7 +133,10 @@ def main() -> int:
         statuses = Counter(r["status"] for r in api_calls)
         problems = Counter(r["response_headers"].get("X-Rate-Limit-Problem", "?") for r in api_calls
                            if r["status"] == 429)
-        invoices = len(sims.xero.state()["invoices"])
+        made = sims.xero.state()["invoices"]
+        invoices = len(made)
+        references = Counter(str(i.get("Reference", "")) for i in (made.values() if isinstance(made, dict) else made))
+        duplicates = sum(n - 1 for n in references.values() if n > 1)
         hubspot_admitted = sum(1 for r in sims.hubspot.requests() if r["status"] != 429)
 
     sim_minutes = elapsed * scale / 60
@@ -142,10 +152,12 @@ def main() -> int:
         "rate_limit_429s_by_problem": dict(problems),
         "figures": [
             figure("invoices per simulated minute", round(invoices / sim_minutes, 1), "invoices/min"),
-            figure("Xero call budget used", round(budget_share, 3), "share", GOAL_BUDGET_SHARE, ">="),
+            figure("Xero call budget used (informational)", round(budget_share, 3), "share"),
             figure("429s served by Xero", statuses[429], "responses"),
             figure("transactions failed by 429s", failed_by_429, "transactions", 0, "<="),
             figure("transactions completed", outcomes.get("completed", 0), "transactions", args.deals, ">="),
+            figure("transactions failed", args.deals - outcomes.get("completed", 0), "transactions", 0, "<="),
+            figure("duplicate invoices", duplicates, "invoices", 0, "<="),
             *_call_figures(admitted, hubspot_admitted, args.deals, sim_minutes),
         ],
     }, indent=2))

@@ -80,6 +80,18 @@ def test_health_of_a_web_app_with_storage_down_names_both_within_a_second(
     assert elapsed < 1.0, f"health took {elapsed:.2f} s with storage down"
 
 
+def test_health_of_a_web_app_with_storage_hanging_names_both_within_a_second(
+        app_settings: dict[str, str], silent_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two probes that each wait their full deadline: side by side, the answer waits for one of them only.
+    monkeypatch.setenv("XERO_AUTH_MODE", "web_app")
+    monkeypatch.setenv("AzureWebJobsStorage", _storage_at(silent_port))
+    reset_settings()
+    elapsed, status, checks = _timed_health()
+    assert status == 503
+    assert checks["storage"].startswith("unreachable") and checks["xero"].startswith("unreachable")
+    assert elapsed < 1.0, f"health took {elapsed:.2f} s with storage hanging"
+
+
 def test_the_app_s_own_storage_calls_keep_the_sdk_retries(app_settings: dict[str, str]) -> None:
     # Only the health probe gives up at once; a budget or token write still rides out a storage blip.
     def retries(service: Any) -> int:

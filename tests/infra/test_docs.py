@@ -24,7 +24,7 @@ ROUTES = {
     "/api/health", "/api/status", "/api/sync", "/api/transactions", "/api/transactions/{id}",
     "/api/transactions/{id}/retry", "/api/transactions/{id}/compensate",
     "/api/webhooks/hubspot", "/api/webhooks/xero", "/api/xero/connect", "/api/xero/callback",
-    "/api/xero/disconnect", "/api/xero/status",
+    "/api/xero/disconnect", "/api/xero/status", "/api/batches", "/api/batches/{id}",
 }
 STATES = ("pending", "running", "completed", "compensating", "compensated", "needs_attention", "already_synced")
 

@@ -118,13 +118,21 @@ def test_a_win_arriving_while_the_creation_run_is_finishing_starts_the_next_gene
 ) -> None:
     stack = fresh_stack
     deal = create_won_deal(stack.sims.hubspot_url, company="Racing Win Co", stage="appointmentscheduled")
-    # The creation run reads the deal (not won yet), and its answer takes 3 s to arrive.
+    # The creation run reads the deal (not won yet), and its answer takes 3 s to arrive: alone (GET) or in a
+    # batched load (one batch read), whichever way the load step goes.
     stack.sims.hubspot.add_fault(f"/crm/objects/2026-09/deals/{deal.deal_id}", None, method="GET", after=True,
+                                 delay_ms=3000, times=1)
+    stack.sims.hubspot.add_fault("/crm/objects/2026-09/deals/batch/read", None, method="POST", after=True,
                                  delay_ms=3000, times=1)
     created = _webhook(stack, [created_event(deal.deal_id, 72_001)])
     tx = f"deal-{deal.deal_id}"
-    wait_for("the creation run to read the deal", lambda: any(
-        r["method"] == "GET" and r["path"].endswith(f"/deals/{deal.deal_id}") for r in stack.sims.hubspot.requests()))
+
+    def read() -> bool:
+        return any((r["method"] == "GET" and r["path"].endswith(f"/deals/{deal.deal_id}"))
+                   or (r["method"] == "POST" and r["path"].endswith("/deals/batch/read"))
+                   for r in stack.sims.hubspot.requests())
+
+    wait_for("the creation run to read the deal", read)
     _patch(stack, "deals", deal.deal_id, {"dealstage": "closedwon"})
     won = _webhook(stack, [won_event(deal.deal_id, 72_002)])
     status = stack.client.status(tx)

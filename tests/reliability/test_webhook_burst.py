@@ -6,6 +6,9 @@ and stale stage changes that arrive after the deal was won. Nine batches come at
 tenth (duplicates only) comes after every transaction ended, as a late redelivery. The 300 deals belong
 to 100 companies, so deals of one company race to create its Xero contact.
 
+With the batched steps on (the default), the deals share their Xero calls; the same burst deal by deal
+(``BATCHED_STEPS=false``) is test_webhook_burst_unbatched.py.
+
 Meanwhile Xero enforces its per-tenant limits (60 calls a minute, 5 at a time; the simulator's minute is
 shortened by ``TIME_SCALE`` and so is the app's limiter clock). The app's own limiter is sized for two
 instances sharing the tenant (120 a minute, 10 at a time), as when Flex Consumption scales out: each
@@ -168,4 +171,10 @@ def test_webhook_burst_with_duplicates_under_xero_rate_limits_invoices_each_deal
     assert {i["Status"] for i in state["invoices"]} == {"AUTHORISED"}  # nothing voided: no rollback happened
     assert state["invoices"] == invoices_before  # the late batch changed nothing in Xero
     assert len(state["contacts"]) == len({c["ContactNumber"] for c in state["contacts"]}) == COMPANIES
-    assert sum(limited.values()) > 0, "Xero never answered 429: the burst did not test the rate limits"
+    if stack.settings.get("BATCHED_STEPS", "true") == "false":
+        # Deal by deal (about 1,100 calls), the burst needs more than Xero's budget: the limits set the pace.
+        assert sum(limited.values()) > 0, "Xero never answered 429: the burst did not test the rate limits"
+    else:
+        # Batched, the burst's deals share their calls (about 90 against 1,100 deal by deal; the goal is 40):
+        # they stay within Xero's budget, and 429s met mid-batch are proven in test_batched_steps_e2e.py.
+        assert xero_calls <= 120, xero_calls

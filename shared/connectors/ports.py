@@ -255,6 +255,11 @@ class BatchAccountingPort(Protocol):
         """The invoices carrying each reference exactly (an empty list for none): the "may exist" lookup."""
         ...
 
+    def find_live_invoices_of(self, customer_ids: Sequence[str]) -> dict[str, list[InvoiceRef]]:
+        """Each customer's live invoices, as ``AccountingPort.find_live_invoices`` finds them (an empty list for
+        none): what the batched archive checks before it archives a customer."""
+        ...
+
     def find_customers(self, external_ids: Sequence[str]) -> dict[str, CustomerRef]:
         """The customer carrying each external id (the CRM company id), archived ones included (an active one
         preferred), as ``AccountingPort.find_customer`` finds one; an id no customer carries is left out."""

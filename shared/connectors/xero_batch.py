@@ -39,7 +39,14 @@ from pydantic import ValidationError
 
 from shared.connectors import jsonwire, xero_edits
 from shared.connectors.ports import ArchiveOutcome, ElementRejected, ElementUnanswered
-from shared.connectors.xero import MAX_IDEMPOTENCY_KEY, SERVICE, XeroClient, plan_undo, where_equals
+from shared.connectors.xero import (
+    LIVE_STATUSES,
+    MAX_IDEMPOTENCY_KEY,
+    SERVICE,
+    XeroClient,
+    plan_undo,
+    where_equals,
+)
 from shared.connectors.xero_models import XeroContact, XeroContactRef, XeroErrorBody, XeroInvoice
 from shared.domain.errors import BusinessRejection, PermanentError
 from shared.domain.models import Customer, CustomerRef, InvoiceDraft, InvoiceRef, UndoOutcome
@@ -259,6 +266,20 @@ class XeroBatch:
                 # Xero's where on strings ignores case; a reference matches exactly or not at all.
                 if (invoice.Reference or "") in found:
                     found[invoice.Reference or ""].append(self.client._invoice_ref(invoice))
+        return found
+
+    def find_live_invoices_of(self, customer_ids: Sequence[str]) -> dict[str, list[InvoiceRef]]:
+        """Each contact's live invoices: ``ContactIDs=`` (at most ``MAX_IDS``) with the live ``Statuses``, paged."""
+        wanted = list(dict.fromkeys(i for i in customer_ids if i))
+        found: dict[str, list[InvoiceRef]] = {i: [] for i in wanted}
+        by_lower = {i.lower(): i for i in wanted}  # Xero's GUIDs match whatever their letters' case
+        for part in _parts(wanted, lambda _: 0, MAX_IDS):
+            params = {"ContactIDs": ",".join(part), "Statuses": ",".join(LIVE_STATUSES)}
+            for invoice in self.client._all_invoices(params, f"invoices of {len(part)} contacts"):
+                ref = self.client._invoice_ref(invoice)
+                owner = by_lower.get((ref.customer_id or "").lower())
+                if owner is not None and ref.status in LIVE_STATUSES:
+                    found[owner].append(ref)
         return found
 
     def find_customers(self, external_ids: Sequence[str]) -> dict[str, CustomerRef]:

@@ -62,6 +62,9 @@ class OneByOne:
     def find_invoices_by_references(self, references: Sequence[str]) -> dict[str, list[InvoiceRef]]:
         return {ref: self.accounting.find_invoices_by_reference(ref) for ref in references}
 
+    def find_live_invoices_of(self, customer_ids: Sequence[str]) -> dict[str, list[InvoiceRef]]:
+        return {i: self.accounting.find_live_invoices(i) for i in dict.fromkeys(customer_ids)}
+
     def find_customers(self, external_ids: Sequence[str]) -> dict[str, CustomerRef]:
         found = {i: self.accounting.find_customer(i, include_archived=True) for i in dict.fromkeys(external_ids)}
         return {i: ref for i, ref in found.items() if ref is not None}

@@ -23,6 +23,7 @@ from shared.saga.envelope import StepFailed, run_activity
 from shared.sync import batch_load, steps
 from shared.sync.batch_customer_lookup import find_customers
 from shared.sync.batch_markers import write_markers_batch
+from shared.sync.batch_undos import UNDO_KINDS
 from shared.sync.batching import BatchInfo, QueueItem, attempt_key, batch_key
 from shared.sync.customer_lookup import remember
 from shared.sync.messages import CreateInvoiceInput, CreateInvoiceResult, EnsureCustomerInput, EnsureCustomerResult
@@ -104,11 +105,16 @@ def run_batch(request: BatchRequest, ports: Ports, port: BatchAccountingPort) ->
     started = time.monotonic()
     run = _Run(request, port)
     try:
-        {"invoice": _invoices, "customer": _customers, "markers": _markers, "load": _loads}[request.kind](run, ports)
+        {"invoice": _invoices, "customer": _customers, "markers": _markers, "load": _loads, "void": _undos,
+         "archive": _undos}[request.kind](run, ports)
         reply = run.reply()
     except SyncError as exc:
         reply = run.reply().model_copy(update={"error": exc.to_dict()})
     return reply.model_copy(update={"seconds": round(time.monotonic() - started, 3)})
+
+
+def _undos(run: _Run, _ports: Ports) -> None:
+    UNDO_KINDS[run.request.kind](run, run.request.items, run.port)
 
 
 def _markers(run: _Run, ports: Ports) -> None:

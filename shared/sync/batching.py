@@ -9,11 +9,12 @@ from pydantic import BaseModel, ConfigDict
 
 from shared import names
 
-Kind = Literal["load", "customer", "invoice", "markers"]
-KINDS: tuple[Kind, ...] = ("load", "customer", "invoice", "markers")
-MAX_XERO_ITEMS = 50  # Xero's recommended elements per write call
+Kind = Literal["load", "customer", "invoice", "markers", "void", "archive"]
+KINDS: tuple[Kind, ...] = ("load", "customer", "invoice", "markers", "void", "archive")
+MAX_XERO_ITEMS = 50  # Xero's recommended elements per write call, and the most ids one IDs= list takes
 MAX_ITEMS: dict[Kind, int] = {"load": 100, "customer": MAX_XERO_ITEMS, "invoice": MAX_XERO_ITEMS,
-                              "markers": 100}  # HubSpot's batch reads and updates take 100
+                              "markers": 100,  # HubSpot's batch reads and updates take 100
+                              "void": MAX_XERO_ITEMS, "archive": MAX_XERO_ITEMS}
 QUEUE_ENTITY, FLUSHER = names.BATCH_QUEUE, names.BATCH_FLUSHER
 RUN_BATCH, DELIVER_BATCH, WAKE_FLUSHER = names.RUN_BATCH, names.DELIVER_BATCH, names.WAKE_FLUSHER
 

@@ -88,6 +88,10 @@ class ArchiveCustomerInput(Message):
     customer_id: str | None = None
     created: bool | None = None  # None: the create step never confirmed (crashed or timed out)
     reference: str = ""  # this deal's invoice reference: its live invoice must go before the customer
+    # Name the deal's item in a batch (its step's idempotency key); "" / 0 in histories from before batching.
+    tx_id: str = ""
+    round: int = 0
+    may_exist: bool = False  # set by a batched retry; an archive or void to known values needs no lookup first
 
 
 class ArchiveCustomerResult(Message):
@@ -116,6 +120,10 @@ class CreateInvoiceResult(Message):
 class UndoInvoiceInput(Message):
     reference: str
     invoice_id: str | None = None
+    # Name the deal's item in a batch (its step's idempotency key); "" / 0 in histories from before batching.
+    tx_id: str = ""
+    round: int = 0
+    may_exist: bool = False  # set by a batched retry; an archive or void to known values needs no lookup first
 
 
 class UndoInvoiceResult(Message):

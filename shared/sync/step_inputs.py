@@ -85,7 +85,8 @@ def customer_undo_input(st: DealSagaState) -> ArchiveCustomerInput:
     customer_id = done.customer.id if done else (ours.customer.id if ours else None)
     created = True if ours is not None else (done.created if done else None)
     return ArchiveCustomerInput(company_id=load.company_id, existed_before=existed, customer_id=customer_id,
-                                created=created, reference=reference_for(st.input.deal_id))
+                                created=created, reference=reference_for(st.input.deal_id), tx_id=st.input.tx_id,
+                                round=st.input.round)
 
 
 def invoice_input(st: DealSagaState) -> CreateInvoiceInput:
@@ -99,7 +100,8 @@ def invoice_input(st: DealSagaState) -> CreateInvoiceInput:
 
 def invoice_undo_input(st: DealSagaState) -> UndoInvoiceInput:
     return UndoInvoiceInput(reference=reference_for(st.input.deal_id),
-                            invoice_id=st.invoice.invoice.id if st.invoice else None)
+                            invoice_id=st.invoice.invoice.id if st.invoice else None, tx_id=st.input.tx_id,
+                            round=st.input.round)
 
 
 def write_back_input(st: DealSagaState) -> MarkersInput:

@@ -253,14 +253,19 @@ def archive_customer_if_created(request: ArchiveCustomerInput, accounting: Accou
     live = accounting.find_live_invoices(customer_id)
     ours = [i for i in live if request.reference and i.reference == request.reference]
     if ours:
-        raise BusinessRejection(
-            f"the customer is kept: this deal's invoice {ours[0].number} is still {ours[0].status}; "
-            "it is archived once that invoice is voided or credited",
-            service="sync", code="customer_in_use", details={"invoices": [i.id for i in ours]})
+        raise own_invoice_stands(ours)
     if live:
         return ArchiveCustomerResult(outcome="in_use", customer_id=customer_id)
     accounting.archive_customer(customer_id)
     return ArchiveCustomerResult(outcome="archived", customer_id=customer_id)
+
+
+def own_invoice_stands(ours: list[InvoiceRef]) -> BusinessRejection:
+    """The archive's refusal while the deal's own invoice still stands (single and batched undos)."""
+    return BusinessRejection(
+        f"the customer is kept: this deal's invoice {ours[0].number} is still {ours[0].status}; "
+        "it is archived once that invoice is voided or credited",
+        service="sync", code="customer_in_use", details={"invoices": [i.id for i in ours]})
 
 
 def create_invoice(request: CreateInvoiceInput, accounting: AccountingPort, rules: MappingRules,
@@ -301,6 +306,7 @@ __all__ = [
     "customer_for",
     "ensure_customer",
     "load_deal",
+    "own_invoice_stands",
     "reference_for",
     "undo_invoice_if_present",
     "write_markers",

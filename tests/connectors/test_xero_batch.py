@@ -187,3 +187,19 @@ def test_four_decimal_unit_prices_ask_for_unitdp_4_and_drafts_must_be_unique(
     assert isinstance(first, InvoiceRef) and first.total == Decimal("12.35")
     with pytest.raises(ValueError, match="unique"):
         batch.create_invoices([draft(customer_id, 3), draft(customer_id, 3)], "k-dup")
+
+
+def test_find_live_invoices_of_reads_many_contacts_invoices_in_one_call(
+    batch: XeroBatch, xero_sim: SimulatorsProcess
+) -> None:
+    made = batch.create_customers([Customer(external_id=f"co-l{n}", name=f"L{n}") for n in range(3)], "k-live")
+    ids = [v.id for v in made.values() if isinstance(v, CustomerRef)]
+    invoices = batch.create_invoices([draft(ids[0], 1), draft(ids[0], 2), draft(ids[1], 3)], "k-live-i")
+    gone = invoices["deal-2"]
+    assert isinstance(gone, InvoiceRef) and batch.void_invoices([gone.id]) == {gone.id: "voided"}
+    xero_sim.xero.clear_requests()
+    live = batch.find_live_invoices_of(ids)
+    assert {c: [i.reference for i in found] for c, found in live.items()} == {
+        ids[0]: ["deal-1"], ids[1]: ["deal-3"], ids[2]: []}
+    [read] = xero_sim.xero.requests()
+    assert read["method"] == "GET" and read["query"]["ContactIDs"] == ",".join(ids)

@@ -8,4 +8,4 @@ from tests.reliability import test_webhook_burst as burst
 
 stack_host = module_host({**burst.APP_SETTINGS, "BATCHED_STEPS": "false"})
 # The same test, run here against this module's host.
-test_burst_deal_by_deal = burst.test_webhook_burst_with_duplicates_under_xero_rate_limits_invoices_each_deal_exactly_once
+test_burst_deal_by_deal = burst.test_webhook_burst_with_duplicates_under_xero_rate_limits_invoices_each_deal_exactly_once  # noqa: E501

@@ -113,7 +113,21 @@ def move_stage(stack: Stack, deal_id: str, stage: str, token: str) -> None:
 
 
 def ended(stack: Stack, tx: str, timeout: float = 60) -> dict[str, Any]:
-    return stack.client.wait(tx, timeout=timeout, interval=0.05)
+    """The run once it ended, or once it waits for a person (``needs_attention`` keeps a deal's run open for
+    the person's Retry or Compensate): then with that status as its output."""
+
+    def settled() -> dict[str, Any] | None:
+        status = stack.client.status(tx)
+        if status is None:
+            return None
+        if status["runtimeStatus"] in ("Completed", "Failed", "Terminated", "Canceled"):
+            return status
+        custom = status.get("customStatus") or {}
+        if isinstance(custom, dict) and custom.get("status") == "needs_attention":
+            return {**status, "output": {"status": "needs_attention"}}
+        return None
+
+    return wait_for(f"{tx} to end or wait for a person", settled, timeout=timeout)
 
 
 def leaks(text: str) -> list[str]:

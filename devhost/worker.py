@@ -89,9 +89,12 @@ class Worker:
         """Init (the worker indexes the app), metadata, load: the host's start-up sequence (§8.2)."""
         p = rpc.protos()
         app_dir = str(self.app_dir)
-        # The host starts the worker with the app folder as working directory and on sys.path.
-        if app_dir not in sys.path:
-            sys.path.insert(0, app_dir)
+        # The host starts the worker with the app folder as working directory and first on sys.path: first, so
+        # that ``function_app`` is this app's even when another folder with one (the repository's own, put on
+        # the path by a test runner) comes earlier.
+        if app_dir in sys.path:
+            sys.path.remove(app_dir)
+        sys.path.insert(0, app_dir)
         # A fresh worker process imports function_app anew; in-process hosts (tests) load several apps in turn.
         sys.modules.pop("function_app", None)
         runtime.start_threadpool_executor()

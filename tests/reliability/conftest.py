@@ -11,7 +11,13 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import fresh_stack, stack  # noqa: F401 - fixtures shared with the end-to-end tests
-from tests.reliability.figures import FIGURES
+from tests.reliability.figures import FIGURES, collect
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Runs where the reports arrive: in the one process, or in pytest-xdist's controller for every worker.
+    if report.when == "call" and report.nodeid.startswith("tests/reliability/"):
+        collect(report.capstdout)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -1,10 +1,11 @@
 """The ``batch_flusher`` orchestrator: group commit for one organisation's batched step kind.
 
-It takes what is queued (up to 50 items), runs one batched activity, hands each deal its own reply, and
-takes again at once: one deal alone goes as soon as it is queued, a burst fills the next batch while the
-current one runs. An empty take ends it (the next enqueue starts a new epoch); it continues as new every
-few batches so that its history stays short. One flusher per (organisation, kind), one batch at a time
-each: with two batched kinds, at most two batch writes to one organisation at a time.
+It takes what is queued (up to its kind's batch size: 50 Xero elements, 100 HubSpot records), runs one
+batched activity, hands each deal its own reply, and takes again at once: one deal alone goes as soon as it
+is queued, a burst fills the next batch while the current one runs. An empty take ends it (the next enqueue
+starts a new epoch); it continues as new every few batches so that its history stays short. One flusher per
+(organisation, kind), one batch at a time each: at most one batch write of each kind to one organisation at
+a time (a limit shared across the kinds is not built yet: see docs/batched-steps.md).
 
 Replay-safe: the batch id and key come from the instance id and from what ``take`` returned (recorded in
 the history), time only from ``ctx.current_utc_datetime``.

@@ -58,7 +58,7 @@ def _undo_calls(stack: Stack) -> dict[str, list[int]]:
 
 
 @pytest.mark.e2e
-def test_twenty_deals_rolled_back_are_voided_in_one_call_and_archived_in_one_and_a_paid_one_alone_needs_a_person(
+def test_twenty_deals_rolled_back_are_voided_and_archived_in_batches_and_a_paid_one_alone_needs_a_person(
     fast_stack: Stack,
 ) -> None:
     stack = fast_stack
@@ -103,9 +103,12 @@ def test_twenty_deals_rolled_back_are_voided_in_one_call_and_archived_in_one_and
     assert contacts == {d.company_id: "ACTIVE" if d is paid_deal else "ARCHIVED" for d in deals}
 
     calls = _undo_calls(stack)
-    # One void and one archive POST for the batch, the paid invoice left out of it (its status read first);
-    # a lone deal ahead of the burst (one per idle queue and cool-down) makes its own single calls.
-    assert len(calls["void"]) == 1 and len(calls["archive"]) == 1, calls
+    # The bulk of the rollbacks went in one void and one archive POST, the paid invoice left out (its status
+    # read first). Deals that found the queue idle make their own calls, and one may come after the batch
+    # left: how many depends on timing (a loaded CI machine saw two POSTs of each, one of them with one
+    # element, and three single calls), so the bounds are loose; deal by deal it would be 19 of each.
+    assert 1 <= len(calls["void"]) <= 3 and 1 <= len(calls["archive"]) <= 3, calls
+    assert max(calls["void"]) >= len(others) // 2 and max(calls["archive"]) >= len(others) // 2, calls
     assert sum(calls["void"]) + len(calls["void_single"]) == len(others), calls
     assert sum(calls["archive"]) + len(calls["archive_single"]) == len(others), calls
-    assert len(calls["void_single"]) <= 2 and len(calls["archive_single"]) <= 2, calls
+    assert len(calls["void_single"]) <= 4 and len(calls["archive_single"]) <= 4, calls

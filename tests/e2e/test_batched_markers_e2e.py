@@ -7,35 +7,26 @@ their wake) so that the queued deals fill batches, as a burst does by itself in 
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import FAST_APP_LIMITS, POLICY, Stack, module_host
+from tests.e2e.batched_helpers import start_batched, won_deals
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import wait_for
-from tests.support.crm_data import WonDeal, create_won_deal
+from tests.support.crm_data import WonDeal
 
 stack_host = module_host(FAST_APP_LIMITS)
-BATCHED = {**POLICY, "batched_steps": True, "batch_wait_seconds": 20}
 BATCH_UPDATE = "/crm/objects/2026-09/deals/batch/update"
 
 
 def _deals(stack: Stack, n: int) -> list[WonDeal]:
-    def one(i: int) -> WonDeal:
-        return create_won_deal(stack.sims.hubspot_url, company=f"Markers Co {i}",
-                               lines=[("Licence", "1", f"{10 + i}.00")])
-
-    with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(one, range(n)))
+    return won_deals(stack, n, "Markers Co", 10)
 
 
 def _start(stack: Stack, deals: list[WonDeal]) -> None:
-    org = f"e2em{deals[0].deal_id}"  # each test's own organisation: its queues start empty
-    for d in deals:
-        stack.client.start("deal_sync", {"deal_id": d.deal_id, "trigger": "test",
-                                         "policy": {**BATCHED, "batch_org": org}}, f"deal-{d.deal_id}")
+    start_batched(stack, deals, "e2em")
 
 
 def _wait(stack: Stack, deals: list[WonDeal]) -> dict[str, dict[str, Any]]:

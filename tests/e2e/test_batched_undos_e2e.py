@@ -7,35 +7,26 @@ does by itself in production. One deal's invoice is paid in between: it alone ne
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import FAST_APP_LIMITS, POLICY, Stack, module_host
+from tests.e2e.batched_helpers import start_batched, won_deals
+from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import ROLLBACK_NOTE, deal_props, ledger_row, wait_custom_status, wait_for
-from tests.support.crm_data import WonDeal, create_won_deal
+from tests.support.crm_data import WonDeal
 
 stack_host = module_host(FAST_APP_LIMITS)
-BATCHED = {**POLICY, "batched_steps": True, "batch_wait_seconds": 20}
 # The portal's admin made "Deal type" required on every synced deal: each write-back is refused.
 RULE = {"objectType": "deals", "property": "dealtype", "when": {"invoice_sync_status": "synced"}}
 
 
 def _deals(stack: Stack, n: int) -> list[WonDeal]:
-    def one(i: int) -> WonDeal:
-        return create_won_deal(stack.sims.hubspot_url, company=f"Undone Co {i}",
-                               lines=[("Licence", "1", f"{20 + i}.00")])
-
-    with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(one, range(n)))
+    return won_deals(stack, n, "Undone Co", 20)
 
 
 def _start(stack: Stack, deals: list[WonDeal]) -> None:
-    org = f"e2eu{deals[0].deal_id}"  # each test's own organisation: its queues start empty
-    for d in deals:
-        stack.client.start("deal_sync", {"deal_id": d.deal_id, "trigger": "test",
-                                         "policy": {**BATCHED, "batch_org": org}}, f"deal-{d.deal_id}")
+    start_batched(stack, deals, "e2eu")
 
 
 def _undo_calls(stack: Stack) -> dict[str, list[int]]:

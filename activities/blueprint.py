@@ -146,4 +146,6 @@ async def deliver_batch_results(payload: Any, client: df.DurableOrchestrationCli
 @bp.activity_trigger(input_name="payload", activity=names.WAKE_FLUSHER)
 @bp.durable_client_input(client_name="client")
 async def wake_batch_flusher(payload: Any, client: df.DurableOrchestrationClient) -> str:
-    return await batch_flushing.wake_flusher(_durable(client), payload["org"], payload["kind"], int(payload["epoch"]))
+    return await batch_flushing.wake_flusher(_durable(client), payload["org"], payload["kind"], int(payload["epoch"]),
+                                             float(payload.get("gather_seconds", 0)),
+                                             float(payload.get("gather_max_seconds", 0)))

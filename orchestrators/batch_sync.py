@@ -39,7 +39,7 @@ class BatchInput(BaseModel):
     after: str | None = None
     stage: str = "closedwon"
     page_size: int = Field(default=100, ge=1, le=200)
-    concurrency: int = Field(default=5, ge=1, le=50)
+    concurrency: int = Field(default=50, ge=1, le=50)
     policy: SagaPolicy = Field(default_factory=SagaPolicy)
     trigger: str = "schedule"
     release_minutes: float = Field(default=10, gt=0)
@@ -77,11 +77,13 @@ def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]
         return {**batch.summary(since), "error": raw}
     found = FindDealsResult.model_validate(raw)
     batch.unreadable = (batch.unreadable + [u.model_dump(mode="json") for u in found.unreadable])[:MAX_UNREADABLE_SHOWN]
+    # The page's deals start in waves: each wave's first deal must queue for the wave's batch, not go alone.
+    policy = batch.policy.model_copy(update={"batch_solo": False})
     for start in range(0, len(found.deals), batch.concurrency):
         chunk = found.deals[start:start + batch.concurrency]
         # A deal whose earlier transactions were skipped (not won then) gets the next generation.
         tasks = [ctx.call_sub_orchestrator(names.DEAL_SYNC, DealSyncInput(
-            deal_id=deal.id, trigger=batch.trigger, policy=batch.policy, generation=deal.generation,
+            deal_id=deal.id, trigger=batch.trigger, policy=policy, generation=deal.generation,
         ).model_dump(mode="json"), transaction_id(deal.id, deal.generation)) for deal in chunk]
         batch.started += len(chunk)
         # Each child is guarded by its own task_any, which completes (never fails) when the child ends,

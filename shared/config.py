@@ -146,7 +146,8 @@ class Settings(BaseSettings):
     # --- housekeeping: finished orchestrations' history (entities and ledger stay); 0 keeps it for ever ---
     purge_schedule: str = Field(default="0 30 3 * * *", validation_alias="PURGE_SCHEDULE")
     history_retention_days: float = Field(default=30, ge=0, le=3650, validation_alias="HISTORY_RETENTION_DAYS")
-    batch_concurrency: int = Field(default=5, ge=1, le=50, validation_alias="SYNC_BATCH_CONCURRENCY")
+    # 50: a scheduled batch's deals move in waves of this size, and 50 fills one Xero batch call (BATCHED_STEPS).
+    batch_concurrency: int = Field(default=50, ge=1, le=50, validation_alias="SYNC_BATCH_CONCURRENCY")
     batch_page_size: int = Field(default=100, ge=1, le=200, validation_alias="SYNC_BATCH_PAGE_SIZE")
     saga_deadline_minutes: int = Field(default=120, ge=1, validation_alias="SAGA_DEADLINE_MINUTES")
     # The kill switch of batched saga steps (many deals per Xero call): false goes back to one call per deal.
@@ -154,6 +155,10 @@ class Settings(BaseSettings):
     batched_steps: bool = Field(default=True, validation_alias="BATCHED_STEPS")
     # How long a batched step waits for its batch before it takes its item back and goes alone.
     batch_wait_seconds: float = Field(default=120, ge=1, le=3600, validation_alias="BATCH_WAIT_SECONDS")
+    # How long a flusher lets a partial batch gather: until arrivals pause this long, at most the longer
+    # figure from its oldest deal (0: a batch leaves at once). A deal with nothing queued never waits.
+    batch_gather_seconds: float = Field(default=1.0, ge=0, le=60, validation_alias="BATCH_GATHER_SECONDS")
+    batch_gather_max_seconds: float = Field(default=10.0, ge=0, le=600, validation_alias="BATCH_GATHER_MAX_SECONDS")
     step_max_attempts: int = Field(default=6, ge=1, le=50, validation_alias="STEP_MAX_ATTEMPTS")
     step_retry_first_seconds: float = Field(default=2.0, gt=0, validation_alias="STEP_RETRY_FIRST_SECONDS")
     step_retry_max_seconds: float = Field(default=300.0, gt=0, validation_alias="STEP_RETRY_MAX_SECONDS")

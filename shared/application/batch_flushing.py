@@ -14,13 +14,16 @@ from shared.sync.batching import flusher_id
 log = logging.getLogger(__name__)
 
 
-async def wake_flusher(client: DurableClient, org: str, kind: str, epoch: int) -> str:
+async def wake_flusher(client: DurableClient, org: str, kind: str, epoch: int, gather_seconds: float = 0,
+                       gather_max_seconds: float = 0) -> str:
     """Start flusher ``epoch`` of (org, kind) unless it runs already (an activity re-run, or a twin wake)."""
     instance = flusher_id(org, kind, epoch)
     status = await client.status(instance)
     if status is not None and status.runtime_status in ACTIVE:
         return instance
-    await client.start(names.BATCH_FLUSHER, instance, {"org": org, "kind": kind, "epoch": epoch})
+    await client.start(names.BATCH_FLUSHER, instance, {"org": org, "kind": kind, "epoch": epoch,
+                                                       "gather_seconds": gather_seconds,
+                                                       "gather_max_seconds": gather_max_seconds})
     return instance
 
 

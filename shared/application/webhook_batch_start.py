@@ -18,7 +18,12 @@ async def start_webhook_batch(client: DurableClient, batch_id: str, deal_ids: li
     One status read and at most one start, whatever the number of deals, so the webhook answers at once;
     the orchestration starts the deal syncs.
     """
-    request = DealSyncStarts(deal_ids=deal_ids, trigger="webhook", policy=SagaPolicy.from_settings(settings),
+    policy = SagaPolicy.from_settings(settings)
+    if len(set(deal_ids)) > 1:
+        # Several won deals in one delivery: a burst, whose first deal queues for the burst's batch rather
+        # than making its own calls. A delivery's lone deal still goes straight to its calls.
+        policy = policy.model_copy(update={"batch_solo": False})
+    request = DealSyncStarts(deal_ids=deal_ids, trigger="webhook", policy=policy,
                              accepted_at=datetime.now(UTC).isoformat())
     return not await start_unless_seen(client, names.WEBHOOK_BATCH, batch_id, request.model_dump(mode="json"),
                                        batch_seen)

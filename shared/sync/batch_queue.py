@@ -3,6 +3,11 @@
 Entity operations are serial, so ``take`` and ``withdraw`` are atomic with respect to each other: an item
 is either still queued (withdrawn, nothing was sent for it) or taken by exactly one batch. Time comes in
 each operation's input (the caller's replay-safe clock): an entity has none of its own.
+
+Group commit with a gather: a flusher's ``take`` may be told to come back later (``wait_until``) while a
+burst is still arriving, so that its batch leaves full (the kind's limit), once the arrivals pause
+(``quiet_seconds`` after the last enqueue) or when its oldest item has waited ``max_wait_seconds``. A lone
+deal never waits for it: with nothing queued it goes straight to its activity (``solo``).
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ SOLO_COOLDOWN_SECONDS = 5
 def _empty() -> JsonDict:
     # taken: item key -> batch id; batches: each taken batch's items as taken (so that a deal which gave up on
     # its batch can send that very request again); given_up: item key -> the batch its deal gave up on.
+    # queued_at: item key -> when it was queued; last_at: the latest enqueue (both for the gather).
     return {"items": [], "taken": {}, "batches": {}, "given_up": {}, "epoch": 0, "active": False, "seen": "",
-            "solo_until": ""}
+            "solo_until": "", "queued_at": {}, "last_at": ""}
 
 
 def _before(stamp: str, now: datetime) -> bool:
@@ -50,6 +56,7 @@ def enqueue(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
         state["solo_until"] = (now + timedelta(seconds=SOLO_SECONDS)).isoformat()
         return state, {"solo": True}
     state["items"] = [i for i in state["items"] if i["key"] != item["key"]] + [item]
+    state["queued_at"][item["key"]] = state["last_at"] = now.isoformat()
     if alive:
         return state, {"queued": True}
     state["epoch"] += 1
@@ -63,16 +70,35 @@ def solo_done(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
     return state, {}
 
 
+def _gather_until(state: JsonDict, request: JsonDict) -> str:
+    """When the batch should leave, if later than now: a partial batch waits while arrivals go on."""
+    quiet = float(request.get("quiet_seconds", 0))
+    if quiet <= 0 or len(state["items"]) >= request["max"]:
+        return ""
+    now = datetime.fromisoformat(request["now"])
+    stamps = [datetime.fromisoformat(state["queued_at"].get(i["key"]) or request["now"]) for i in state["items"]]
+    last = datetime.fromisoformat(state["last_at"]) if state["last_at"] else max(stamps)
+    due = min(last + timedelta(seconds=quiet),
+              min(stamps) + timedelta(seconds=max(quiet, float(request.get("max_wait_seconds", 0)))))
+    return due.isoformat() if due > now else ""
+
+
 def take(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
     """Up to ``max`` items, oldest first, for batch ``batch``; none (and the flusher ends) when the queue is
-    empty or the caller's epoch is no longer the current flusher's."""
+    empty or the caller's epoch is no longer the current flusher's; none and ``wait_until`` while a partial
+    batch is still gathering (the flusher sleeps until then and takes again)."""
     if request["epoch"] != state["epoch"]:
         return state, {"items": [], "stale": True}
-    taken, state["items"] = state["items"][: request["max"]], state["items"][request["max"]:]
-    if not taken:
+    if not state["items"]:
         state["active"] = False
         return state, {"items": []}
-    state["seen"] = request["now"]
+    state["seen"] = request["now"]  # a gathering flusher is alive: enqueues must not start another
+    wait_until = _gather_until(state, request)
+    if wait_until:
+        return state, {"items": [], "wait_until": wait_until}
+    taken, state["items"] = state["items"][: request["max"]], state["items"][request["max"]:]
+    for i in taken:
+        state["queued_at"].pop(i["key"], None)
     state["taken"].update({i["key"]: request["batch"] for i in taken})
     state["batches"][request["batch"]] = taken
     while len(state["taken"]) > MAX_TAKEN:
@@ -95,6 +121,7 @@ def withdraw(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
     key = request["key"]
     if any(i["key"] == key for i in state["items"]):
         state["items"] = [i for i in state["items"] if i["key"] != key]
+        state["queued_at"].pop(key, None)
         return state, {"withdrawn": True}
     batch = state["taken"].get(key, "")
     if batch not in state["batches"]:

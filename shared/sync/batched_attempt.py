@@ -21,7 +21,8 @@ from shared.sync.identity import idempotency_key
 JsonDict = dict[str, Any]
 
 
-def batched(kind: batching.Kind, org: str, wait_seconds: float, step: str = "") -> Attempt:
+def batched(kind: batching.Kind, org: str, wait_seconds: float, step: str = "",
+            gather: batching.Gather = batching.AT_ONCE) -> Attempt:
     """The attempt of ``step`` (default: named as its kind) through the queue of kind ``kind`` of ``org``.
 
     Its item key and event are named after the step, not the kind: steps of one kind (claim, write-back and
@@ -37,7 +38,7 @@ def batched(kind: batching.Kind, org: str, wait_seconds: float, step: str = "") 
         now = ctx.current_utc_datetime
         answer = yield ctx.call_entity(batching.QUEUE_ENTITY, queue, "enqueue", {
             "item": item.model_dump(mode="json"), "now": now.isoformat(), "lease_seconds": wait_seconds,
-            "solo_ok": True})
+            "solo_ok": gather.solo})
         if answer.get("resend"):
             # An earlier attempt gave up on a batch that may still make its call: only its request is safe.
             return (yield from resend(ctx, kind, queue, item.key, answer["resend"]))
@@ -48,7 +49,11 @@ def batched(kind: batching.Kind, org: str, wait_seconds: float, step: str = "") 
                               {"now": ctx.current_utc_datetime.isoformat()})
             return reply
         if answer.get("wake"):
-            yield from _wake(ctx, org, kind, int(answer["wake"]), wait_seconds)
+            yield from _wake(ctx, {"org": org, "kind": kind, "epoch": int(answer["wake"]),
+                                   "lease_seconds": wait_seconds,
+                                   # The gather must end well inside this deal's wait for its reply.
+                                   "gather_seconds": min(gather.seconds, wait_seconds / 4),
+                                   "gather_max_seconds": min(gather.max_seconds, wait_seconds / 3)})
         # "queued for batch" while it waits: the host stores the custom status when this episode ends.
         ctx.set_custom_status(queued_status.queued(ctx.custom_status, kind, now.isoformat(), attempt))
         delivered = ctx.wait_for_external_event(item.event)
@@ -83,11 +88,10 @@ def _alone(payload: JsonDict, may_exist: bool) -> JsonDict:
     return {**payload, "may_exist": True} if may_exist else payload
 
 
-def _wake(ctx: Any, org: str, kind: str, epoch: int, lease: float) -> Generator[Any, Any]:
+def _wake(ctx: Any, request: JsonDict) -> Generator[Any, Any]:
     # Starting another orchestration is I/O: an activity with a durable client does it. If it fails, this
     # deal's wait runs out and it goes alone; the entity's lease lets the next enqueue wake one again.
     try:
-        yield ctx.call_activity(batching.WAKE_FLUSHER, {"org": org, "kind": kind, "epoch": epoch,
-                                                        "lease_seconds": lease})
+        yield ctx.call_activity(batching.WAKE_FLUSHER, request)
     except Exception:  # the SDK surfaces every activity failure as a bare Exception
         return

@@ -32,6 +32,23 @@ class QueueItem(BaseModel):
     may_exist: bool = False  # a retry: an earlier attempt may have created it, so it is looked up first
 
 
+class Gather(BaseModel):
+    """How a deal's batched step meets its queue (from the deal's frozen policy).
+
+    ``solo``: with nothing queued, go straight to the activity (a lone webhook deal; a backfill's deals
+    come in waves and queue instead). ``seconds``/``max_seconds``: how long the flusher that this deal
+    wakes lets a partial batch gather (see ``shared.sync.batch_queue``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    solo: bool = True
+    seconds: float = 0
+    max_seconds: float = 0
+
+
+AT_ONCE = Gather()  # a lone deal goes alone, a batch leaves as soon as it is taken: no gather
+
+
 class BatchInfo(BaseModel):
     """Where a step's result came from: shown on the deal's page ("created in batch B")."""
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.config import Settings
 from shared.saga.policy import RetryPolicy
+from shared.sync.batching import Gather
 
 
 def _setting(name: str) -> Any:
@@ -42,6 +43,11 @@ class SagaPolicy(BaseModel):
     batched_steps: bool = False
     batch_wait_seconds: float = Field(default=_setting("batch_wait_seconds"), ge=1)
     batch_org: str = Field(default="org", pattern=r"^[A-Za-z0-9_-]{1,64}$")  # whose queue: the Xero organisation
+    batch_gather_seconds: float = Field(default=_setting("batch_gather_seconds"), ge=0)
+    batch_gather_max_seconds: float = Field(default=_setting("batch_gather_max_seconds"), ge=0)
+    # A deal with nothing queued goes alone at once (a webhook's lone deal). A scheduled batch's deals come
+    # in waves, so it turns this off for them: each wave's first deal queues for the wave's batch instead.
+    batch_solo: bool = True
 
     @classmethod
     def from_settings(cls, s: Settings) -> SagaPolicy:
@@ -49,7 +55,12 @@ class SagaPolicy(BaseModel):
                    step_retry_max_seconds=s.step_retry_max_seconds,
                    compensation_max_attempts=s.compensation_max_attempts, deadline_minutes=s.saga_deadline_minutes,
                    send_invoice_email=s.send_invoice_email, batched_steps=s.batched_steps,
-                   batch_wait_seconds=s.batch_wait_seconds, batch_org=_org_key(s.xero_tenant_id))
+                   batch_wait_seconds=s.batch_wait_seconds, batch_org=_org_key(s.xero_tenant_id),
+                   batch_gather_seconds=s.batch_gather_seconds, batch_gather_max_seconds=s.batch_gather_max_seconds)
+
+    def gather(self) -> Gather:
+        return Gather(solo=self.batch_solo, seconds=self.batch_gather_seconds,
+                      max_seconds=self.batch_gather_max_seconds)
 
     def step_retry(self) -> RetryPolicy:
         """A saga step's forward attempts (the deal saga's steps, a life event's read and apply)."""

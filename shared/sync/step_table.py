@@ -78,10 +78,10 @@ class SagaStep[S: SagaProgress]:
             compensation=undo.activity.name if undo else None, build_compensation_input=undo.payload if undo else None,
             retry=self.retry(policy), forward_only=self.forward_only,
             compensation_retry=self.undo_retry(policy) if self.undo_retry else None,
-            attempt=batched(self.batch, policy.batch_org, policy.batch_wait_seconds, self.name)
+            attempt=batched(self.batch, policy.batch_org, policy.batch_wait_seconds, self.name, policy.gather())
             if self.batch and policy.batched_steps else None,
             compensation_attempt=batched(self.undo_batch, policy.batch_org, policy.batch_wait_seconds,
-                                         f"{self.name}-undo")
+                                         f"{self.name}-undo", policy.gather())
             if self.undo_batch and policy.batched_steps else None,
         )
 

@@ -14,7 +14,8 @@ import pytest
 from shared.connectors.xero import XeroClient
 from tests.e2e.conftest import FAST_APP_LIMITS, Stack, module_host
 from tests.e2e.saga_helpers import contacts, invoices
-from tests.support.crm_data import WonDeal, _create, create_won_deal
+from tests.support.crm_data import WonDeal, create_won_deal
+from tests.support.crm_data import create_object as _create
 from tests.support.settings import sample_settings
 from tests.support.xero_spec import spec_problems
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.conftest import FAST_APP_LIMITS, POLICY, Stack, module_host
 from tests.e2e.saga_helpers import XERO_API, contacts, deal_props, invoices, ledger_row
-from tests.support.crm_data import _create
+from tests.support.crm_data import create_object as _create
 
 MAPPING = {
     "default_account_code": "200",

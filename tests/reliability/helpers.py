@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +14,7 @@ import httpx
 from shared import names
 from tests.e2e.conftest import FAST_HUBSPOT_SIM, FAST_XERO_SIM, Stack
 from tests.e2e.saga_helpers import wait_for
-from tests.support.crm_data import ASSOC
+from tests.support import burst
 from tests.support.settings import sample_settings
 from tests.support.signed_webhooks import hubspot_headers as signed_hubspot_headers
 
@@ -30,38 +29,9 @@ def setting(stack: Stack, name: str) -> str:
     return stack.settings.get(name, SAMPLE[name])
 
 
-def _create(http: httpx.Client, kind: str, properties: dict[str, str], links: Sequence[tuple[str, str]] = ()) -> str:
-    body: dict[str, Any] = {"properties": properties, "associations": [
-        {"to": {"id": to_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED",
-                                          "associationTypeId": ASSOC[(kind, to_type)]}]} for to_type, to_id in links]}
-    response = http.post(f"/crm/objects/2026-09/{kind}", json=body)
-    response.raise_for_status()
-    return str(response.json()["id"])
-
-
 def seed_won_deals(stack: Stack, count: int, label: str, *, companies: int | None = None) -> list[str]:
-    """``count`` won deals (USD, one line each) spread over ``companies`` companies (default: one each),
-    each company with one contact; returns the deal ids. Deals of one company share one Xero contact."""
-    companies = companies or count
-    with httpx.Client(base_url=stack.sims.hubspot_url, headers={"Authorization": "Bearer seed"}, timeout=30) as http:
-        def company(i: int) -> tuple[str, str]:
-            company_id = _create(http, "companies", {"name": f"{label} {i:04d}", "domain": f"c{i}.example"})
-            contact_id = _create(http, "contacts", {"firstname": "Pat", "lastname": f"Buyer {i}",
-                                                    "email": f"pat{i}@c{i}.example"}, [("companies", company_id)])
-            return company_id, contact_id
-
-        def deal(i: int) -> str:
-            company_id, contact_id = owners[i % companies]
-            item = _create(http, "line_items", {"name": "Licence", "quantity": "1", "price": f"{100 + i}.00"})
-            return _create(http, "deals", {
-                "dealname": f"{label} deal {i}", "dealstage": "closedwon", "pipeline": "default",
-                "deal_currency_code": "USD", "closedate": "2026-11-02T00:00:00Z", "amount": f"{100 + i}.00",
-                "payment_terms_days": "14",
-            }, [("companies", company_id), ("contacts", contact_id), ("line_items", item)])
-
-        with ThreadPoolExecutor(8) as pool:
-            owners = list(pool.map(company, range(companies)))
-            return list(pool.map(deal, range(count)))
+    """``count`` won deals in the stack's HubSpot simulator (``tests.support.burst.seed_won_deals``)."""
+    return burst.seed_won_deals(stack.sims.hubspot_url, count, label, companies=companies)
 
 
 def seed_and_sync(stack: Stack, count: int, label: str) -> tuple[list[str], str]:
@@ -76,21 +46,6 @@ def seed_and_sync(stack: Stack, count: int, label: str) -> tuple[list[str], str]
         answer = http.post("/api/sync", json={})
     assert answer.status_code == 202, answer.text
     return deal_ids, str(answer.json()["id"])
-
-
-def won_event(deal_id: str, event_id: int, *, occurred_at: int = 0, stage: str = "closedwon",
-              attempt: int = 0) -> dict[str, Any]:
-    """A HubSpot ``deal.propertyChange`` event: the deal moved to ``stage``."""
-    return {"eventId": event_id, "subscriptionId": 1, "portalId": 1000001, "appId": 1,
-            "occurredAt": occurred_at or int(time.time() * 1000), "subscriptionType": "deal.propertyChange",
-            "attemptNumber": attempt, "objectId": int(deal_id), "propertyName": "dealstage",
-            "propertyValue": stage, "changeSource": "CRM_UI"}
-
-
-def created_event(deal_id: str, event_id: int, *, occurred_at: int = 0) -> dict[str, Any]:
-    return {"eventId": event_id, "subscriptionId": 2, "portalId": 1000001, "appId": 1,
-            "occurredAt": occurred_at or int(time.time() * 1000), "subscriptionType": "deal.creation",
-            "attemptNumber": 0, "objectId": int(deal_id), "changeSource": "CRM_UI"}
 
 
 def hubspot_headers(stack: Stack, body: bytes, *, secret: str | None = None) -> dict[str, str]:

@@ -31,21 +31,17 @@ from tests.e2e.conftest import FAST_HUBSPOT_SIM, Stack, module_host
 from tests.e2e.saga_helpers import wait_for
 from tests.reliability.figures import report
 from tests.reliability.helpers import (
-    created_event,
     outcome_figures,
     post_hubspot_events,
     seed_won_deals,
     step_attempts,
     wait_instances_completed,
     wait_terminal_rows,
-    won_event,
 )
+from tests.support.burst import COMPANIES, DEALS, burst_events
 from tests.support.settings import sample_settings
+from tests.support.xero_calls import breakdown_text
 
-DEALS = 300
-COMPANIES = 100  # three deals each: concurrent deals of one company must share one Xero contact
-EVENTS = 1000
-BATCH = 100
 # The simulated minute lasts 60/40 = 1.5 s: Xero's budget, 40 calls a second, is below what the app sends
 # unthrottled (300 deals take about 1,100 Xero calls, some 50 a second on a 2-core machine), and the
 # app's limiter lets through twice that budget: Xero's limits, not the host, set the pace.
@@ -60,33 +56,6 @@ XERO_WEBHOOK = "/api/webhooks/xero"
 
 
 stack_host = module_host(APP_SETTINGS)
-
-
-def burst_events(deal_ids: list[str], rng: random.Random) -> tuple[list[list[dict[str, Any]]], Counter[str]]:
-    """``EVENTS`` events in batches of ``BATCH``: every deal's won event once, then duplicates of every kind.
-
-    The last batch holds duplicates only: it is delivered late, after every transaction ended.
-    """
-    ids = iter(range(5_000_000, 6_000_000))
-    base = int(time.time() * 1000) - 60_000
-    firsts = [won_event(d, next(ids), occurred_at=base + i) for i, d in enumerate(deal_ids)]
-    extras: list[tuple[str, dict[str, Any]]] = []
-    for event in rng.sample(firsts, 250):  # the same event again, as a retried delivery
-        extras.append(("same_event_id", {**event, "attemptNumber": 1}))
-    for deal in rng.sample(deal_ids, 150):  # the stage set to won a second time: a new event id
-        extras.append(("new_event_id", won_event(deal, next(ids), occurred_at=base + 10_000)))
-    for deal in rng.sample(deal_ids, 100):  # the deal's creation, delivered after it was won
-        extras.append(("creation", created_event(deal, next(ids), occurred_at=base - 50_000)))
-    for deal in rng.sample(deal_ids, EVENTS - len(firsts) - len(extras)):  # an older stage, delivered late
-        extras.append(("stale_stage", won_event(deal, next(ids), occurred_at=base - 30_000, stage="contractsent")))
-    assert len(firsts) + len(extras) == EVENTS
-    rng.shuffle(extras)
-    late, early = extras[:BATCH], extras[BATCH:]
-    mixed = firsts + [e for _, e in early]
-    rng.shuffle(mixed)
-    batches = [mixed[i:i + BATCH] for i in range(0, len(mixed), BATCH)] + [[e for _, e in late]]
-    assert [len(b) for b in batches] == [BATCH] * (EVENTS // BATCH)
-    return batches, Counter(kind for kind, _ in extras)
 
 
 def wait_idle(stack: Stack, timeout: float = 60) -> None:
@@ -158,7 +127,7 @@ def test_webhook_burst_with_duplicates_under_xero_rate_limits_invoices_each_deal
         f"({', '.join(f'{k}={v}' for k, v in sorted(kinds.items()))}) deals={DEALS} "
         f"transactions={len(final)} completed={outcomes['completed']} invoices={figures['invoices']} "
         f"duplicates={figures['duplicates']} lost={figures['lost']} contacts={len(state['contacts'])} "
-        f"xero_calls={xero_calls} xero_calls_per_deal={xero_calls / DEALS:.2f} "
+        f"xero_calls={xero_calls} xero_calls_per_deal={xero_calls / DEALS:.2f} ({breakdown_text(xero_requests)}) "
         f"xero_events={dict(sorted(xero_events.items()))} xero_event_reads={event_reads} "
         f"xero_429={sum(limited.values())} {limited} time_scale={TIME_SCALE:g} "
         f"transactions_retried={sum(1 for a in attempts if a > 1)} most_attempts_of_a_step={max(attempts)} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,8 +27,9 @@ class WonDeal:
         return sum((q * p for _, q, p in self.lines), Decimal(0))
 
 
-def _create(client: httpx.Client, kind: str, properties: dict[str, str],
-            associations: list[tuple[str, str]] = ()) -> str:  # type: ignore[assignment]
+def create_object(client: httpx.Client, kind: str, properties: dict[str, str],
+                  associations: Sequence[tuple[str, str]] = ()) -> str:
+    """One HubSpot object, associated to others (``(type, id)`` pairs); its id."""
     body: dict[str, Any] = {"properties": properties}
     if associations:
         body["associations"] = [{"to": {"id": to_id}, "types": [
@@ -43,17 +45,17 @@ def create_won_deal(hubspot_url: str, *, company: str = "Northwind Traders", cur
                     stage: str = "closedwon", close_date: str = "2026-11-02", token: str = "test-token") -> WonDeal:
     lines = lines or [("Annual licence", "2", "1200.00"), ("Onboarding workshop", "1", "850.50")]
     with httpx.Client(base_url=hubspot_url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
-        company_id = _create(client, "companies", {"name": company, "domain": "northwind.example"})
-        contact_id = _create(client, "contacts", {"firstname": "Nancy", "lastname": "Davolio",
+        company_id = create_object(client, "companies", {"name": company, "domain": "northwind.example"})
+        contact_id = create_object(client, "contacts", {"firstname": "Nancy", "lastname": "Davolio",
                                                   "email": "nancy@northwind.example"}, [("companies", company_id)])
-        item_ids = [_create(client, "line_items", {"name": name, "quantity": qty, "price": price})
+        item_ids = [create_object(client, "line_items", {"name": name, "quantity": qty, "price": price})
                     for name, qty, price in lines]
         props = {"dealname": f"{company} renewal", "dealstage": stage, "pipeline": "default",
                  "deal_currency_code": currency, "closedate": f"{close_date}T00:00:00Z",
                  "amount": str(sum(Decimal(q) * Decimal(p) for _, q, p in lines))}
         if terms_days is not None:
             props["payment_terms_days"] = str(terms_days)
-        deal_id = _create(client, "deals", props, [("companies", company_id), ("contacts", contact_id)]
+        deal_id = create_object(client, "deals", props, [("companies", company_id), ("contacts", contact_id)]
                           + [("line_items", i) for i in item_ids])
     return WonDeal(deal_id, company_id, contact_id, item_ids,
                    [(n, Decimal(q), Decimal(p)) for n, q, p in lines])

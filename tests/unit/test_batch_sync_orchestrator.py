@@ -201,3 +201,10 @@ def test_a_mapping_the_organisation_refuses_starts_no_deal_and_the_batch_says_wh
     assert out["result"]["error"]["code"] == "mapping_code_missing"
     assert 'tax_types_by_product["SKU-1"]' in out["result"]["error"]["message"]
     assert out["cursor"] is None  # nothing moved: the next batch starts from the same place
+
+
+def test_a_scheduled_batch_s_deals_queue_for_their_wave_s_batch_instead_of_going_alone() -> None:
+    # A wave's first deal finds nothing queued; alone it would cost its own Xero calls at every step.
+    contexts, _ = run_batch(PagedCrm(4))
+    policies = [payload["policy"] for ctx in contexts for _, _, payload in ctx.sub_calls]
+    assert policies and all(p["batch_solo"] is False for p in policies)

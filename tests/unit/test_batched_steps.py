@@ -65,6 +65,52 @@ def test_take_is_oldest_first_up_to_the_limit_and_an_empty_take_ends_the_flusher
     assert taken == {"items": []} and state["active"] is False
 
 
+def _take(state: Any, at: datetime, max_: int = 50, **gather: Any) -> tuple[Any, Any]:
+    return batch_queue.apply_queue(state, "take", {"max": max_, "batch": "b0", "epoch": 1, "now": at.isoformat(),
+                                                   **gather})
+
+
+GATHER = {"quiet_seconds": 1.0, "max_wait_seconds": 10.0}
+
+
+def test_a_partial_batch_waits_while_deals_still_arrive_and_leaves_once_they_pause() -> None:
+    state = None
+    for n in range(3):
+        state, _ = _enqueue(state, f"deal-{n}:invoice:r0", T0 + timedelta(seconds=n * 0.5), solo_ok=False)
+    state, early = _take(state, T0 + timedelta(seconds=1.2), **GATHER)
+    assert early == {"items": [], "wait_until": (T0 + timedelta(seconds=2)).isoformat()}  # 1 s after the last
+    state, _ = _enqueue(state, "deal-3:invoice:r0", T0 + timedelta(seconds=1.8), solo_ok=False)
+    state, still = _take(state, T0 + timedelta(seconds=2), **GATHER)
+    assert still["wait_until"] == (T0 + timedelta(seconds=2.8)).isoformat()
+    state, taken = _take(state, T0 + timedelta(seconds=2.8), **GATHER)
+    assert [i["key"] for i in taken["items"]] == [f"deal-{n}:invoice:r0" for n in range(4)]
+    assert state["queued_at"] == {}
+
+
+def test_a_full_batch_leaves_at_once_and_a_steady_trickle_leaves_when_its_oldest_deal_waited_the_longest() -> None:
+    state = None
+    for n in range(50):
+        state, _ = _enqueue(state, f"deal-{n}:invoice:r0", T0, solo_ok=False)
+    state, full = _take(state, T0, **GATHER)
+    assert len(full["items"]) == 50
+    for n in range(20):  # one deal every 0.5 s: arrivals never pause for a second
+        state, _ = _enqueue(state, f"deal-{50 + n}:invoice:r0", T0 + timedelta(seconds=n * 0.5), solo_ok=False)
+    state, waiting = _take(state, T0 + timedelta(seconds=9.6), **GATHER)
+    assert waiting["wait_until"] == (T0 + timedelta(seconds=10)).isoformat()  # the oldest's 10 s, not 1 s on
+    state, trickle = _take(state, T0 + timedelta(seconds=10), **GATHER)
+    assert len(trickle["items"]) == 20
+
+
+def test_without_a_gather_a_batch_leaves_at_once_and_a_gathering_flusher_counts_as_alive() -> None:
+    state, _ = _enqueue(None, "deal-1:invoice:r0", solo_ok=False)
+    state, now = _take(state, T0)
+    assert len(now["items"]) == 1  # an entity state or a flusher from before the gather: as before
+    state, _ = _enqueue(state, "deal-2:invoice:r0", solo_ok=False)
+    state, _ = _take(state, T0 + timedelta(seconds=0.5), **GATHER)
+    _, joined = _enqueue(state, "deal-3:invoice:r0", T0 + timedelta(seconds=50), solo_ok=False)
+    assert joined == {"queued": True}  # no second flusher while the first gathers
+
+
 def test_withdraw_says_whether_the_item_was_never_sent_or_taken_by_which_batch() -> None:
     state, _ = _enqueue(None, "deal-1:invoice:r0", solo_ok=False)
     state, _ = _enqueue(state, "deal-2:invoice:r0", solo_ok=False)
@@ -334,6 +380,31 @@ def test_the_flusher_takes_runs_one_batch_delivers_each_deal_its_reply_and_ends_
     assert data["deal-3"]["ok"] is False and data["deal-3"]["error"]["kind"] == "transient"  # unanswered: retried
     assert ctx.signals == [(batching.QUEUE_ENTITY, "org:invoice", "done", {"batch": "flush-org-invoice-e1-b0"})]
     assert held["state"]["active"] is False
+
+
+def test_a_gathering_flusher_sleeps_until_the_queue_says_and_then_sends_one_full_batch() -> None:
+    from orchestrators.batch_flusher import batch_flusher
+
+    held: dict[str, Any] = {"state": None, "arrivals": [f"deal-{n}:invoice:r0" for n in range(2, 6)]}
+    held["state"], _ = batch_queue.apply_queue(None, "enqueue", {
+        "item": _item("deal-1:invoice:r0"), "now": T0.isoformat(), "lease_seconds": 60})
+
+    def entity(operation: str, request: Any) -> Any:
+        if operation == "take" and held["arrivals"]:  # the rest of the wave arrives while the flusher sleeps
+            key = held["arrivals"].pop(0)
+            held["state"], _ = batch_queue.apply_queue(held["state"], "enqueue", {
+                "item": _item(key), "now": request["now"], "lease_seconds": 60})
+        held["state"], result = batch_queue.apply_queue(held["state"], operation, request)
+        return result
+
+    ctx = FakeDurableContext(activities={batching.RUN_BATCH: lambda r: {"results": {}},
+                                         batching.DELIVER_BATCH: lambda p: {}},
+                             entities={(batching.QUEUE_ENTITY, "org:invoice"): entity},
+                             input={"org": "org", "kind": "invoice", "epoch": 1, "gather_seconds": 1,
+                                    "gather_max_seconds": 10}, instance_id="flush-org-invoice-e1")
+    assert ctx.run(batch_flusher(ctx)) == {"batches": 1, "ended": "idle"}
+    [batch] = [p for name, p in ctx.calls if name == batching.RUN_BATCH]
+    assert len(batch["items"]) == 5 and ctx.timers == [1.0] * 4  # one sleep per arrival, then quiet
 
 
 def test_a_customer_element_refused_because_another_batch_made_the_company_s_contact_uses_it_with_no_new_create(

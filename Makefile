@@ -38,8 +38,13 @@ typecheck: $(PY_STAMP)
 	$(PY) -m mypy --strict shared orchestrators simulators $(wildcard devhost) function_app.py activities entities \
 		http_triggers timer_triggers
 
+# Two workers (the machines have two cores), each with its own Azurite, simulators and devhost; a file's tests
+# stay on one worker, so a module's devhost and its tests' order are as in a serial run. Files go out in
+# collection order (tests/conftest.py puts the long ones first), not by their number of tests.
+TEST_WORKERS ?= 2
+
 test: bootstrap lint typecheck
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench: bootstrap
 	$(PY) -m bench

@@ -37,3 +37,14 @@ def app_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     yield values
     reset_settings()
     composition.reset()
+
+
+def _weight(item: pytest.Item) -> int:
+    path = item.path.as_posix()
+    return 0 if "/tests/reliability/" in path else 1 if "/tests/e2e/" in path else 2
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long files first (reliability, then end-to-end), the quick ones after: under pytest-xdist, whose
+    workers take files in this order, no long file starts last and leaves one worker running alone."""
+    items.sort(key=_weight)

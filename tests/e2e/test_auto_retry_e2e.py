@@ -65,7 +65,8 @@ def test_a_deal_rolled_back_because_xero_stayed_unreachable_is_invoiced_by_the_n
     stack.sims.xero.add_fault(f"{XERO_API}/Invoices", 503, method="PUT", times=-1)
     tx = start_deal(stack, deal.deal_id, **POLICY)
     assert ended(stack, tx)["status"] == "compensated"
-    assert entity(stack, tx)["reason"]["kind"] == "transient"  # nothing wrong with the deal: Xero was away
+    reason = entity(stack, tx)["reason"]
+    assert reason["kind"] == "transient", reason  # nothing wrong with the deal: Xero was away
 
     stack.sims.xero.clear_faults()
     schedule(stack)

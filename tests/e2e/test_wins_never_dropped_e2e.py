@@ -18,7 +18,8 @@ import pytest
 
 from tests.e2e.conftest import FAST_APP_LIMITS, POLICY, Stack, module_host
 from tests.e2e.saga_helpers import deal_props, invoices, wait_for
-from tests.reliability.helpers import created_event, post_hubspot_events, won_event
+from tests.reliability.helpers import post_hubspot_events
+from tests.support.burst import created_event, won_event
 from tests.support.crm_data import WonDeal, create_won_deal
 
 BAD_PRICE = "20000000.00"  # over MAX_INVOICE_TOTAL: refused while drafting, before anything is written

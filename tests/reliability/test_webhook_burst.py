@@ -144,7 +144,8 @@ def test_webhook_burst_with_duplicates_under_xero_rate_limits_invoices_each_deal
         # Deal by deal (about 1,100 calls), the burst needs more than Xero's budget: the limits set the pace.
         assert sum(limited.values()) > 0, "Xero never answered 429: the burst did not test the rate limits"
     else:
-        # Batched, the burst's deals share their calls (87 and 127 measured, against about 1,100 deal by deal;
-        # the goal is 40): they stay within Xero's budget, and 429s met mid-batch are proven in
-        # test_batched_steps_e2e.py. How many deals go alone depends on timing, hence the loose bound.
-        assert xero_calls <= 250, xero_calls
+        # Batched, the burst's deals share their calls: 29 to 36 measured with the gather (the goal is 40;
+        # 87 to 127 without it, about 1,100 deal by deal). How full the batches get depends on how fast the
+        # host moves the deals (a loaded machine splits more of them), hence a bound looser than the goal
+        # that still fails for batches that stopped gathering. 429s met mid-batch: test_batched_steps_e2e.py.
+        assert xero_calls <= 80, xero_calls

@@ -79,8 +79,9 @@ def test_xero_outage_in_the_middle_of_a_batch_delays_but_completes_every_deal_wi
 
     assert batch["runtimeStatus"] == "Completed", batch
     assert batch["output"]["started"] == DEALS, batch["output"]
-    # Batched, one call carries many deals' steps: the outage must have met several calls, and ten deals.
-    assert served_503 >= 2 and retried >= 10, "the outage met too few calls or deals to test anything"
+    # Batched, one call carries a whole wave's steps (a gathered batch: one call for ten deals), so the
+    # outage may meet a single call; it must have met the steps of ten deals at least.
+    assert served_503 >= 1 and retried >= 10, "the outage met too few calls or deals to test anything"
     assert outcomes == Counter({"completed": DEALS}), outcomes
     assert Counter(r["status"] for r in rows) == Counter({"completed": DEALS})
     assert retried > 0

@@ -139,13 +139,14 @@ def run_batch(payload: Any) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload", activity=names.DELIVER_BATCH)
 @bp.durable_client_input(client_name="client")
 async def deliver_batch_results(payload: Any, client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    return await batch_flushing.deliver(_durable(client), payload["deliveries"], payload["row"],
-                                        composition.batch_rows().record)
+    request = batch_flushing.DeliveryRequest.model_validate(payload)
+    return await batch_flushing.deliver(_durable(client), [d.model_dump(mode="json") for d in request.deliveries],
+                                        request.row, composition.batch_rows().record)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.WAKE_FLUSHER)
 @bp.durable_client_input(client_name="client")
 async def wake_batch_flusher(payload: Any, client: df.DurableOrchestrationClient) -> str:
-    return await batch_flushing.wake_flusher(_durable(client), payload["org"], payload["kind"], int(payload["epoch"]),
-                                             float(payload.get("gather_seconds", 0)),
-                                             float(payload.get("gather_max_seconds", 0)))
+    request = batch_flushing.WakeRequest.model_validate(payload)
+    return await batch_flushing.wake_flusher(_durable(client), request.org, request.kind, request.epoch,
+                                             request.gather_seconds, request.gather_max_seconds)

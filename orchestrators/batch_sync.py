@@ -77,10 +77,12 @@ def batch_sync(ctx: Orchestration) -> Generator[Any, Any, dict[str, Any] | None]
         return {**batch.summary(since), "error": raw}
     found = FindDealsResult.model_validate(raw)
     batch.unreadable = (batch.unreadable + [u.model_dump(mode="json") for u in found.unreadable])[:MAX_UNREADABLE_SHOWN]
-    # The page's deals start in waves: each wave's first deal must queue for the wave's batch, not go alone.
-    policy = batch.policy.model_copy(update={"batch_solo": False})
+    in_waves = batch.policy.model_copy(update={"batch_solo": False})
     for start in range(0, len(found.deals), batch.concurrency):
         chunk = found.deals[start:start + batch.concurrency]
+        # The page's deals start in waves: a wave's first deal queues for the wave's batch instead of going
+        # alone. A wave of one deal has nobody to wait for: it goes straight to its calls.
+        policy = in_waves if len(chunk) > 1 else batch.policy
         # A deal whose earlier transactions were skipped (not won then) gets the next generation.
         tasks = [ctx.call_sub_orchestrator(names.DEAL_SYNC, DealSyncInput(
             deal_id=deal.id, trigger=batch.trigger, policy=policy, generation=deal.generation,

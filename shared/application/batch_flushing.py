@@ -7,11 +7,43 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from shared import names
 from shared.application.ports import ACTIVE, DurableClient
-from shared.sync.batching import flusher_id
+from shared.sync.batching import Kind, flusher_id
 
 log = logging.getLogger(__name__)
+
+
+class WakeRequest(BaseModel):
+    """The ``wake_batch_flusher`` activity's input: which flusher, and the gather its deal's policy asks for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    org: str
+    kind: Kind
+    epoch: int
+    lease_seconds: float = Field(default=0, ge=0)  # the waking deal's wait: the queue's lease, not the flusher's
+    gather_seconds: float = Field(default=0, ge=0)
+    gather_max_seconds: float = Field(default=0, ge=0)
+
+
+class Delivery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    instance: str
+    event: str
+    data: dict[str, Any]
+
+
+class DeliveryRequest(BaseModel):
+    """The ``deliver_batch_results`` activity's input: each waiting deal's reply, and the batch's row."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deliveries: list[Delivery]
+    row: dict[str, Any]
 
 
 async def wake_flusher(client: DurableClient, org: str, kind: str, epoch: int, gather_seconds: float = 0,

@@ -205,6 +205,6 @@ def test_a_mapping_the_organisation_refuses_starts_no_deal_and_the_batch_says_wh
 
 def test_a_scheduled_batch_s_deals_queue_for_their_wave_s_batch_instead_of_going_alone() -> None:
     # A wave's first deal finds nothing queued; alone it would cost its own Xero calls at every step.
-    contexts, _ = run_batch(PagedCrm(4))
-    policies = [payload["policy"] for ctx in contexts for _, _, payload in ctx.sub_calls]
-    assert policies and all(p["batch_solo"] is False for p in policies)
+    contexts, _ = run_batch(PagedCrm(4))  # waves of 3 (the concurrency), then a wave of one
+    solo = [payload["policy"]["batch_solo"] for ctx in contexts for _, _, payload in ctx.sub_calls]
+    assert solo == [False, False, False, True]  # alone in its wave, a deal waits for nobody

@@ -274,6 +274,21 @@ def test_a_queued_deal_takes_the_reply_delivered_to_its_attempt_s_event() -> Non
     assert reply == delivered and ctx.names() == []  # a flusher was woken for the deal queued first
 
 
+def test_a_wave_s_first_deal_queues_and_wakes_a_flusher_with_its_gather_capped_inside_its_own_wait() -> None:
+    from shared.application.batch_flushing import WakeRequest
+
+    acct = FakeAccounting()
+    delivered = {"ok": True, "result": {"from": "the batch"}}
+    ctx, _ = _queue_context(acct, [("step:invoice:r0:a1", None, json.dumps(delivered))])
+    wave = batching.Gather(solo=False, seconds=1, max_seconds=30)
+    reply = ctx.run(batched("invoice", "org", 60, "", wave)(ctx, "create_invoice", _invoice_item(1, acct).payload,
+                                                             True, 1))
+    assert reply == delivered and "create_invoice" not in ctx.names()  # nothing queued, yet it did not go alone
+    [wake] = [p for name, p in ctx.calls if name == batching.WAKE_FLUSHER]
+    assert WakeRequest.model_validate(wake) == WakeRequest(org="org", kind="invoice", epoch=1, lease_seconds=60,
+                                                           gather_seconds=1, gather_max_seconds=20)
+
+
 def test_a_deal_whose_batch_never_answers_withdraws_and_re_sends_that_very_batch() -> None:
     acct = FakeAccounting()
     ctx, held = _queue_context(acct, [], taken_at_once=True)
@@ -353,6 +368,7 @@ def test_batched_steps_is_frozen_in_the_policy_and_an_input_without_it_replays_u
 
 def test_the_flusher_takes_runs_one_batch_delivers_each_deal_its_reply_and_ends_when_idle() -> None:
     from orchestrators.batch_flusher import batch_flusher
+    from shared.application.batch_flushing import DeliveryRequest
 
     held: dict[str, Any] = {"state": None}
     for n in (1, 2, 3):
@@ -373,6 +389,7 @@ def test_the_flusher_takes_runs_one_batch_delivers_each_deal_its_reply_and_ends_
                              input={"org": "org", "kind": "invoice", "epoch": 1}, instance_id="flush-org-invoice-e1")
     result = ctx.run(batch_flusher(ctx))
     assert result == {"batches": 1, "ended": "idle"}
+    DeliveryRequest.model_validate(delivered[0])  # the delivery activity's input model
     [batch] = [p for name, p in ctx.calls if name == batching.RUN_BATCH]
     assert batch["batch_id"] == "flush-org-invoice-e1-b0" and len(batch["items"]) == 3
     data = {d["instance"]: d["data"] for d in delivered[0]["deliveries"]}

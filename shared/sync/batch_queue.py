@@ -6,8 +6,10 @@ each operation's input (the caller's replay-safe clock): an entity has none of i
 
 Group commit with a gather: a flusher's ``take`` may be told to come back later (``wait_until``) while a
 burst is still arriving, so that its batch leaves full (the kind's limit), once the arrivals pause
-(``quiet_seconds`` after the last enqueue) or when its oldest item has waited ``max_wait_seconds``. A lone
-deal never waits for it: with nothing queued it goes straight to its activity (``solo``).
+(``quiet_seconds`` after the last enqueue) or when its oldest item has waited ``max_wait_seconds``. Only
+items of deals that come in a group (a scheduled wave, a multi-deal delivery: enqueued with ``gather``) make
+a batch gather; a lone deal never waits for one: with nothing queued it goes straight to its activity
+(``solo``), and its later steps, if they queue, leave at once.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ SOLO_COOLDOWN_SECONDS = 5
 def _empty() -> JsonDict:
     # taken: item key -> batch id; batches: each taken batch's items as taken (so that a deal which gave up on
     # its batch can send that very request again); given_up: item key -> the batch its deal gave up on.
-    # queued_at: item key -> when it was queued; last_at: the latest enqueue (both for the gather).
+    # queued_at: item key -> when it was queued; last_at: the latest enqueue; grouped: keys of items whose
+    # deals come in a group (all three for the gather).
     return {"items": [], "taken": {}, "batches": {}, "given_up": {}, "epoch": 0, "active": False, "seen": "",
-            "solo_until": "", "queued_at": {}, "last_at": ""}
+            "solo_until": "", "solo_by": "", "queued_at": {}, "last_at": "", "grouped": {}}
 
 
 def _before(stamp: str, now: datetime) -> bool:
@@ -52,11 +55,19 @@ def enqueue(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
         # every later attempt sends the same request again (same body, same key) until Xero has answered it.
         return state, {"resend": _resend(state, state["given_up"][item["key"]])}
     alive = _flusher_alive(state, now, lease)
-    if request.get("solo_ok") and not state["items"] and not alive and _before(state["solo_until"], now):
+    # The cool-down holds back the rest of a burst, not the lone deal's own next step of this kind (its
+    # write-back after its claim): that one may go alone again.
+    free = _before(state["solo_until"], now) or state["solo_by"] == item["instance"]
+    if request.get("solo_ok") and not state["items"] and not alive and free:
         state["solo_until"] = (now + timedelta(seconds=SOLO_SECONDS)).isoformat()
+        state["solo_by"] = item["instance"]
         return state, {"solo": True}
     state["items"] = [i for i in state["items"] if i["key"] != item["key"]] + [item]
     state["queued_at"][item["key"]] = state["last_at"] = now.isoformat()
+    if request.get("gather"):
+        state["grouped"][item["key"]] = True
+    else:
+        state["grouped"].pop(item["key"], None)
     if alive:
         return state, {"queued": True}
     state["epoch"] += 1
@@ -75,6 +86,8 @@ def _gather_until(state: JsonDict, request: JsonDict) -> str:
     quiet = float(request.get("quiet_seconds", 0))
     if quiet <= 0 or len(state["items"]) >= request["max"]:
         return ""
+    if not any(i["key"] in state["grouped"] for i in state["items"]):
+        return ""  # only lone deals' steps: nobody else is coming
     now = datetime.fromisoformat(request["now"])
     stamps = [datetime.fromisoformat(state["queued_at"].get(i["key"]) or request["now"]) for i in state["items"]]
     last = datetime.fromisoformat(state["last_at"]) if state["last_at"] else max(stamps)
@@ -99,6 +112,7 @@ def take(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
     taken, state["items"] = state["items"][: request["max"]], state["items"][request["max"]:]
     for i in taken:
         state["queued_at"].pop(i["key"], None)
+        state["grouped"].pop(i["key"], None)
     state["taken"].update({i["key"]: request["batch"] for i in taken})
     state["batches"][request["batch"]] = taken
     while len(state["taken"]) > MAX_TAKEN:
@@ -122,6 +136,7 @@ def withdraw(state: JsonDict, request: JsonDict) -> tuple[JsonDict, JsonDict]:
     if any(i["key"] == key for i in state["items"]):
         state["items"] = [i for i in state["items"] if i["key"] != key]
         state["queued_at"].pop(key, None)
+        state["grouped"].pop(key, None)
         return state, {"withdrawn": True}
     batch = state["taken"].get(key, "")
     if batch not in state["batches"]:

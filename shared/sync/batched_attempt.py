@@ -38,7 +38,7 @@ def batched(kind: batching.Kind, org: str, wait_seconds: float, step: str = "",
         now = ctx.current_utc_datetime
         answer = yield ctx.call_entity(batching.QUEUE_ENTITY, queue, "enqueue", {
             "item": item.model_dump(mode="json"), "now": now.isoformat(), "lease_seconds": wait_seconds,
-            "solo_ok": gather.solo})
+            "solo_ok": gather.solo, "gather": not gather.solo})
         if answer.get("resend"):
             # An earlier attempt gave up on a batch that may still make its call: only its request is safe.
             return (yield from resend(ctx, kind, queue, item.key, answer["resend"]))

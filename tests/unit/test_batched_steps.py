@@ -76,10 +76,10 @@ GATHER = {"quiet_seconds": 1.0, "max_wait_seconds": 10.0}
 def test_a_partial_batch_waits_while_deals_still_arrive_and_leaves_once_they_pause() -> None:
     state = None
     for n in range(3):
-        state, _ = _enqueue(state, f"deal-{n}:invoice:r0", T0 + timedelta(seconds=n * 0.5), solo_ok=False)
+        state, _ = _enqueue(state, f"deal-{n}:invoice:r0", T0 + timedelta(seconds=n * 0.5), solo_ok=False, gather=True)
     state, early = _take(state, T0 + timedelta(seconds=1.2), **GATHER)
     assert early == {"items": [], "wait_until": (T0 + timedelta(seconds=2)).isoformat()}  # 1 s after the last
-    state, _ = _enqueue(state, "deal-3:invoice:r0", T0 + timedelta(seconds=1.8), solo_ok=False)
+    state, _ = _enqueue(state, "deal-3:invoice:r0", T0 + timedelta(seconds=1.8), solo_ok=False, gather=True)
     state, still = _take(state, T0 + timedelta(seconds=2), **GATHER)
     assert still["wait_until"] == (T0 + timedelta(seconds=2.8)).isoformat()
     state, taken = _take(state, T0 + timedelta(seconds=2.8), **GATHER)
@@ -90,22 +90,40 @@ def test_a_partial_batch_waits_while_deals_still_arrive_and_leaves_once_they_pau
 def test_a_full_batch_leaves_at_once_and_a_steady_trickle_leaves_when_its_oldest_deal_waited_the_longest() -> None:
     state = None
     for n in range(50):
-        state, _ = _enqueue(state, f"deal-{n}:invoice:r0", T0, solo_ok=False)
+        state, _ = _enqueue(state, f"deal-{n}:invoice:r0", T0, solo_ok=False, gather=True)
     state, full = _take(state, T0, **GATHER)
     assert len(full["items"]) == 50
     for n in range(20):  # one deal every 0.5 s: arrivals never pause for a second
-        state, _ = _enqueue(state, f"deal-{50 + n}:invoice:r0", T0 + timedelta(seconds=n * 0.5), solo_ok=False)
+        state, _ = _enqueue(state, f"deal-{50 + n}:invoice:r0", T0 + timedelta(seconds=n * 0.5),
+                            solo_ok=False, gather=True)
     state, waiting = _take(state, T0 + timedelta(seconds=9.6), **GATHER)
     assert waiting["wait_until"] == (T0 + timedelta(seconds=10)).isoformat()  # the oldest's 10 s, not 1 s on
     state, trickle = _take(state, T0 + timedelta(seconds=10), **GATHER)
     assert len(trickle["items"]) == 20
 
 
+def test_a_lone_deal_s_next_step_of_the_same_kind_goes_alone_again_within_the_cool_down() -> None:
+    state, _ = _enqueue(None, "deal-1:claim:r0")
+    state, _ = batch_queue.apply_queue(state, "solo_done", {"now": T0.isoformat()})
+    state, own = _enqueue(state, "deal-1:write_back:r0", T0 + timedelta(seconds=0.1))
+    assert own == {"solo": True}  # the cool-down holds back others, not the deal that went alone
+
+
+def test_a_lone_deal_s_step_that_queues_leaves_at_once_whatever_the_gather() -> None:
+    # Another lone deal, within the first one's cool-down: it queues, but nobody else is coming.
+    state, _ = _enqueue(None, "deal-1:claim:r0")
+    state, _ = batch_queue.apply_queue(state, "solo_done", {"now": T0.isoformat()})
+    state, queued = _enqueue(state, "deal-2:claim:r0", T0 + timedelta(seconds=0.1))
+    assert queued["queued"]
+    state, now = _take(state, T0 + timedelta(seconds=0.1), **GATHER)
+    assert [i["key"] for i in now["items"]] == ["deal-2:claim:r0"]
+
+
 def test_without_a_gather_a_batch_leaves_at_once_and_a_gathering_flusher_counts_as_alive() -> None:
     state, _ = _enqueue(None, "deal-1:invoice:r0", solo_ok=False)
     state, now = _take(state, T0)
     assert len(now["items"]) == 1  # an entity state or a flusher from before the gather: as before
-    state, _ = _enqueue(state, "deal-2:invoice:r0", solo_ok=False)
+    state, _ = _enqueue(state, "deal-2:invoice:r0", solo_ok=False, gather=True)
     state, _ = _take(state, T0 + timedelta(seconds=0.5), **GATHER)
     _, joined = _enqueue(state, "deal-3:invoice:r0", T0 + timedelta(seconds=50), solo_ok=False)
     assert joined == {"queued": True}  # no second flusher while the first gathers
@@ -279,12 +297,13 @@ def test_a_wave_s_first_deal_queues_and_wakes_a_flusher_with_its_gather_capped_i
 
     acct = FakeAccounting()
     delivered = {"ok": True, "result": {"from": "the batch"}}
-    ctx, _ = _queue_context(acct, [("step:invoice:r0:a1", None, json.dumps(delivered))])
+    ctx, held = _queue_context(acct, [("step:invoice:r0:a1", None, json.dumps(delivered))])
     wave = batching.Gather(solo=False, seconds=1, max_seconds=30)
     reply = ctx.run(batched("invoice", "org", 60, "", wave)(ctx, "create_invoice", _invoice_item(1, acct).payload,
                                                              True, 1))
     assert reply == delivered and "create_invoice" not in ctx.names()  # nothing queued, yet it did not go alone
     [wake] = [p for name, p in ctx.calls if name == batching.WAKE_FLUSHER]
+    assert held["state"]["grouped"] == {"deal-1:invoice:r0": True}  # its batch may gather for the rest
     assert WakeRequest.model_validate(wake) == WakeRequest(org="org", kind="invoice", epoch=1, lease_seconds=60,
                                                            gather_seconds=1, gather_max_seconds=20)
 
@@ -404,7 +423,8 @@ def test_a_gathering_flusher_sleeps_until_the_queue_says_and_then_sends_one_full
 
     held: dict[str, Any] = {"state": None, "arrivals": [f"deal-{n}:invoice:r0" for n in range(2, 6)]}
     held["state"], _ = batch_queue.apply_queue(None, "enqueue", {
-        "item": _item("deal-1:invoice:r0"), "now": T0.isoformat(), "lease_seconds": 60})
+        "item": _item("deal-1:invoice:r0"), "now": T0.isoformat(), "lease_seconds": 60,
+        "gather": True})
 
     def entity(operation: str, request: Any) -> Any:
         if operation == "take" and held["arrivals"]:  # the rest of the wave arrives while the flusher sleeps

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.reliability.figures import FIGURES, collect
 from tests.support.azurite import Azurite, start_azurite
 
 # Fixtures of the project's own local services: `simulators`/`sims`, `devhost_process_factory`.
@@ -48,3 +49,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The long files first (reliability, then end-to-end), the quick ones after: under pytest-xdist, whose
     workers take files in this order, no long file starts last and leaves one worker running alone."""
     items.sort(key=_weight)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Here, not in tests/reliability/conftest.py: under pytest-xdist the reports arrive in the controller,
+    # which loads only this conftest. A reliability test's figures line is in its captured output.
+    if report.when == "call" and report.nodeid.startswith("tests/reliability/"):
+        collect(report.capstdout)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("reliability figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

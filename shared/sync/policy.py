@@ -45,8 +45,9 @@ class SagaPolicy(BaseModel):
     batch_org: str = Field(default="org", pattern=r"^[A-Za-z0-9_-]{1,64}$")  # whose queue: the Xero organisation
     batch_gather_seconds: float = Field(default=_setting("batch_gather_seconds"), ge=0)
     batch_gather_max_seconds: float = Field(default=_setting("batch_gather_max_seconds"), ge=0)
-    # A deal with nothing queued goes alone at once (a webhook's lone deal). A scheduled batch's deals come
-    # in waves, so it turns this off for them: each wave's first deal queues for the wave's batch instead.
+    # A deal with nothing queued goes alone at once (a webhook's lone deal). Deals that come in a group (a
+    # scheduled batch's wave, a delivery naming several won deals) have it off: the group's first deal queues
+    # for the group's batch instead, and their items let a batch gather (shared/sync/batch_queue.py).
     batch_solo: bool = True
 
     @classmethod

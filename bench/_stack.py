@@ -7,9 +7,14 @@ import statistics
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from azure.data.tables import TableServiceClient
 
 from devhost.testing import DevHostProcess
+from shared.ledger.table_ledger import TableLedger
 from simulators.testing import SimulatorsProcess
 from tests.support.azurite import Azurite, start_azurite
 
@@ -41,6 +46,20 @@ def bench_stack(ledger_table: str | None = None, **settings: str) -> Iterator[Be
         host.close()
         sims.stop()
         azurite.stop()
+
+
+def ledger_rows(stack: BenchStack) -> list[dict[str, Any]]:
+    """Every row of the stack's ledger written within a day either side of now (all of a bench's), every page."""
+    ledger = TableLedger(TableServiceClient.from_connection_string(stack.azurite.connection_string), stack.ledger_table)
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = ledger.query(now - timedelta(days=1), now + timedelta(days=1), limit=1000, continuation=token)
+        rows += page.items
+        token = page.continuation
+        if token is None:
+            return rows
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -29,19 +29,16 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from azure.data.tables import TableServiceClient
 
 from bench._figures import figure
-from bench._stack import bench_stack
+from bench._stack import bench_stack, ledger_rows
 from shared.connectors.hubspot import HubSpotClient
-from shared.ledger.table_ledger import TableLedger
 from tests.support.crm_data import create_won_deal
 from tests.support.settings import sample_settings
 from tests.support.xero_calls import call_breakdown
@@ -60,18 +57,6 @@ def _seed(hubspot_url: str, deals: int) -> set[str]:
         made = pool.map(lambda i: create_won_deal(hubspot_url, company=f"Backfill Co {i:04d}",
                                                   lines=[("Licence", "1", f"{100 + i}.00")]), range(deals))
         return {d.deal_id for d in made}
-
-
-def _ledger_rows(ledger: TableLedger) -> list[dict[str, Any]]:
-    now = datetime.now(UTC)
-    rows: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = ledger.query(now - timedelta(days=1), now + timedelta(days=1), limit=1000, continuation=token)
-        rows += page.items
-        token = page.continuation
-        if token is None:
-            return rows
 
 
 def _rate_limited(row: dict[str, Any]) -> bool:
@@ -135,8 +120,7 @@ def main() -> int:
         if batch["runtimeStatus"] != "Completed":
             raise SystemExit(f"the batch did not complete: {batch}")
 
-        service = TableServiceClient.from_connection_string(stack.azurite.connection_string)
-        rows = [r for r in _ledger_rows(TableLedger(service, stack.ledger_table)) if r["deal_id"] in ids]
+        rows = [r for r in ledger_rows(stack) if r["deal_id"] in ids]
         api_calls = [r for r in sims.xero.requests() if r["path"].startswith(XERO_API)]
         statuses = Counter(r["status"] for r in api_calls)
         problems = Counter(r["response_headers"].get("X-Rate-Limit-Problem", "?") for r in api_calls

@@ -22,21 +22,20 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from azure.data.tables import TableServiceClient
 
-from bench._stack import BenchStack, bench_stack, percentile
+from bench._stack import BenchStack, bench_stack, ledger_rows, percentile
 from shared.connectors.hubspot import HubSpotClient
 from shared.connectors.hubspot_webhooks import sign_v3
-from shared.ledger.table_ledger import TableLedger
+from shared.domain.transaction import TERMINAL
 from tests.support.burst import COMPANIES, DEALS, burst_events, seed_won_deals
 from tests.support.settings import sample_settings
+from tests.support.signed_webhooks import hubspot_delivery
 from tests.support.xero_calls import API, call_breakdown
 
 GOAL_P99_MS = 100.0
@@ -47,7 +46,8 @@ BURST_SCALE = 40.0
 BURST_APP = {"HUBSPOT_REQUESTS_PER_10S": "100000", "XERO_CALLS_PER_MINUTE": "120", "XERO_MAX_CONCURRENT": "10",
              "RATE_LIMIT_TIME_SCALE": str(BURST_SCALE)}
 BURST_XERO = {"calls_per_minute": 60, "max_concurrent": 5, "calls_per_day": 5000, "time_scale": BURST_SCALE}
-TERMINAL = {"completed", "compensated", "needs_attention", "already_synced", "skipped"}
+# The domain's terminal statuses, and a deal waiting for a person: nothing more happens to it by itself.
+ENDED = {*TERMINAL, "needs_attention"}
 FIRST_DEAL = 50_000_000
 INSTANCES = "/runtime/webhooks/durabletask/instances"
 
@@ -82,28 +82,18 @@ def wait_all_started(http: httpx.Client, wanted: set[str], timeout: float) -> tu
         time.sleep(1.0)
 
 
-def _terminal_rows(ledger: TableLedger, deal_ids: set[str], timeout: float) -> list[dict[str, Any]]:
-    """Every deal's ledger row once all are terminal (or whatever there is at the timeout)."""
+def _ended_rows(stack: BenchStack, deal_ids: set[str], timeout: float) -> list[dict[str, Any]]:
+    """The deals' ledger rows once every deal has ended or waits for a person (or what there is at the timeout)."""
     t0 = time.monotonic()
     while True:
-        now = datetime.now(UTC)
-        rows, token = [], None
-        while True:
-            page = ledger.query(now - timedelta(days=1), now + timedelta(days=1), limit=1000, continuation=token)
-            rows += [r for r in page.items if r["deal_id"] in deal_ids]
-            token = page.continuation
-            if token is None:
-                break
-        if {r["deal_id"] for r in rows if r["status"] in TERMINAL} >= deal_ids or time.monotonic() - t0 > timeout:
+        rows = [r for r in ledger_rows(stack) if r["deal_id"] in deal_ids]
+        if {r["deal_id"] for r in rows if r["status"] in ENDED} >= deal_ids or time.monotonic() - t0 > timeout:
             return rows
         time.sleep(1.0)
 
 
 def _post(http: httpx.Client, url: str, secret: str, events: list[dict[str, Any]]) -> int:
-    body = json.dumps(events).encode()
-    ts = int(time.time() * 1000)
-    headers = {"X-HubSpot-Signature-v3": sign_v3(secret, "POST", url, body, ts),
-               "X-HubSpot-Request-Timestamp": str(ts), "Content-Type": "application/json"}
+    body, headers = hubspot_delivery(secret, url, events)
     return http.post("/api/webhooks/hubspot", content=body, headers=headers).status_code
 
 
@@ -125,7 +115,7 @@ def burst(timeout: float) -> dict[str, Any]:
         t0 = time.monotonic()
         with ThreadPoolExecutor(2) as pool:  # HubSpot sends a portal's deliveries two at a time
             answers = list(pool.map(lambda b: _post(http, url, secret, b), batches[:-1]))
-        rows = _terminal_rows(_ledger(stack), set(deal_ids), timeout)
+        rows = _ended_rows(stack, set(deal_ids), timeout)
         seconds = time.monotonic() - t0
         answers.append(_post(http, url, secret, batches[-1]))  # the late redelivery: duplicates only
         time.sleep(5)  # what the late delivery could still cost reaches the count below
@@ -142,10 +132,6 @@ def burst(timeout: float) -> dict[str, Any]:
         "all_invoiced_once": {"completed": outcomes.get("completed", 0), "goal": f"completed == {DEALS}",
                               "met": outcomes.get("completed", 0) == DEALS == sum(references.values())},
     }
-
-
-def _ledger(stack: BenchStack) -> TableLedger:
-    return TableLedger(TableServiceClient.from_connection_string(stack.azurite.connection_string), stack.ledger_table)
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ def seed_won_deals(hubspot_url: str, count: int, label: str, *, companies: int |
         def company(i: int) -> tuple[str, str]:
             company_id = create_object(http, "companies", {"name": f"{label} {i:04d}", "domain": f"c{i}.example"})
             contact_id = create_object(http, "contacts", {"firstname": "Pat", "lastname": f"Buyer {i}",
-                                                    "email": f"pat{i}@c{i}.example"}, [("companies", company_id)])
+                                                          "email": f"pat{i}@c{i}.example"}, [("companies", company_id)])
             return company_id, contact_id
 
         def deal(i: int) -> str:
